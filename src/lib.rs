@@ -1,0 +1,24 @@
+//! gradcap: the capture station for campus diploma-photo days (学历照片采集).
+//!
+//! The library behind the `gradcap` binary. Dependency direction:
+//! `station` → `store` / `photo` / `scan` / `code`; nothing here draws UI.
+
+pub mod camera;
+pub mod code;
+pub mod paths;
+pub mod photo;
+pub mod roster;
+pub mod scan;
+pub mod simulate;
+pub mod station;
+pub mod store;
+
+/// Version line for `gradcap --version`: version, git commit, build date.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("GRADCAP_GIT_COMMIT"),
+    ", built ",
+    env!("GRADCAP_BUILD_DATE"),
+    ")"
+);

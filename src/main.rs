@@ -1,0 +1,302 @@
+//! The `gradcap` command line. No subcommand starts the station (until the
+//! GUI lands it prints this help); subcommands run the station's tools.
+//!
+//! Exit codes: 0 success, 1 a check or an input failed, 2 usage error.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{CommandFactory as _, Parser, Subcommand};
+use serde_json::{json, Value};
+
+use gradcap::code::{self, drill};
+use gradcap::simulate::{self, SimulateOptions};
+use gradcap::store::Store;
+use gradcap::{paths, roster, scan};
+
+#[derive(Debug, Parser)]
+#[command(name = "gradcap", version = gradcap::LONG_VERSION, about = "学历照片采集站 / capture station for diploma photos")]
+struct Cli {
+    /// Data directory (default: the OS's per-user data directory).
+    #[arg(long, global = true, env = "GRADCAP_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Station database file (default: DATA_DIR/gradcap.sqlite).
+    #[arg(long, global = true, value_name = "FILE")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode capture codes (or, with --raw, any QR code) from images or text.
+    Decode {
+        /// Print any QR text with its decode time instead of parsing capture codes.
+        #[arg(long)]
+        raw: bool,
+        /// One JSON object per input line.
+        #[arg(long)]
+        json: bool,
+        /// Payload texts to parse instead of images.
+        #[arg(long = "text", value_name = "PAYLOAD", num_args = 1.., conflicts_with = "images")]
+        texts: Vec<String>,
+        /// Image files or folders of images.
+        #[arg(value_name = "IMAGE", required_unless_present = "texts")]
+        images: Vec<PathBuf>,
+    },
+    /// Render drill capture codes (PNG + index.csv) from a roster CSV.
+    Codes {
+        /// Roster CSV with headers 学号,姓名,身份证号,班级,学院,层次 (or English).
+        #[arg(long, value_name = "FILE")]
+        roster: PathBuf,
+        /// Output folder.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// School code (院校代码, 5 digits).
+        #[arg(long, value_name = "N", default_value = "99999")]
+        school_code: String,
+    },
+    /// Run the whole pipeline headless on synthetic frames.
+    Simulate {
+        /// Number of students.
+        #[arg(long, value_name = "N")]
+        students: usize,
+        /// Take students from this roster CSV, in order.
+        #[arg(long, value_name = "FILE")]
+        roster: Option<PathBuf>,
+        /// Station (机位).
+        #[arg(long, value_name = "S", default_value = "1")]
+        station: String,
+        /// Seed of the synthetic frames and misbehaviour.
+        #[arg(long, value_name = "K", default_value_t = 1)]
+        seed: u64,
+        /// School code of the drill codes.
+        #[arg(long, value_name = "N", default_value = "99999")]
+        school_code: String,
+        /// Session date (YYYY-MM-DD; default today).
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+    },
+    /// Check a station database: integrity, sequence numbers, photos, audit chain, masking.
+    Verify {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GRADCAP_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误 / error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let db = || paths::db_path(cli.db.as_deref(), cli.data_dir.as_deref());
+    match cli.command {
+        None => {
+            Cli::command().print_help()?;
+            println!("\n(图形界面尚未提供 / the GUI is not available yet: use the subcommands above)");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Decode { raw, json, texts, images }) => decode(raw, json, &texts, &images),
+        Some(Command::Codes { roster, out, school_code }) => codes(&roster, &out, &school_code),
+        Some(Command::Simulate { students, roster, station, seed, school_code, date }) => {
+            let path = db()?;
+            let store = Store::open(&path).with_context(|| format!("数据库 / database {}", path.display()))?;
+            let mut opts = SimulateOptions::new(students, &station, seed);
+            opts.school_code = school_code;
+            if let Some(date) = date {
+                opts.date = date;
+            }
+            if let Some(roster) = roster {
+                opts.roster = Some(roster::read_csv(&roster)?);
+            }
+            let report = simulate::run(store, &opts)?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Verify { json }) => {
+            let path = db()?;
+            if !path.exists() {
+                bail!("数据库不存在 / no database at {}", path.display());
+            }
+            let store = Store::open_read_only(&path)?;
+            let report = store.verify()?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "{}: {} sessions, {} records ({} photographed), {} takes, {} audit rows",
+                    path.display(),
+                    report.sessions,
+                    report.records,
+                    report.photographed,
+                    report.takes,
+                    report.audit_rows
+                );
+                for check in gradcap::store::verify::CHECKS {
+                    let failed: Vec<_> = report.findings.iter().filter(|f| f.check == check).collect();
+                    if failed.is_empty() {
+                        println!("ok    {check}");
+                    } else {
+                        for f in failed {
+                            println!("FAIL  {check}: {}", f.message);
+                        }
+                    }
+                }
+            }
+            Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+    }
+}
+
+const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "gif", "bmp", "pgm"];
+
+/// Image files named directly, and the images inside named folders (sorted).
+fn expand_images(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(input)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.extension()
+                        .and_then(|e| e.to_str())
+                        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+                })
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(input.clone());
+        }
+    }
+    out
+}
+
+fn decode(raw: bool, as_json: bool, texts: &[String], images: &[PathBuf]) -> Result<ExitCode> {
+    let mut all_ok = true;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut emit = |value: Value, human: String| -> Result<()> {
+        if as_json {
+            writeln!(out, "{value}")?;
+        } else {
+            writeln!(out, "{human}")?;
+        }
+        Ok(())
+    };
+    for text in texts {
+        if raw {
+            emit(json!({"input": text, "text": text}), text.clone())?;
+            continue;
+        }
+        match code::parse(text) {
+            Ok(c) => {
+                let mut obj = c.to_json();
+                obj.insert("input".into(), Value::String(text.clone()));
+                emit(Value::Object(obj), describe(&c))?;
+            }
+            Err(e) => {
+                all_ok = false;
+                emit(json!({"input": text, "error": e.to_string()}), format!("{text}: {e}"))?;
+            }
+        }
+    }
+    for path in expand_images(images) {
+        let file = path.display().to_string();
+        let t = Instant::now();
+        let result = scan::decode_file(&path);
+        let elapsed_ms = (t.elapsed().as_secs_f64() * 1e5).round() / 100.0;
+        let found = match result {
+            Ok(found) if !found.is_empty() => found,
+            Ok(_) => {
+                all_ok = false;
+                let e = scan::ScanError::NoCode.to_string();
+                emit(json!({"file": file, "error": e, "ms": elapsed_ms}), format!("{file}: {e}"))?;
+                continue;
+            }
+            Err(e) => {
+                all_ok = false;
+                emit(json!({"file": file, "error": e.to_string()}), format!("{file}: {e}"))?;
+                continue;
+            }
+        };
+        if raw {
+            let value = if found.len() == 1 {
+                json!({"file": file, "text": found[0], "ms": elapsed_ms})
+            } else {
+                json!({"file": file, "texts": found, "ms": elapsed_ms})
+            };
+            emit(value, format!("{file}: {}", found.join(" | ")))?;
+            continue;
+        }
+        // The first text that is a capture code; else the reason the first is not.
+        let parsed: Vec<_> = found.iter().map(|t| code::parse(t)).collect();
+        match parsed.iter().find_map(|p| p.as_ref().ok()) {
+            Some(c) => {
+                let mut obj = c.to_json();
+                obj.insert("file".into(), Value::String(file.clone()));
+                emit(Value::Object(obj), format!("{file}: {}", describe(c)))?;
+            }
+            None => {
+                all_ok = false;
+                let e = parsed.into_iter().find_map(Result::err).map(|e| e.to_string()).unwrap_or_default();
+                emit(json!({"file": file, "error": e}), format!("{file}: {e}"))?;
+            }
+        }
+    }
+    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn describe(c: &code::CaptureCode) -> String {
+    format!("{} {} 学号 {} 证件尾号 {} {} {} cjm={}", c.xm, c.bh, c.xh, c.zjhm, c.fy, c.cc, c.cjm)
+}
+
+fn codes(roster_path: &Path, out: &Path, school_code: &str) -> Result<ExitCode> {
+    if !(school_code.len() == 5 && school_code.bytes().all(|b| b.is_ascii_digit())) {
+        bail!("院校代码应为 5 位数字 / --school-code must be 5 digits: {school_code}");
+    }
+    let entries = roster::read_csv(roster_path)?;
+    std::fs::create_dir_all(out).with_context(|| format!("创建目录 / creating {}", out.display()))?;
+    let sjc = chrono::Utc::now().timestamp_millis();
+    let mut index = csv::Writer::from_path(out.join("index.csv"))?;
+    index.write_record(["file", "xh", "xm", "zjhm", "bh", "fy", "cc", "cjm", "payload"])?;
+    for entry in &entries {
+        let code = drill::drill_code(&entry.to_drill_student(), school_code, sjc);
+        let payload = code.to_payload();
+        let file = format!("{}.png", drill::file_stem(&entry.xh));
+        let png = drill::render_png(&payload, 8)?;
+        std::fs::write(out.join(&file), png).with_context(|| format!("写入 / writing {file}"))?;
+        index
+            .write_record([&file, &code.xh, &code.xm, &code.zjhm, &code.bh, &code.fy, &code.cc, &code.cjm, &payload])?;
+    }
+    index.flush()?;
+    println!("{} 个演练码已写入 / drill codes written to {}", entries.len(), out.display());
+    Ok(ExitCode::SUCCESS)
+}

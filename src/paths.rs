@@ -1,0 +1,47 @@
+//! Where the station keeps its files: the OS's per-user data directory,
+//! overridden by `--data-dir` or `GRADCAP_DATA_DIR`; `--db` overrides the
+//! database file for every subcommand.
+
+use std::path::{Path, PathBuf};
+
+/// File name of the station database inside the data directory.
+pub const DB_FILE_NAME: &str = "gradcap.sqlite";
+
+/// Errors finding the data directory.
+#[derive(Debug, thiserror::Error)]
+pub enum PathsError {
+    #[error("找不到用户数据目录，请用 --data-dir 或 GRADCAP_DATA_DIR 指定 / no per-user data directory: set --data-dir or GRADCAP_DATA_DIR")]
+    NoDataDir,
+}
+
+/// The data directory: `explicit` (flag or environment) or the OS default
+/// (e.g. `~/.local/share/gradcap` on Linux, `%APPDATA%\gradcap\data` on Windows).
+pub fn data_dir(explicit: Option<&Path>) -> Result<PathBuf, PathsError> {
+    if let Some(dir) = explicit {
+        return Ok(dir.to_path_buf());
+    }
+    directories::ProjectDirs::from("cn", "gradcap", "gradcap")
+        .map(|p| p.data_dir().to_path_buf())
+        .ok_or(PathsError::NoDataDir)
+}
+
+/// The database path: `db` if given, else the data directory's database.
+pub fn db_path(db: Option<&Path>, data_dir_override: Option<&Path>) -> Result<PathBuf, PathsError> {
+    match db {
+        Some(db) => Ok(db.to_path_buf()),
+        None => Ok(data_dir(data_dir_override)?.join(DB_FILE_NAME)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn db_flag_wins_then_data_dir() {
+        let db = db_path(Some(Path::new("/x/a.sqlite")), Some(Path::new("/y"))).unwrap();
+        assert_eq!(db, PathBuf::from("/x/a.sqlite"));
+        let db = db_path(None, Some(Path::new("/y"))).unwrap();
+        assert_eq!(db, PathBuf::from("/y/gradcap.sqlite"));
+    }
+}

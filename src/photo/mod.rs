@@ -1,0 +1,314 @@
+//! The deliverable photo: the 480 × 640 JPEG CHSI accepts, and the original.
+//!
+//! Spec (教毕指〔2017〕99号): 480 × 640 px, 24-bit colour, JPEG with quality
+//! factor ≥ 60, usually 20–40 KB (configurable), 300 dpi. The crop is 3:4 and
+//! centred for now; face-based placement comes with the photo-quality checks.
+//! The image is never mirrored or rotated.
+
+use image::imageops::FilterType;
+use image::RgbImage;
+use jpeg_encoder::{ColorType, Encoder, PixelDensity};
+
+/// Deliverable width in pixels.
+pub const DELIVERABLE_WIDTH: u32 = 480;
+/// Deliverable height in pixels.
+pub const DELIVERABLE_HEIGHT: u32 = 640;
+/// The lowest JPEG quality the spec allows.
+pub const MIN_QUALITY: u8 = 60;
+/// JPEG quality of the kept original frame.
+pub const ORIGINAL_QUALITY: u8 = 92;
+
+/// Errors making a photo.
+#[derive(Debug, thiserror::Error)]
+pub enum PhotoError {
+    #[error("画面尺寸 {width}x{height} 太小，无法裁出 480x640 的照片 / frame {width}x{height} is too small for a 480x640 photo")]
+    FrameTooSmall { width: u32, height: u32 },
+    #[error("JPEG 编码失败：{0} / JPEG encoding failed: {0}")]
+    Encode(String),
+    #[error("图像无法解码：{0} / the image does not decode: {0}")]
+    Decode(String),
+    #[error("文件大小范围无效：{min_bytes}–{max_bytes} 字节 / invalid size range: {min_bytes}–{max_bytes} bytes")]
+    BadRange { min_bytes: usize, max_bytes: usize },
+}
+
+/// The accepted file-size range of the deliverable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SizeRange {
+    pub min_bytes: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for SizeRange {
+    /// 20–40 KB, what most intake systems take.
+    fn default() -> Self {
+        SizeRange { min_bytes: 20 * 1024, max_bytes: 40 * 1024 }
+    }
+}
+
+impl SizeRange {
+    /// Checks the range is usable.
+    pub fn validated(self) -> Result<Self, PhotoError> {
+        if self.min_bytes == 0 || self.min_bytes > self.max_bytes {
+            return Err(PhotoError::BadRange { min_bytes: self.min_bytes, max_bytes: self.max_bytes });
+        }
+        Ok(self)
+    }
+}
+
+/// How the deliverable's size relates to the range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SizeFit {
+    InRange,
+    /// Smaller than the minimum even at quality 100 (a very plain image).
+    BelowMin,
+    /// Larger than the maximum even at quality 60 (a very busy image).
+    AboveMax,
+}
+
+/// The 480 × 640 JPEG and how it was made.
+#[derive(Debug, Clone)]
+pub struct Deliverable {
+    pub jpeg: Vec<u8>,
+    pub quality: u8,
+    pub fit: SizeFit,
+}
+
+/// A crop rectangle in frame pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CropRect {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The largest centred 3:4 rectangle in a `width` × `height` frame.
+pub fn centred_crop(width: u32, height: u32) -> CropRect {
+    // 3:4 means width / height = 3 / 4.
+    let (w, h) =
+        if u64::from(width) * 4 >= u64::from(height) * 3 { (height * 3 / 4, height) } else { (width, width * 4 / 3) };
+    CropRect { x: (width - w) / 2, y: (height - h) / 2, width: w, height: h }
+}
+
+/// Crops and scales a frame to 480 × 640 (no mirroring, no rotation).
+pub fn crop_to_deliverable(frame: &RgbImage, crop: CropRect) -> Result<RgbImage, PhotoError> {
+    if crop.width < DELIVERABLE_WIDTH / 2
+        || crop.height < DELIVERABLE_HEIGHT / 2
+        || crop.x + crop.width > frame.width()
+        || crop.y + crop.height > frame.height()
+    {
+        return Err(PhotoError::FrameTooSmall { width: frame.width(), height: frame.height() });
+    }
+    let view = image::imageops::crop_imm(frame, crop.x, crop.y, crop.width, crop.height).to_image();
+    Ok(image::imageops::resize(&view, DELIVERABLE_WIDTH, DELIVERABLE_HEIGHT, FilterType::Triangle))
+}
+
+/// Encodes RGB pixels as a baseline JPEG at 300 dpi.
+pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
+    let (w, h) = (img.width(), img.height());
+    let (w16, h16) = (
+        u16::try_from(w).map_err(|_| PhotoError::Encode(format!("width {w} exceeds 65535")))?,
+        u16::try_from(h).map_err(|_| PhotoError::Encode(format!("height {h} exceeds 65535")))?,
+    );
+    let mut out = Vec::with_capacity((w as usize * h as usize) / 8);
+    let mut encoder = Encoder::new(&mut out, quality.clamp(1, 100));
+    encoder.set_density(PixelDensity::dpi(300));
+    encoder.encode(img.as_raw(), w16, h16, ColorType::Rgb).map_err(|e| PhotoError::Encode(e.to_string()))?;
+    Ok(out)
+}
+
+/// Encodes the 480 × 640 image at the highest quality (≥ 60) whose file fits
+/// the range's maximum. Sizes grow with quality, so the search gallops from
+/// `hint` (the quality the previous photo needed; photos at one station are
+/// alike, so usually two or three encodes suffice) and then bisects.
+pub fn encode_in_range(img: &RgbImage, range: SizeRange, hint: Option<u8>) -> Result<Deliverable, PhotoError> {
+    let range = range.validated()?;
+    let mut cache: Vec<(u8, Vec<u8>)> = Vec::new();
+    let fits = |q: u8, cache: &mut Vec<(u8, Vec<u8>)>| -> Result<bool, PhotoError> {
+        if let Some((_, jpeg)) = cache.iter().find(|(cq, _)| *cq == q) {
+            return Ok(jpeg.len() <= range.max_bytes);
+        }
+        let jpeg = encode_jpeg(img, q)?;
+        let ok = jpeg.len() <= range.max_bytes;
+        cache.push((q, jpeg));
+        Ok(ok)
+    };
+    // Invariant: `lo` fits (or is MIN_QUALITY), everything above `hi` does not.
+    let start = hint.unwrap_or(85).clamp(MIN_QUALITY, 100);
+    let (mut lo, mut hi);
+    if fits(start, &mut cache)? {
+        lo = start;
+        hi = 100;
+        let mut step = 1u8;
+        while lo < hi {
+            let probe = lo.saturating_add(step).min(hi);
+            if fits(probe, &mut cache)? {
+                lo = probe;
+                step = step.saturating_mul(2);
+            } else {
+                hi = probe - 1;
+                break;
+            }
+        }
+    } else {
+        hi = start - 1;
+        lo = MIN_QUALITY;
+        let mut step = 1u8;
+        loop {
+            if hi < MIN_QUALITY {
+                break;
+            }
+            let probe = hi.saturating_sub(step - 1).max(MIN_QUALITY);
+            if fits(probe, &mut cache)? {
+                lo = probe;
+                break;
+            }
+            if probe == MIN_QUALITY {
+                // Even the lowest allowed quality is too large.
+                let jpeg = cache.iter().find(|(q, _)| *q == MIN_QUALITY).map(|(_, j)| j.clone()).unwrap_or_default();
+                return Ok(Deliverable { jpeg, quality: MIN_QUALITY, fit: SizeFit::AboveMax });
+            }
+            hi = probe - 1;
+            step = step.saturating_mul(2);
+        }
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if fits(mid, &mut cache)? {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    fits(lo, &mut cache)?;
+    let jpeg = cache.into_iter().find(|(q, _)| *q == lo).map(|(_, j)| j).unwrap_or_default();
+    let fit = if jpeg.len() > range.max_bytes {
+        SizeFit::AboveMax
+    } else if jpeg.len() < range.min_bytes {
+        SizeFit::BelowMin
+    } else {
+        SizeFit::InRange
+    };
+    Ok(Deliverable { jpeg, quality: lo, fit })
+}
+
+/// Makes the deliverable from a captured frame: centred 3:4 crop, 480 × 640,
+/// size searched into the range.
+pub fn make_deliverable(frame: &RgbImage, range: SizeRange, hint: Option<u8>) -> Result<Deliverable, PhotoError> {
+    let scaled = crop_to_deliverable(frame, centred_crop(frame.width(), frame.height()))?;
+    encode_in_range(&scaled, range, hint)
+}
+
+/// Encodes the full-resolution original that is kept beside the deliverable.
+pub fn encode_original(frame: &RgbImage) -> Result<Vec<u8>, PhotoError> {
+    encode_jpeg(frame, ORIGINAL_QUALITY)
+}
+
+/// A small JPEG thumbnail (longest side `max_side`), e.g. the face at scan time.
+pub fn thumbnail_jpeg(frame: &RgbImage, max_side: u32) -> Result<Vec<u8>, PhotoError> {
+    let scale = f64::from(max_side) / f64::from(frame.width().max(frame.height()).max(1));
+    let w = ((f64::from(frame.width()) * scale).round() as u32).max(1);
+    let h = ((f64::from(frame.height()) * scale).round() as u32).max(1);
+    let small = image::imageops::resize(frame, w, h, FilterType::Triangle);
+    encode_jpeg(&small, 75)
+}
+
+/// Decodes a JPEG into RGB.
+pub fn decode_jpeg(bytes: &[u8]) -> Result<RgbImage, PhotoError> {
+    image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg)
+        .map(|i| i.to_rgb8())
+        .map_err(|e| PhotoError::Decode(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::camera::synth;
+
+    #[test]
+    fn centred_crop_is_three_by_four() {
+        assert_eq!(centred_crop(1920, 1080), CropRect { x: 555, y: 0, width: 810, height: 1080 });
+        assert_eq!(centred_crop(600, 1000), CropRect { x: 0, y: 100, width: 600, height: 800 });
+        assert_eq!(centred_crop(480, 640), CropRect { x: 0, y: 0, width: 480, height: 640 });
+    }
+
+    #[test]
+    fn deliverable_is_480x640_in_range_at_quality_60_or_more() {
+        let frame = synth::portrait(1920, 1080, 7);
+        let d = make_deliverable(&frame, SizeRange::default(), None).unwrap();
+        let img = decode_jpeg(&d.jpeg).unwrap();
+        assert_eq!((img.width(), img.height()), (480, 640));
+        assert!(d.quality >= MIN_QUALITY);
+        assert_eq!(d.fit, SizeFit::InRange, "{} bytes at q{}", d.jpeg.len(), d.quality);
+        assert!((20 * 1024..=40 * 1024).contains(&d.jpeg.len()));
+        // JFIF density 300 dpi: units byte 1 (inches), then 300 = 0x012C twice.
+        let jfif = d.jpeg.windows(5).position(|w| w == b"JFIF\0").unwrap();
+        assert_eq!(&d.jpeg[jfif + 7..jfif + 12], &[1, 0x01, 0x2C, 0x01, 0x2C]);
+    }
+
+    #[test]
+    fn quality_search_respects_a_tight_range_and_never_goes_below_60() {
+        let frame = synth::portrait(1280, 720, 3);
+        let tight = SizeRange { min_bytes: 10 * 1024, max_bytes: 24 * 1024 };
+        let d = make_deliverable(&frame, tight, None).unwrap();
+        assert!(d.jpeg.len() <= tight.max_bytes || d.quality == MIN_QUALITY);
+        let tiny = SizeRange { min_bytes: 100, max_bytes: 1000 };
+        let d = make_deliverable(&frame, tiny, Some(90)).unwrap();
+        assert_eq!(d.quality, MIN_QUALITY);
+        assert_eq!(d.fit, SizeFit::AboveMax);
+    }
+
+    #[test]
+    fn the_hint_changes_the_work_not_the_answer() {
+        let frame = synth::portrait(1280, 960, 11);
+        let scaled = crop_to_deliverable(&frame, centred_crop(1280, 960)).unwrap();
+        let reference = encode_in_range(&scaled, SizeRange::default(), None).unwrap();
+        for hint in [60, 61, 70, 79, 80, 81, 90, 99, 100] {
+            let d = encode_in_range(&scaled, SizeRange::default(), Some(hint)).unwrap();
+            assert_eq!(d.quality, reference.quality, "hint {hint}");
+            assert_eq!(d.jpeg, reference.jpeg, "hint {hint}");
+        }
+        // The highest fitting quality: one step up does not fit.
+        if reference.quality < 100 {
+            let above = encode_jpeg(&scaled, reference.quality + 1).unwrap();
+            assert!(above.len() > SizeRange::default().max_bytes);
+        }
+    }
+
+    #[test]
+    fn a_plain_image_reports_below_min() {
+        let flat = RgbImage::from_pixel(960, 1280, image::Rgb([100, 197, 255]));
+        let d = make_deliverable(&flat, SizeRange::default(), Some(70)).unwrap();
+        assert_eq!(d.fit, SizeFit::BelowMin);
+        assert_eq!(d.quality, 100);
+    }
+
+    #[test]
+    fn refuses_tiny_frames_and_bad_ranges() {
+        let small = RgbImage::new(100, 100);
+        assert!(matches!(make_deliverable(&small, SizeRange::default(), None), Err(PhotoError::FrameTooSmall { .. })));
+        let bad = SizeRange { min_bytes: 50, max_bytes: 10 };
+        assert!(matches!(bad.validated(), Err(PhotoError::BadRange { .. })));
+    }
+
+    #[test]
+    fn the_crop_is_not_mirrored() {
+        // Left half red, right half green: the deliverable keeps red on the left.
+        let frame =
+            RgbImage::from_fn(
+                1280,
+                960,
+                |x, _| {
+                    if x < 640 {
+                        image::Rgb([255, 0, 0])
+                    } else {
+                        image::Rgb([0, 255, 0])
+                    }
+                },
+            );
+        let out = crop_to_deliverable(&frame, centred_crop(1280, 960)).unwrap();
+        assert!(out.get_pixel(10, 320)[0] > 200);
+        assert!(out.get_pixel(470, 320)[1] > 200);
+    }
+}

@@ -1,0 +1,282 @@
+//! The capture state machine: events in (a code scanned, a frame captured,
+//! accept, re-shoot, skip, void), store calls out. No UI, no camera: frames
+//! arrive as plain RGB buffers, so every path runs headless in tests.
+//!
+//! The rules that put the right photo on the right student:
+//! - a take is always bound to the queue head the operator was shown when
+//!   the shutter was pressed ([`PreparedTake::for_record`]); if the head has
+//!   moved on by the time the take is stored, nothing is stored;
+//! - a take becomes the student's photo only when the operator accepts it;
+//!   a rejected take stays in the database (nothing is ever lost);
+//! - a bad code is an answer to show, not an error: the station keeps going.
+
+use image::RgbImage;
+use serde_json::json;
+
+use crate::code::{self, CaptureCode, CodeError};
+use crate::photo::{self, PhotoError, SizeFit, SizeRange};
+use crate::store::{Record, RecordId, ScanOutcome, Session, SessionInfo, Store, StoreError, Take, TakeImages};
+
+/// Longest side of the face thumbnail kept with a scan.
+pub const SCAN_THUMB_MAX_SIDE: u32 = 160;
+
+/// Errors of the station: the step did not happen, the station keeps running.
+#[derive(Debug, thiserror::Error)]
+pub enum StationError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    #[error("队列中没有学生，请先扫采集码 / no student in the queue: scan a capture code first")]
+    NoStudent,
+    #[error("没有待确认的照片 / there is no photo to accept")]
+    NothingToReview,
+}
+
+/// Station settings the core needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StationConfig {
+    pub size_range: SizeRange,
+}
+
+/// The images of a take, made from a frame off the UI thread, bound to the
+/// record that was the queue head when the shutter was pressed.
+#[derive(Debug, Clone)]
+pub struct PreparedTake {
+    pub for_record: RecordId,
+    pub images: TakeImages,
+    pub fit: SizeFit,
+}
+
+/// Makes the deliverable and the original from a frame. Pure CPU work: call it
+/// on a worker thread. `source_jpeg` is the camera's own JPEG of the frame
+/// (MJPEG cameras), kept as the original without re-encoding.
+///
+/// The deliverable and the original are encoded on two threads at once.
+/// `quality_hint` is the quality the previous deliverable needed.
+pub fn prepare_take(
+    for_record: RecordId,
+    frame: &RgbImage,
+    source_jpeg: Option<Vec<u8>>,
+    range: SizeRange,
+    quality_hint: Option<u8>,
+) -> Result<PreparedTake, PhotoError> {
+    let (deliverable, original_jpeg) = std::thread::scope(|scope| {
+        let original_worker = match source_jpeg {
+            Some(jpeg) => Err(Ok(jpeg)),
+            None => std::thread::Builder::new()
+                .name("encode-original".into())
+                .spawn_scoped(scope, || photo::encode_original(frame))
+                // No thread to be had: encode here, after the deliverable.
+                .map_err(|_| Err(PhotoError::Encode(String::new()))),
+        };
+        let deliverable = photo::make_deliverable(frame, range, quality_hint);
+        let original = match original_worker {
+            Ok(handle) => handle.join().unwrap_or_else(|_| Err(PhotoError::Encode("the encoder thread failed".into()))),
+            Err(Ok(jpeg)) => Ok(jpeg),
+            Err(Err(_)) => photo::encode_original(frame),
+        };
+        (deliverable, original)
+    });
+    let (deliverable, original_jpeg) = (deliverable?, original_jpeg?);
+    Ok(PreparedTake {
+        for_record,
+        images: TakeImages {
+            original_jpeg,
+            original_width: frame.width(),
+            original_height: frame.height(),
+            deliverable_jpeg: deliverable.jpeg,
+            deliverable_quality: deliverable.quality,
+        },
+        fit: deliverable.fit,
+    })
+}
+
+/// What happens at the station.
+#[derive(Debug)]
+pub enum Event {
+    /// A text was read from a QR code (camera or scanner gun), with the frame
+    /// it was read from when there is one (its thumbnail is kept).
+    CodeScanned { text: String, frame: Option<RgbImage> },
+    /// The shutter: a frame for the queue head, processed here.
+    FrameCaptured { frame: RgbImage, source_jpeg: Option<Vec<u8>> },
+    /// A take prepared on a worker thread.
+    TakePrepared(PreparedTake),
+    /// The operator accepts the take under review.
+    Accept,
+    /// The operator rejects the take under review; the next frame re-shoots.
+    Reshoot,
+    /// The queue head did not come (or left); needs a reason.
+    Skip { reason: String },
+    /// Void a record; needs a reason. (The UI asks for the operator PIN.)
+    Void { record: RecordId, reason: String },
+    /// Re-shoot an already photographed student. (The UI asks for the PIN.)
+    RequestReshoot { record: RecordId, reason: String },
+    /// Abandon a pending re-shoot.
+    CancelReshoot { record: RecordId },
+}
+
+/// What the station answers; each is something the operator sees.
+#[derive(Debug)]
+pub enum Outcome {
+    /// New student, new number.
+    Queued(Record),
+    /// Already in the queue: the same number as before.
+    AlreadyWaiting(Record),
+    /// Already photographed: refused, with the earlier number and time.
+    AlreadyPhotographed(Record),
+    /// Not a capture code, with the reason.
+    Rejected(CodeError),
+    /// A take is stored and waits for accept or re-shoot.
+    TakeReady {
+        record: Record,
+        take: Take,
+        deliverable_jpeg: Vec<u8>,
+        fit: SizeFit,
+    },
+    /// The take is the student's photo now.
+    Accepted(Record),
+    /// The take was rejected; shoot again.
+    ReadyForReshoot(Record),
+    Skipped(Record),
+    Voided(Record),
+    ReshootRequested(Record),
+    ReshootCancelled(Record),
+}
+
+/// A take waiting for the operator's decision.
+#[derive(Debug, Clone)]
+struct Review {
+    take: Take,
+    record: RecordId,
+}
+
+/// The station: one session at one camera position.
+#[derive(Debug)]
+pub struct Station {
+    store: Store,
+    session: Session,
+    config: StationConfig,
+    review: Option<Review>,
+    quality_hint: Option<u8>,
+}
+
+/// The current local time as stored (RFC 3339, milliseconds, with offset).
+pub fn now() -> String {
+    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+}
+
+impl Station {
+    /// Opens (or continues) the session for `info` in `store`.
+    pub fn open(mut store: Store, info: &SessionInfo, config: StationConfig) -> Result<Self, StationError> {
+        let session = store.open_session(info, &now())?;
+        Ok(Station { store, session, config, review: None, quality_hint: None })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub fn config(&self) -> StationConfig {
+        self.config
+    }
+
+    /// The student the next take binds to.
+    pub fn head(&self) -> Result<Option<Record>, StationError> {
+        Ok(self.store.queue_head(self.session.id)?)
+    }
+
+    /// The JPEG quality the last deliverable needed: the starting point of the next search.
+    pub fn quality_hint(&self) -> Option<u8> {
+        self.quality_hint
+    }
+
+    /// The take under review, if any.
+    pub fn take_under_review(&self) -> Option<&Take> {
+        self.review.as_ref().map(|r| &r.take)
+    }
+
+    /// Applies one event.
+    pub fn handle(&mut self, event: Event) -> Result<Outcome, StationError> {
+        match event {
+            Event::CodeScanned { text, frame } => self.scan(&text, frame.as_ref()),
+            Event::FrameCaptured { frame, source_jpeg } => {
+                let head = self.head()?.ok_or(StationError::NoStudent)?;
+                let prepared = prepare_take(head.id, &frame, source_jpeg, self.config.size_range, self.quality_hint)?;
+                self.commit_take(prepared)
+            }
+            Event::TakePrepared(prepared) => self.commit_take(prepared),
+            Event::Accept => self.accept(&json!({})),
+            Event::Reshoot => {
+                let review = self.review.take().ok_or(StationError::NothingToReview)?;
+                self.store.reject_take(self.session.id, review.take.id, &now())?;
+                Ok(Outcome::ReadyForReshoot(self.store.record(review.record)?))
+            }
+            Event::Skip { reason } => {
+                let head = self.head()?.ok_or(StationError::NoStudent)?;
+                let record = self.store.skip(head.id, &reason, &now())?;
+                self.drop_review_of(record.id);
+                Ok(Outcome::Skipped(record))
+            }
+            Event::Void { record, reason } => {
+                let record = self.store.void(record, &reason, &now())?;
+                self.drop_review_of(record.id);
+                Ok(Outcome::Voided(record))
+            }
+            Event::RequestReshoot { record, reason } => {
+                let record = self.store.request_reshoot(record, &reason, &now())?;
+                Ok(Outcome::ReshootRequested(record))
+            }
+            Event::CancelReshoot { record } => {
+                let record = self.store.cancel_reshoot(record, &now())?;
+                self.drop_review_of(record.id);
+                Ok(Outcome::ReshootCancelled(record))
+            }
+        }
+    }
+
+    /// Accepts the take under review, recording `flags` (e.g. failed checks
+    /// the operator accepted anyway) with it.
+    pub fn accept(&mut self, flags: &serde_json::Value) -> Result<Outcome, StationError> {
+        let review = self.review.as_ref().ok_or(StationError::NothingToReview)?;
+        let record = self.store.accept_take(self.session.id, review.take.id, flags, &now())?;
+        self.review = None;
+        Ok(Outcome::Accepted(record))
+    }
+
+    fn scan(&mut self, text: &str, frame: Option<&RgbImage>) -> Result<Outcome, StationError> {
+        let code: CaptureCode = match code::parse(text) {
+            Ok(code) => code,
+            Err(reason) => return Ok(Outcome::Rejected(reason)),
+        };
+        // A thumbnail that fails to encode must not cost the student the scan.
+        let thumb = frame.and_then(|f| photo::thumbnail_jpeg(f, SCAN_THUMB_MAX_SIDE).ok());
+        let outcome = self.store.scan(self.session.id, &code, text.trim(), thumb.as_deref(), &now())?;
+        Ok(match outcome {
+            ScanOutcome::Queued(r) => Outcome::Queued(r),
+            ScanOutcome::AlreadyWaiting(r) => Outcome::AlreadyWaiting(r),
+            ScanOutcome::AlreadyPhotographed(r) => Outcome::AlreadyPhotographed(r),
+        })
+    }
+
+    fn commit_take(&mut self, prepared: PreparedTake) -> Result<Outcome, StationError> {
+        let take = self.store.add_take(self.session.id, prepared.for_record, &prepared.images, &now())?;
+        let record = self.store.record(prepared.for_record)?;
+        self.quality_hint = Some(prepared.images.deliverable_quality);
+        self.review = Some(Review { take: take.clone(), record: record.id });
+        Ok(Outcome::TakeReady { record, take, deliverable_jpeg: prepared.images.deliverable_jpeg, fit: prepared.fit })
+    }
+
+    fn drop_review_of(&mut self, record: RecordId) {
+        if self.review.as_ref().is_some_and(|r| r.record == record) {
+            self.review = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

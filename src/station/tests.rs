@@ -1,0 +1,377 @@
+//! The station's rules, event by event, on real SQLite databases.
+
+use super::*;
+use crate::camera::synth;
+use crate::code::drill::{drill_code, DrillStudent};
+use crate::store::RecordStatus;
+
+fn info(station: &str) -> SessionInfo {
+    SessionInfo {
+        school_name: "测试大学".into(),
+        school_code: "10697".into(),
+        station: station.into(),
+        date: "2026-06-01".into(),
+        operator: "op".into(),
+    }
+}
+
+fn student(i: usize) -> DrillStudent {
+    DrillStudent {
+        xh: format!("00210{i:05}"),
+        xm: "欧**娜".into(),
+        zjhm: "123X".into(),
+        class: "法学 2101".into(),
+        college: "法学院".into(),
+        level: "本科".into(),
+    }
+}
+
+fn payload(i: usize) -> String {
+    drill_code(&student(i), "10697", 1_700_000_000_000).to_payload()
+}
+
+fn station() -> Station {
+    Station::open(Store::open_in_memory().unwrap(), &info("2"), StationConfig::default()).unwrap()
+}
+
+fn scan(st: &mut Station, i: usize) -> Outcome {
+    st.handle(Event::CodeScanned { text: payload(i), frame: None }).unwrap()
+}
+
+fn shoot(st: &mut Station, seed: u64) -> Outcome {
+    st.handle(Event::FrameCaptured { frame: synth::portrait(960, 720, seed), source_jpeg: None }).unwrap()
+}
+
+fn seq_of(o: &Outcome) -> i64 {
+    match o {
+        Outcome::Queued(r) | Outcome::AlreadyWaiting(r) | Outcome::AlreadyPhotographed(r) => r.seq,
+        other => panic!("not a scan outcome: {other:?}"),
+    }
+}
+
+#[test]
+fn numbers_are_allocated_in_scan_order_and_shown_with_the_station() {
+    let mut st = station();
+    for i in 0..3 {
+        match scan(&mut st, i) {
+            Outcome::Queued(r) => {
+                assert_eq!(r.seq, i as i64 + 1);
+                assert_eq!(r.display_seq(), format!("2-{:04}", i + 1));
+                assert_eq!(r.status, RecordStatus::Waiting);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_capture_binds_to_the_queue_head_only() {
+    let mut st = station();
+    scan(&mut st, 0);
+    scan(&mut st, 1);
+    let Outcome::TakeReady { record, .. } = shoot(&mut st, 1) else { panic!() };
+    assert_eq!(record.seq, 1, "the first scanned is photographed first");
+    let Outcome::Accepted(r) = st.handle(Event::Accept).unwrap() else { panic!() };
+    assert_eq!((r.seq, r.status), (1, RecordStatus::Photographed));
+    let Outcome::TakeReady { record, .. } = shoot(&mut st, 2) else { panic!() };
+    assert_eq!(record.seq, 2);
+}
+
+#[test]
+fn a_take_prepared_for_a_student_who_is_no_longer_head_is_not_stored() {
+    let mut st = station();
+    scan(&mut st, 0);
+    scan(&mut st, 1);
+    let head = st.head().unwrap().unwrap();
+    let prepared = prepare_take(head.id, &synth::portrait(960, 720, 3), None, SizeRange::default(), None).unwrap();
+    // The operator skips the head while the take was being prepared.
+    st.handle(Event::Skip { reason: "未到".into() }).unwrap();
+    let err = st.handle(Event::TakePrepared(prepared)).unwrap_err();
+    assert!(matches!(err, StationError::Store(StoreError::HeadChanged { .. })), "{err}");
+    let second = st.head().unwrap().unwrap();
+    assert!(st.store().takes(second.id).unwrap().is_empty(), "nothing bound to the new head");
+    assert!(st.store().takes(head.id).unwrap().is_empty(), "nothing bound to the skipped student");
+}
+
+#[test]
+fn rescanning_a_waiting_code_keeps_its_number() {
+    let mut st = station();
+    let first = seq_of(&scan(&mut st, 0));
+    scan(&mut st, 1);
+    let again = scan(&mut st, 0);
+    assert!(matches!(again, Outcome::AlreadyWaiting(_)));
+    assert_eq!(seq_of(&again), first);
+    assert_eq!(st.session().id, st.store().session(st.session().id).unwrap().id);
+    assert_eq!(st.store().session(st.session().id).unwrap().next_seq, 3, "no number used up");
+}
+
+#[test]
+fn a_photographed_student_is_refused_with_the_earlier_number() {
+    let mut st = station();
+    scan(&mut st, 0);
+    shoot(&mut st, 1);
+    st.handle(Event::Accept).unwrap();
+    let again = scan(&mut st, 0);
+    let Outcome::AlreadyPhotographed(r) = &again else { panic!("{again:?}") };
+    assert_eq!(r.display_seq(), "2-0001");
+    assert!(r.status_at.is_some(), "the earlier time is shown");
+    // A newer download of the code (same 学号, newer sjc, even another token) is the same student.
+    let mut newer = drill_code(&student(0), "10697", 1_700_000_999_000);
+    newer.cjm = "ANOTHERTOKEN".into();
+    let o = st.handle(Event::CodeScanned { text: newer.to_payload(), frame: None }).unwrap();
+    assert!(matches!(o, Outcome::AlreadyPhotographed(_)), "{o:?}");
+    assert!(st.head().unwrap().is_none(), "no new record");
+}
+
+#[test]
+fn the_same_student_number_at_another_school_is_another_student() {
+    let mut st = station();
+    scan(&mut st, 0);
+    let other = drill_code(&student(0), "10698", 1_700_000_000_000);
+    let o = st.handle(Event::CodeScanned { text: other.to_payload(), frame: None }).unwrap();
+    assert!(matches!(o, Outcome::Queued(_)), "{o:?}");
+}
+
+#[test]
+fn a_bad_code_is_an_answer_not_an_error_and_changes_nothing() {
+    let mut st = station();
+    let o = st.handle(Event::CodeScanned { text: "https://weixin.qq.com/x".into(), frame: None }).unwrap();
+    assert!(matches!(o, Outcome::Rejected(crate::code::CodeError::Foreign(_))));
+    assert!(st.head().unwrap().is_none());
+    assert_eq!(st.store().session(st.session().id).unwrap().next_seq, 1);
+}
+
+#[test]
+fn reshoot_keeps_the_rejected_take_and_accepts_the_new_one() {
+    let mut st = station();
+    scan(&mut st, 0);
+    shoot(&mut st, 1);
+    let Outcome::ReadyForReshoot(r) = st.handle(Event::Reshoot).unwrap() else { panic!() };
+    assert_eq!(r.status, RecordStatus::Waiting);
+    shoot(&mut st, 2);
+    st.handle(Event::Accept).unwrap();
+    let takes = st.store().takes(r.id).unwrap();
+    assert_eq!(takes.len(), 2, "nothing is lost");
+    assert_eq!(takes.iter().filter(|t| t.is_primary).count(), 1);
+    assert!(takes[1].is_primary && !takes[0].is_primary);
+    let actions: Vec<String> = st.store().audit_for_record(r.id).unwrap().into_iter().map(|a| a.action).collect();
+    assert_eq!(actions, ["scanned", "take_captured", "take_rejected", "take_captured", "accepted"]);
+}
+
+#[test]
+fn accept_needs_a_take_and_shooting_needs_a_student() {
+    let mut st = station();
+    assert!(matches!(st.handle(Event::Accept), Err(StationError::NothingToReview)));
+    let e = st.handle(Event::FrameCaptured { frame: synth::portrait(960, 720, 1), source_jpeg: None });
+    assert!(matches!(e, Err(StationError::NoStudent)));
+    assert!(matches!(st.handle(Event::Skip { reason: "x".into() }), Err(StationError::NoStudent)));
+}
+
+#[test]
+fn skip_and_void_need_a_reason_and_are_audited() {
+    let mut st = station();
+    scan(&mut st, 0);
+    let head = st.head().unwrap().unwrap();
+    assert!(matches!(
+        st.handle(Event::Skip { reason: "  ".into() }),
+        Err(StationError::Store(StoreError::ReasonRequired))
+    ));
+    let Outcome::Skipped(r) = st.handle(Event::Skip { reason: "未到".into() }).unwrap() else { panic!() };
+    assert_eq!((r.status, r.status_reason.as_str()), (RecordStatus::Skipped, "未到"));
+    assert!(matches!(
+        st.handle(Event::Void { record: head.id, reason: String::new() }),
+        Err(StationError::Store(StoreError::ReasonRequired))
+    ));
+    let Outcome::Voided(r) = st.handle(Event::Void { record: head.id, reason: "测试扫码".into() }).unwrap() else {
+        panic!()
+    };
+    assert_eq!(r.status, RecordStatus::Voided);
+    let actions: Vec<String> = st.store().audit_for_record(head.id).unwrap().into_iter().map(|a| a.action).collect();
+    assert_eq!(actions, ["scanned", "skipped", "voided"]);
+}
+
+#[test]
+fn a_skipped_student_who_comes_back_gets_a_new_number_at_the_end() {
+    let mut st = station();
+    scan(&mut st, 0);
+    scan(&mut st, 1);
+    st.handle(Event::Skip { reason: "未到".into() }).unwrap();
+    let back = scan(&mut st, 0);
+    assert!(matches!(back, Outcome::Queued(_)));
+    assert_eq!(seq_of(&back), 3, "queues behind those already waiting");
+    assert_eq!(st.head().unwrap().unwrap().seq, 2);
+}
+
+#[test]
+fn an_explicit_reshoot_adds_a_take_to_the_same_record_before_the_queue() {
+    let mut st = station();
+    scan(&mut st, 0);
+    shoot(&mut st, 1);
+    let Outcome::Accepted(first) = st.handle(Event::Accept).unwrap() else { panic!() };
+    scan(&mut st, 1);
+    let Outcome::ReshootRequested(r) =
+        st.handle(Event::RequestReshoot { record: first.id, reason: "闭眼".into() }).unwrap()
+    else {
+        panic!()
+    };
+    assert!(r.reshoot_pending);
+    assert_eq!(st.head().unwrap().unwrap().id, first.id, "the re-shoot is shot next");
+    // A second re-shoot request cannot pile up.
+    assert!(st.handle(Event::RequestReshoot { record: first.id, reason: "again".into() }).is_err());
+    let Outcome::TakeReady { record, .. } = shoot(&mut st, 5) else { panic!() };
+    assert_eq!(record.id, first.id);
+    st.handle(Event::Accept).unwrap();
+    let r = st.store().record(first.id).unwrap();
+    assert_eq!((r.status, r.reshoot_pending, r.seq), (RecordStatus::Photographed, false, 1));
+    let takes = st.store().takes(first.id).unwrap();
+    assert_eq!(takes.len(), 2);
+    assert!(takes[1].is_primary);
+    assert_eq!(st.head().unwrap().unwrap().seq, 2, "then the queue resumes");
+}
+
+#[test]
+fn cancelling_a_reshoot_keeps_the_accepted_photo() {
+    let mut st = station();
+    scan(&mut st, 0);
+    shoot(&mut st, 1);
+    let Outcome::Accepted(first) = st.handle(Event::Accept).unwrap() else { panic!() };
+    st.handle(Event::RequestReshoot { record: first.id, reason: "x".into() }).unwrap();
+    shoot(&mut st, 2);
+    st.handle(Event::CancelReshoot { record: first.id }).unwrap();
+    assert!(matches!(st.handle(Event::Accept), Err(StationError::NothingToReview)));
+    let primary = st.store().primary_take(first.id).unwrap().unwrap();
+    assert_eq!(primary.take_no, 1);
+    assert!(st.store().verify().unwrap().ok());
+}
+
+#[test]
+fn stored_images_match_their_hashes_and_the_database_verifies() {
+    let mut st = station();
+    for i in 0..4 {
+        scan(&mut st, i);
+    }
+    for i in 0..3 {
+        shoot(&mut st, i);
+        st.handle(Event::Accept).unwrap();
+    }
+    st.handle(Event::Skip { reason: "未到".into() }).unwrap();
+    let report = st.store().verify().unwrap();
+    assert!(report.ok(), "{:?}", report.findings);
+    assert_eq!((report.records, report.photographed, report.takes), (4, 3, 3));
+    let rec = st.store().records(st.session().id).unwrap();
+    let take = st.store().primary_take(rec[0].id).unwrap().unwrap();
+    let (orig, deliv) = st.store().take_images(take.id).unwrap();
+    assert_eq!(crate::store::sha256_hex(&orig), take.original_sha256);
+    assert_eq!(crate::store::sha256_hex(&deliv), take.deliverable_sha256);
+    assert_eq!((take.original_width, take.original_height), (960, 720));
+}
+
+#[test]
+fn the_scan_thumbnail_is_kept_when_a_frame_comes_with_the_scan() {
+    let mut st = station();
+    let o = st.handle(Event::CodeScanned { text: payload(0), frame: Some(synth::portrait(640, 480, 1)) }).unwrap();
+    let Outcome::Queued(r) = o else { panic!() };
+    assert!(r.has_scan_thumb);
+    let thumb = st.store().scan_thumb(r.id).unwrap().unwrap();
+    let img = crate::photo::decode_jpeg(&thumb).unwrap();
+    assert_eq!(img.width().max(img.height()), SCAN_THUMB_MAX_SIDE);
+}
+
+#[test]
+fn sequence_numbers_survive_a_restart_and_are_never_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    {
+        let mut st = Station::open(Store::open(&path).unwrap(), &info("3"), StationConfig::default()).unwrap();
+        scan(&mut st, 0);
+        scan(&mut st, 1);
+        st.handle(Event::Void { record: st.head().unwrap().unwrap().id, reason: "错扫".into() }).unwrap();
+    }
+    let mut st = Station::open(Store::open(&path).unwrap(), &info("3"), StationConfig::default()).unwrap();
+    assert_eq!(seq_of(&scan(&mut st, 2)), 3);
+    assert_eq!(seq_of(&scan(&mut st, 0)), 4, "a voided student's rescan gets a fresh number");
+}
+
+#[test]
+fn audit_rows_cannot_be_changed_or_removed_and_records_cannot_be_deleted() {
+    let mut st = station();
+    scan(&mut st, 0);
+    shoot(&mut st, 1);
+    st.handle(Event::Accept).unwrap();
+    let conn = st.store().conn();
+    assert!(conn.execute("UPDATE audit SET action = 'x'", []).is_err());
+    assert!(conn.execute("DELETE FROM audit", []).is_err());
+    assert!(conn.execute("DELETE FROM records", []).is_err());
+    assert!(conn.execute("DELETE FROM takes", []).is_err());
+    assert!(conn.execute("UPDATE takes SET deliverable_jpeg = x'00'", []).is_err());
+    assert!(conn.execute("UPDATE records SET cjm = 'other'", []).is_err());
+}
+
+#[test]
+fn verify_finds_a_broken_chain_a_changed_photo_and_a_clear_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.sqlite");
+    {
+        let mut st = Station::open(Store::open(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
+        scan(&mut st, 0);
+        shoot(&mut st, 1);
+        st.handle(Event::Accept).unwrap();
+        scan(&mut st, 1);
+    }
+    // Tamper the way a bad actor (or a broken disk) would: around the triggers.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER audit_append_only_update; DROP TRIGGER takes_images_immutable; DROP TRIGGER records_identity_immutable;
+         UPDATE audit SET detail = '{}' WHERE id = 2;
+         UPDATE takes SET deliverable_jpeg = x'FFD8FFD9';
+         UPDATE records SET xm = '欧阳娜娜' WHERE seq = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let report = Store::open_read_only(&path).unwrap().verify().unwrap();
+    let checks: Vec<&str> = report.findings.iter().map(|f| f.check).collect();
+    for expected in ["audit_chain", "images", "masking"] {
+        assert!(checks.contains(&expected), "{expected} in {:?}", report.findings);
+    }
+}
+
+#[test]
+fn a_full_disk_saves_nothing_partial_and_the_station_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("full.sqlite");
+    let mut st = Station::open(Store::open(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
+    scan(&mut st, 0);
+    // Cap the file just above its current size: a 1080p take does not fit.
+    let pages: u64 = st.store().conn().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+    st.store().set_max_page_count(Some(pages + 2)).unwrap();
+    let frame = synth::portrait(1920, 1080, 1);
+    let err = st.handle(Event::FrameCaptured { frame: frame.clone(), source_jpeg: None }).unwrap_err();
+    assert!(matches!(err, StationError::Store(StoreError::DiskFull)), "{err}");
+    assert!(err.to_string().contains("磁盘已满") && err.to_string().contains("disk full"));
+    let head = st.head().unwrap().unwrap();
+    assert!(st.store().takes(head.id).unwrap().is_empty(), "no partial take");
+    assert_eq!(head.status, RecordStatus::Waiting);
+    // Scanning still answers from what is stored; a new scan may fail cleanly.
+    let _ = st.handle(Event::CodeScanned { text: payload(1), frame: None });
+    // Space returns.
+    st.store().set_max_page_count(None).unwrap();
+    st.handle(Event::FrameCaptured { frame, source_jpeg: None }).unwrap();
+    st.handle(Event::Accept).unwrap();
+    assert!(st.store().verify().unwrap().ok());
+}
+
+#[test]
+fn a_read_only_database_refuses_writes_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ro.sqlite");
+    {
+        let mut st = Station::open(Store::open(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
+        scan(&mut st, 0);
+    }
+    let mut ro = Store::open_read_only(&path).unwrap();
+    let code = crate::code::parse(&payload(1)).unwrap();
+    let err = ro.scan(1, &code, &payload(1), None, "2026-06-01T10:00:00+08:00").unwrap_err();
+    assert!(matches!(err, StoreError::ReadOnly), "{err}");
+    assert!(err.is_transient());
+    assert_eq!(ro.records(1).unwrap().len(), 1, "nothing was added");
+}

@@ -1,0 +1,275 @@
+//! The station's SQLite database: schema, migrations and the capture queue.
+//! This is the only module that writes SQL.
+//!
+//! One file per station. WAL journal with `synchronous=FULL`, so a committed
+//! capture survives a power cut. Every state change runs in one `IMMEDIATE`
+//! transaction together with its audit row, so a take never exists without
+//! its record, a sequence number is never handed out twice, and a crash at
+//! any moment leaves either the whole change or none of it.
+
+mod audit;
+mod queue;
+pub mod schema;
+mod types;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+pub use audit::{AuditEntry, GENESIS_HASH};
+pub use queue::ScanOutcome;
+pub use types::{display_seq, sha256_hex, Counts, Record, RecordStatus, Session, SessionInfo, Take, TakeImages};
+pub use verify::{Finding, VerifyReport};
+
+/// Row id of a capture session.
+pub type SessionId = i64;
+/// Row id of a record.
+pub type RecordId = i64;
+/// Row id of a take.
+pub type TakeId = i64;
+
+/// Everything that can go wrong in the store, phrased for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("磁盘已满，本次操作未保存，已有数据完好；请腾出空间后重试 / disk full: nothing of this step was saved, earlier data is intact; free space and retry")]
+    DiskFull,
+    #[error("数据库只读，无法保存；请检查存储位置的写权限 / the database is read-only: nothing can be saved; check write access to its folder")]
+    ReadOnly,
+    #[error("数据库被其他程序占用 / the database is locked by another program")]
+    Busy,
+    #[error("数据库文件损坏：{0} / the database file is damaged: {0}")]
+    Corrupt(String),
+    #[error("无法打开数据库 {path}：{reason} / cannot open the database {path}: {reason}")]
+    CannotOpen { path: String, reason: String },
+    #[error("数据库版本 {found} 比本程序（{supported}）新，请升级 gradcap / database schema {found} is newer than this build ({supported}): update gradcap")]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("队首已变化（应为记录 {expected}，实为 {actual:?}），照片未绑定 / the queue head changed (expected record {expected}, found {actual:?}): the photo was not bound")]
+    HeadChanged { expected: RecordId, actual: Option<RecordId> },
+    #[error("队列中没有等待拍摄的学生 / no student is waiting in the queue")]
+    QueueEmpty,
+    #[error("找不到{what_zh} {id} / no such {what_en} {id}")]
+    NotFound { what_zh: &'static str, what_en: &'static str, id: i64 },
+    #[error("需要填写原因 / a reason is required")]
+    ReasonRequired,
+    #[error("不允许的操作：{zh} / not allowed: {en}")]
+    NotAllowed { zh: String, en: String },
+    #[error("数据库错误：{0} / database error: {0}")]
+    Sqlite(rusqlite::Error),
+    #[error("文件错误：{0} / file error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    pub(crate) fn not_allowed(zh: impl Into<String>, en: impl Into<String>) -> Self {
+        StoreError::NotAllowed { zh: zh.into(), en: en.into() }
+    }
+
+    /// True for faults of the medium (full, read-only, locked) that may clear
+    /// by themselves; the station keeps running and the operator retries.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::DiskFull | StoreError::ReadOnly | StoreError::Busy | StoreError::Io(_))
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(ffi, ref msg) = e {
+            match ffi.code {
+                ErrorCode::DiskFull => return StoreError::DiskFull,
+                ErrorCode::ReadOnly => return StoreError::ReadOnly,
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => return StoreError::Busy,
+                ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
+                    return StoreError::Corrupt(msg.clone().unwrap_or_else(|| ffi.to_string()))
+                }
+                // An I/O error on write is what a full disk looks like on some filesystems.
+                ErrorCode::SystemIoFailure if ffi.extended_code == 13 /* SQLITE_FULL */ => {
+                    return StoreError::DiskFull
+                }
+                _ => {}
+            }
+        }
+        StoreError::Sqlite(e)
+    }
+}
+
+/// The station database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
+        let mut store = Store { conn, path: Some(path.to_path_buf()) };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing database without writing to it (verification, reports).
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let store = Store { conn, path: Some(path.to_path_buf()) };
+        let version = store.schema_version()?;
+        if version > schema::LATEST_VERSION {
+            return Err(StoreError::SchemaTooNew { found: version, supported: schema::LATEST_VERSION });
+        }
+        Ok(store)
+    }
+
+    /// A private in-memory database (tests, dry runs).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory()?;
+        let mut store = Store { conn, path: None };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The file behind this store, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    fn configure(&self) -> Result<(), StoreError> {
+        self.conn.busy_timeout(Duration::from_secs(5))?;
+        // journal_mode answers with a row; WAL is refused only for in-memory databases.
+        let _mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        self.conn.execute_batch(
+            "PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;",
+        )?;
+        Ok(())
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        migrate_to(&mut self.conn, schema::LATEST_VERSION)
+    }
+
+    /// Caps the database file at `pages` pages (`PRAGMA max_page_count`): how
+    /// tests make the disk "full" at an exact point. `None` lifts the cap.
+    pub fn set_max_page_count(&self, pages: Option<u64>) -> Result<u64, StoreError> {
+        let pages = pages.unwrap_or(0xFFFF_FFFE);
+        Ok(self.conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))?)
+    }
+
+    /// Writes a consistent copy of the whole database to `dest` while the
+    /// station keeps working (SQLite's online backup API).
+    pub fn backup_to(&self, dest: &Path) -> Result<(), StoreError> {
+        use rusqlite::backup::Backup;
+        let mut target = Connection::open(dest).map_err(|e| open_error(dest, e))?;
+        {
+            let backup = Backup::new(&self.conn, &mut target)?;
+            backup.run_to_completion(256, Duration::from_millis(0), None)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+fn open_error(path: &Path, e: rusqlite::Error) -> StoreError {
+    match StoreError::from(e) {
+        StoreError::Sqlite(inner) => {
+            StoreError::CannotOpen { path: path.display().to_string(), reason: inner.to_string() }
+        }
+        other => other,
+    }
+}
+
+/// Applies the forward migrations from the database's version up to `target`.
+pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > schema::LATEST_VERSION {
+        return Err(StoreError::SchemaTooNew { found: current, supported: schema::LATEST_VERSION });
+    }
+    for version in current..target {
+        let Some(sql) = usize::try_from(version).ok().and_then(|v| schema::MIGRATIONS.get(v)) else {
+            break;
+        };
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_database_is_at_the_latest_version() {
+        let store = Store::open_in_memory().unwrap();
+        assert_eq!(store.schema_version().unwrap(), schema::LATEST_VERSION);
+    }
+
+    /// One test per migration: the database at version `v` (with data written
+    /// at that version where the schema allows) migrates forward to the latest.
+    #[test]
+    fn each_migration_applies_on_its_predecessor() {
+        for v in 0..schema::LATEST_VERSION {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("m.sqlite");
+            let mut conn = Connection::open(&path).unwrap();
+            migrate_to(&mut conn, v).unwrap();
+            assert_eq!(conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), v);
+            drop(conn);
+            let store = Store::open(&path).unwrap();
+            assert_eq!(store.schema_version().unwrap(), schema::LATEST_VERSION);
+            let names: Vec<String> = store
+                .conn()
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            for t in ["audit", "records", "sessions", "takes"] {
+                assert!(names.iter().any(|n| n == t), "table {t} after migrating from v{v}");
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_a_database_from_a_newer_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.sqlite");
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", schema::LATEST_VERSION + 1).unwrap();
+        drop(conn);
+        assert!(matches!(Store::open(&path), Err(StoreError::SchemaTooNew { .. })));
+    }
+
+    #[test]
+    fn file_databases_use_wal_and_full_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+        let mode: String = store.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let sync: i64 = store.conn().query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(sync, 2, "FULL");
+    }
+}

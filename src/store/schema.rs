@@ -1,0 +1,101 @@
+//! The schema, as forward migrations indexed by `PRAGMA user_version`.
+//!
+//! Migration `i` takes a database at version `i` to version `i + 1`. A
+//! migration is never edited once released: a change is a new entry.
+
+/// Forward migrations; `MIGRATIONS.len()` is the current schema version.
+pub const MIGRATIONS: &[&str] = &[
+    // v0 -> v1: sessions, the record queue, takes, the audit chain.
+    r#"
+CREATE TABLE sessions (
+    id            INTEGER PRIMARY KEY,
+    school_name   TEXT NOT NULL DEFAULT '',
+    school_code   TEXT NOT NULL DEFAULT '',
+    station       TEXT NOT NULL,
+    session_date  TEXT NOT NULL,
+    operator      TEXT NOT NULL DEFAULT '',
+    created_at    TEXT NOT NULL,
+    next_seq      INTEGER NOT NULL DEFAULT 1 CHECK (next_seq >= 1),
+    UNIQUE (school_code, station, session_date)
+);
+
+CREATE TABLE records (
+    id              INTEGER PRIMARY KEY,
+    session_id      INTEGER NOT NULL REFERENCES sessions(id),
+    seq             INTEGER NOT NULL CHECK (seq >= 1),
+    cjm             TEXT NOT NULL,
+    sjc             TEXT NOT NULL DEFAULT '',
+    yxdm            TEXT NOT NULL DEFAULT '',
+    zjhm            TEXT NOT NULL,
+    xh              TEXT NOT NULL,
+    cc              TEXT NOT NULL DEFAULT '',
+    xllb            TEXT NOT NULL DEFAULT '',
+    fy              TEXT NOT NULL DEFAULT '',
+    xm              TEXT NOT NULL,
+    bh              TEXT NOT NULL DEFAULT '',
+    extra_json      TEXT NOT NULL DEFAULT '{}',
+    payload         TEXT NOT NULL,
+    scanned_at      TEXT NOT NULL,
+    scan_thumb_jpeg BLOB,
+    status          TEXT NOT NULL DEFAULT 'waiting'
+                    CHECK (status IN ('waiting', 'photographed', 'skipped', 'voided')),
+    status_reason   TEXT NOT NULL DEFAULT '',
+    status_at       TEXT,
+    reshoot_pending INTEGER NOT NULL DEFAULT 0 CHECK (reshoot_pending IN (0, 1)),
+    UNIQUE (session_id, seq)
+);
+CREATE INDEX records_cjm ON records(cjm);
+CREATE INDEX records_xh ON records(yxdm, xh);
+CREATE INDEX records_queue ON records(session_id, status, seq);
+CREATE UNIQUE INDEX records_one_reshoot ON records(reshoot_pending) WHERE reshoot_pending = 1;
+
+CREATE TABLE takes (
+    id                  INTEGER PRIMARY KEY,
+    record_id           INTEGER NOT NULL REFERENCES records(id),
+    take_no             INTEGER NOT NULL CHECK (take_no >= 1),
+    is_primary          INTEGER NOT NULL DEFAULT 0 CHECK (is_primary IN (0, 1)),
+    original_jpeg       BLOB NOT NULL,
+    original_sha256     TEXT NOT NULL,
+    original_bytes      INTEGER NOT NULL,
+    original_width      INTEGER NOT NULL,
+    original_height     INTEGER NOT NULL,
+    deliverable_jpeg    BLOB NOT NULL,
+    deliverable_sha256  TEXT NOT NULL,
+    deliverable_bytes   INTEGER NOT NULL,
+    deliverable_quality INTEGER NOT NULL,
+    captured_at         TEXT NOT NULL,
+    UNIQUE (record_id, take_no)
+);
+CREATE UNIQUE INDEX takes_one_primary ON takes(record_id) WHERE is_primary = 1;
+
+CREATE TABLE audit (
+    id         INTEGER PRIMARY KEY,
+    at         TEXT NOT NULL,
+    session_id INTEGER,
+    record_id  INTEGER,
+    take_id    INTEGER,
+    action     TEXT NOT NULL,
+    detail     TEXT NOT NULL,
+    prev_hash  TEXT NOT NULL,
+    hash       TEXT NOT NULL
+);
+
+CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER records_never_deleted BEFORE DELETE ON records
+BEGIN SELECT RAISE(ABORT, 'records are never deleted'); END;
+CREATE TRIGGER takes_never_deleted BEFORE DELETE ON takes
+BEGIN SELECT RAISE(ABORT, 'takes are never deleted'); END;
+CREATE TRIGGER takes_images_immutable
+BEFORE UPDATE OF record_id, take_no, original_jpeg, original_sha256, deliverable_jpeg, deliverable_sha256 ON takes
+BEGIN SELECT RAISE(ABORT, 'a take''s images never change'); END;
+CREATE TRIGGER records_identity_immutable
+BEFORE UPDATE OF session_id, seq, cjm, xh, xm, zjhm, payload ON records
+BEGIN SELECT RAISE(ABORT, 'a record''s identity never changes'); END;
+"#,
+];
+
+/// The schema version this build writes.
+pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,0 +1,149 @@
+//! Plain data the store hands out: sessions, records, takes, counts.
+
+use sha2::{Digest, Sha256};
+
+use super::{RecordId, SessionId, TakeId};
+use crate::code::CaptureCode;
+
+/// What identifies a capture session: one school, one station (机位), one day.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionInfo {
+    pub school_name: String,
+    /// 院校代码 (5 digits) or empty.
+    pub school_code: String,
+    /// Camera position, e.g. `2`.
+    pub station: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub operator: String,
+}
+
+/// A stored session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: SessionId,
+    pub info: SessionInfo,
+    /// The sequence number the next scan will get.
+    pub next_seq: i64,
+}
+
+/// Where a record stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordStatus {
+    Waiting,
+    Photographed,
+    Skipped,
+    Voided,
+}
+
+impl RecordStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordStatus::Waiting => "waiting",
+            RecordStatus::Photographed => "photographed",
+            RecordStatus::Skipped => "skipped",
+            RecordStatus::Voided => "voided",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "waiting" => RecordStatus::Waiting,
+            "photographed" => RecordStatus::Photographed,
+            "skipped" => RecordStatus::Skipped,
+            "voided" => RecordStatus::Voided,
+            _ => return None,
+        })
+    }
+
+    /// Chinese label for screens and reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            RecordStatus::Waiting => "待拍",
+            RecordStatus::Photographed => "已拍",
+            RecordStatus::Skipped => "跳过",
+            RecordStatus::Voided => "作废",
+        }
+    }
+}
+
+/// One scanned student at one station: the code as scanned (masked only), its
+/// sequence number and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub id: RecordId,
+    pub session_id: SessionId,
+    pub station: String,
+    pub seq: i64,
+    pub code: CaptureCode,
+    /// The scanned text, exactly as read.
+    pub payload: String,
+    pub scanned_at: String,
+    pub status: RecordStatus,
+    pub status_reason: String,
+    pub status_at: Option<String>,
+    /// An explicit re-shoot of this (photographed) record is under way.
+    pub reshoot_pending: bool,
+    pub has_scan_thumb: bool,
+}
+
+impl Record {
+    /// The number shown and written on the register, e.g. `2-0153`.
+    pub fn display_seq(&self) -> String {
+        display_seq(&self.station, self.seq)
+    }
+}
+
+/// `{station}-{seq:04}`.
+pub fn display_seq(station: &str, seq: i64) -> String {
+    format!("{station}-{seq:04}")
+}
+
+/// The images of one take, ready to store.
+#[derive(Debug, Clone)]
+pub struct TakeImages {
+    pub original_jpeg: Vec<u8>,
+    pub original_width: u32,
+    pub original_height: u32,
+    pub deliverable_jpeg: Vec<u8>,
+    pub deliverable_quality: u8,
+}
+
+/// A stored take (its images stay in the database; fetch them with `take_images`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Take {
+    pub id: TakeId,
+    pub record_id: RecordId,
+    pub take_no: i64,
+    pub is_primary: bool,
+    pub original_sha256: String,
+    pub original_bytes: i64,
+    pub original_width: i64,
+    pub original_height: i64,
+    pub deliverable_sha256: String,
+    pub deliverable_bytes: i64,
+    pub deliverable_quality: i64,
+    pub captured_at: String,
+}
+
+/// Counts of a session's records by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub waiting: i64,
+    pub photographed: i64,
+    pub skipped: i64,
+    pub voided: i64,
+    /// Takes beyond the first of each record.
+    pub reshoots: i64,
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}

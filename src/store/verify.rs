@@ -1,0 +1,183 @@
+//! `gradcap verify`: proves a station database is whole.
+//!
+//! Checks: SQLite's own integrity check; sequence numbers unique and
+//! increasing per session and below the session counter; every photographed
+//! record has exactly one primary take; every take's stored SHA-256 matches its
+//! bytes and both images decode; the audit chain is unbroken; no clear name
+//! anywhere (records, payloads, audit details).
+
+use std::collections::HashMap;
+
+use rusqlite::params;
+
+use super::types::sha256_hex;
+use super::{Store, StoreError, GENESIS_HASH};
+use crate::code;
+
+/// One thing that is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    pub check: &'static str,
+    pub message: String,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct VerifyReport {
+    pub sessions: i64,
+    pub records: i64,
+    pub photographed: i64,
+    pub takes: i64,
+    pub audit_rows: i64,
+    pub findings: Vec<Finding>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    fn add(&mut self, check: &'static str, message: String) {
+        self.findings.push(Finding { check, message });
+    }
+}
+
+/// The checks, by name, in the order they run.
+pub const CHECKS: [&str; 6] = ["integrity", "seq", "primary_take", "images", "audit_chain", "masking"];
+
+impl Store {
+    /// Runs every check; a finding never stops the others.
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let mut report = VerifyReport::default();
+        let conn = self.conn();
+
+        // integrity
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+        let lines: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        if lines != ["ok"] {
+            for line in lines {
+                report.add("integrity", line);
+            }
+        }
+
+        report.sessions = conn.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))?;
+        report.records = conn.query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))?;
+        report.photographed =
+            conn.query_row("SELECT COUNT(*) FROM records WHERE status = 'photographed'", [], |r| r.get(0))?;
+        report.takes = conn.query_row("SELECT COUNT(*) FROM takes", [], |r| r.get(0))?;
+        report.audit_rows = conn.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))?;
+
+        // seq: unique, increasing in scan (row) order, below the counter.
+        let next_seq: HashMap<i64, i64> = conn
+            .prepare("SELECT id, next_seq FROM sessions")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut last_seq: HashMap<i64, i64> = HashMap::new();
+        let mut stmt = conn.prepare("SELECT id, session_id, seq FROM records ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+        for row in rows {
+            let (id, session, seq) = row?;
+            if let Some(&prev) = last_seq.get(&session) {
+                if seq <= prev {
+                    report.add("seq", format!("record {id}: seq {seq} after {prev} in session {session}"));
+                }
+            }
+            last_seq.insert(session, seq);
+            match next_seq.get(&session) {
+                Some(&next) if seq >= next => {
+                    report.add("seq", format!("record {id}: seq {seq} not below the session counter {next}"))
+                }
+                None => report.add("seq", format!("record {id}: session {session} does not exist")),
+                _ => {}
+            }
+        }
+
+        // primary_take: photographed ⇔ exactly one primary take (voided records may keep theirs).
+        let mut stmt = conn.prepare(
+            "SELECT r.id, r.seq, r.status, (SELECT COUNT(*) FROM takes t WHERE t.record_id = r.id AND t.is_primary = 1)
+             FROM records r",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+        })?;
+        for row in rows {
+            let (id, seq, status, primaries) = row?;
+            let bad = match status.as_str() {
+                "photographed" => primaries != 1,
+                "voided" => primaries > 1,
+                _ => primaries != 0,
+            };
+            if bad {
+                report.add("primary_take", format!("record {id} (seq {seq}, {status}) has {primaries} primary takes"));
+            }
+        }
+
+        // images: every take's bytes match their hash and decode.
+        let ids: Vec<i64> =
+            conn.prepare("SELECT id FROM takes ORDER BY id")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        for id in ids {
+            let (orig, orig_sha, deliv, deliv_sha, orig_len, deliv_len): (Vec<u8>, String, Vec<u8>, String, i64, i64) =
+                conn.query_row(
+                    "SELECT original_jpeg, original_sha256, deliverable_jpeg, deliverable_sha256, original_bytes, deliverable_bytes
+                     FROM takes WHERE id = ?1",
+                    params![id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                )?;
+            for (what, bytes, sha, len) in
+                [("original", &orig, &orig_sha, orig_len), ("deliverable", &deliv, &deliv_sha, deliv_len)]
+            {
+                if sha256_hex(bytes) != *sha {
+                    report.add("images", format!("take {id}: {what} SHA-256 does not match its bytes"));
+                }
+                if bytes.len() as i64 != len {
+                    report.add("images", format!("take {id}: {what} is {} bytes, recorded {len}", bytes.len()));
+                }
+                match image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg) {
+                    Ok(img) if what == "deliverable" && (img.width(), img.height()) != (480, 640) => report.add(
+                        "images",
+                        format!("take {id}: deliverable is {}x{}, not 480x640", img.width(), img.height()),
+                    ),
+                    Ok(_) => {}
+                    Err(e) => report.add("images", format!("take {id}: {what} does not decode: {e}")),
+                }
+            }
+        }
+
+        // audit_chain
+        let mut prev = GENESIS_HASH.to_string();
+        for entry in self.audit_log()? {
+            if entry.prev_hash != prev {
+                report.add("audit_chain", format!("audit row {}: chain broken (prev_hash does not match)", entry.id));
+            }
+            if entry.expected_hash() != entry.hash {
+                report.add("audit_chain", format!("audit row {}: content does not match its hash", entry.id));
+            }
+            if let Ok(serde_json::Value::Object(detail)) = serde_json::from_str::<serde_json::Value>(&entry.detail) {
+                if let Some(serde_json::Value::String(xm)) = detail.get("xm") {
+                    if !code::is_masked_name(xm) {
+                        report.add("masking", format!("audit row {}: unmasked name", entry.id));
+                    }
+                }
+            }
+            prev = entry.hash;
+        }
+
+        // masking: stored names and the names inside stored payloads.
+        let mut stmt = conn.prepare("SELECT id, xm, payload FROM records")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        for row in rows {
+            let (id, xm, payload) = row?;
+            if !code::is_masked_name(&xm) {
+                report.add("masking", format!("record {id}: the stored name is not masked"));
+            }
+            match code::parse(&payload) {
+                Ok(c) if c.xm != xm => {
+                    report.add("masking", format!("record {id}: payload name differs from the record"))
+                }
+                Ok(_) => {}
+                Err(e) => report.add("masking", format!("record {id}: stored payload is not a valid code: {e}")),
+            }
+        }
+        Ok(report)
+    }
+}
