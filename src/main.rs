@@ -285,6 +285,17 @@ fn codes(roster_path: &Path, out: &Path, school_code: &str) -> Result<ExitCode> 
     let entries = roster::read_csv(roster_path)?;
     std::fs::create_dir_all(out).with_context(|| format!("创建目录 / creating {}", out.display()))?;
     let sjc = chrono::Utc::now().timestamp_millis();
+    // Two 学号 that make the same file name would overwrite one student's code with another's.
+    let mut stems = std::collections::HashMap::new();
+    for entry in &entries {
+        if let Some(other) = stems.insert(drill::file_stem(&entry.xh), entry.xh.clone()) {
+            bail!(
+                "学号 {other} 与 {} 的文件名相同，无法分别保存 / student numbers {other} and {} map to the same file name",
+                entry.xh,
+                entry.xh
+            );
+        }
+    }
     let mut index = csv::Writer::from_path(out.join("index.csv"))?;
     index.write_record(["file", "xh", "xm", "zjhm", "bh", "fy", "cc", "cjm", "payload"])?;
     for entry in &entries {

@@ -1,5 +1,321 @@
-//! Frame sources. Today: synthetic frames for simulation, demos and tests;
-//! the USB camera (nokhwa), replay and demo sources and the capture thread
-//! arrive with the operator station.
+//! Frame sources and the capture thread.
+//!
+//! Hardware sits behind [`FrameSource`]: the USB camera (nokhwa, only in
+//! `usb.rs`), [`replay::ReplaySource`] (a folder of images at a given fps, for
+//! tests and bug reports) and [`demo::DemoSource`] (synthetic students). One
+//! named capture thread owns the source and publishes the newest frame in a
+//! one-slot [`FrameSlot`] (older frames are dropped, never queued).
+//!
+//! nokhwa has no frame timeout, so a watchdog reopens the camera by its name
+//! when no frame came for [`STALL_TIMEOUT_MS`]: the blocked reader is
+//! abandoned (it exits when its call returns) and a new reader is started. An
+//! unplugged camera therefore resumes by itself when it is plugged back in;
+//! the capture queue is never touched by any of this.
 
+pub mod demo;
+pub mod replay;
 pub mod synth;
+pub mod usb;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use image::RgbImage;
+
+/// No frame for this long means the camera is stalled.
+pub const STALL_TIMEOUT_MS: u64 = 2000;
+
+/// Camera faults, phrased for the operator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CameraError {
+    #[error("未找到摄像头 {0} / camera not found: {0}")]
+    NotFound(String),
+    #[error("没有可用的摄像头 / no camera is connected")]
+    NoCamera,
+    #[error("摄像头无法打开：{0} / the camera cannot be opened: {0}")]
+    Open(String),
+    #[error("摄像头画面读取失败：{0} / reading a frame failed: {0}")]
+    Read(String),
+    #[error("画面无法解码（已丢弃）：{0} / a frame did not decode (dropped): {0}")]
+    BadFrame(String),
+    #[error("回放结束 / the replay has ended")]
+    EndOfStream,
+    #[error("无法启动线程：{0} / cannot start a thread: {0}")]
+    Thread(String),
+}
+
+/// One camera frame. Cheap to clone: the pixels are shared.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub rgb: Arc<RgbImage>,
+    /// The camera's own JPEG of this frame (MJPEG cameras), kept as the original.
+    pub jpeg: Option<Arc<Vec<u8>>>,
+    /// Counts frames from 1 over the life of a capture thread.
+    pub number: u64,
+    pub captured_at: Instant,
+}
+
+impl Frame {
+    pub fn new(rgb: RgbImage, jpeg: Option<Vec<u8>>) -> Self {
+        Frame { rgb: Arc::new(rgb), jpeg: jpeg.map(Arc::new), number: 0, captured_at: Instant::now() }
+    }
+}
+
+/// A source of frames, opened and used on one capture thread (a USB camera
+/// handle may not move between threads). `next_frame` may block (a real camera blocks until the
+/// next frame); `BadFrame` errors are dropped frames, others end the source.
+pub trait FrameSource {
+    /// Human-readable name (the camera's name, the replay folder, "demo").
+    fn name(&self) -> String;
+    fn next_frame(&mut self) -> Result<Frame, CameraError>;
+}
+
+/// Opens a source; called again to reopen after a stall or an unplug.
+pub trait SourceFactory: Send + Sync {
+    fn name(&self) -> String;
+    fn open(&self) -> Result<Box<dyn FrameSource>, CameraError>;
+}
+
+/// What the capture thread is doing, for the status bar.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CameraState {
+    Starting,
+    Running {
+        fps: f32,
+    },
+    /// No frame for [`STALL_TIMEOUT_MS`]; reopening.
+    Stalled,
+    /// The source could not be opened; retrying.
+    Unavailable(CameraError),
+    /// A replay that has played all its frames.
+    Ended,
+}
+
+impl CameraState {
+    pub fn label(&self) -> String {
+        match self {
+            CameraState::Starting => "摄像头启动中 / camera starting".into(),
+            CameraState::Running { fps } => format!("摄像头正常 {fps:.0} fps / camera running"),
+            CameraState::Stalled => "摄像头无画面，正在重新连接 / camera stalled, reconnecting".into(),
+            CameraState::Unavailable(e) => format!("{e}（重试中 / retrying）"),
+            CameraState::Ended => "回放结束 / replay ended".into(),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking holder cannot leave a frame slot half-written: recover the value.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The newest frame, shared between the capture thread and its readers.
+#[derive(Debug, Default)]
+pub struct FrameSlot {
+    frame: Mutex<Option<Frame>>,
+    arrived: Condvar,
+}
+
+impl FrameSlot {
+    pub fn new() -> Arc<Self> {
+        Arc::new(FrameSlot::default())
+    }
+
+    /// Replaces the frame in the slot.
+    pub fn publish(&self, frame: Frame) {
+        *lock(&self.frame) = Some(frame);
+        self.arrived.notify_all();
+    }
+
+    /// The newest frame, if any.
+    pub fn latest(&self) -> Option<Frame> {
+        lock(&self.frame).clone()
+    }
+
+    /// Waits up to `timeout` for a frame numbered above `after`.
+    pub fn wait_newer(&self, after: u64, timeout: Duration) -> Option<Frame> {
+        let guard = lock(&self.frame);
+        let (guard, _) = self
+            .arrived
+            .wait_timeout_while(guard, timeout, |f| f.as_ref().is_none_or(|f| f.number <= after))
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.as_ref().filter(|f| f.number > after).cloned()
+    }
+}
+
+struct Shared {
+    state: Mutex<CameraState>,
+    last_frame_at: Mutex<Instant>,
+    /// Readers whose generation is not the current one stop at their next frame.
+    generation: AtomicU64,
+    frames: AtomicU64,
+    dropped: AtomicU64,
+    stop: AtomicU64,
+}
+
+/// The capture thread and its watchdog.
+pub struct Capture {
+    slot: Arc<FrameSlot>,
+    shared: Arc<Shared>,
+    watchdog: Option<JoinHandle<()>>,
+    source_name: String,
+}
+
+impl std::fmt::Debug for Capture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Capture").field("source", &self.source_name).finish_non_exhaustive()
+    }
+}
+
+impl Capture {
+    /// Starts capturing from `factory` with a stall timeout of `stall_ms`.
+    pub fn start(factory: Arc<dyn SourceFactory>, stall_ms: u64) -> Result<Self, CameraError> {
+        let slot = FrameSlot::new();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(CameraState::Starting),
+            last_frame_at: Mutex::new(Instant::now()),
+            generation: AtomicU64::new(0),
+            frames: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            stop: AtomicU64::new(0),
+        });
+        let source_name = factory.name();
+        spawn_reader(factory.clone(), slot.clone(), shared.clone(), 0)?;
+        let (wd_slot, wd_shared) = (slot.clone(), shared.clone());
+        let watchdog = std::thread::Builder::new()
+            .name("camera-watchdog".into())
+            .spawn(move || watchdog_loop(factory, wd_slot, wd_shared, stall_ms))
+            .map_err(|e| CameraError::Thread(e.to_string()))?;
+        Ok(Capture { slot, shared, watchdog: Some(watchdog), source_name })
+    }
+
+    pub fn slot(&self) -> Arc<FrameSlot> {
+        self.slot.clone()
+    }
+
+    pub fn state(&self) -> CameraState {
+        lock(&self.shared.state).clone()
+    }
+
+    pub fn source_name(&self) -> &str {
+        &self.source_name
+    }
+
+    /// Frames published and frames dropped (undecodable) so far.
+    pub fn frame_counts(&self) -> (u64, u64) {
+        (self.shared.frames.load(Ordering::Relaxed), self.shared.dropped.load(Ordering::Relaxed))
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.shared.stop.store(1, Ordering::SeqCst);
+        self.shared.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(w) = self.watchdog.take() {
+            let _ = w.join();
+        }
+        // Readers blocked in a camera call exit when the call returns.
+    }
+}
+
+fn set_state(shared: &Shared, state: CameraState) {
+    *lock(&shared.state) = state;
+}
+
+fn spawn_reader(
+    factory: Arc<dyn SourceFactory>,
+    slot: Arc<FrameSlot>,
+    shared: Arc<Shared>,
+    generation: u64,
+) -> Result<(), CameraError> {
+    std::thread::Builder::new()
+        .name(format!("camera-capture-{generation}"))
+        .spawn(move || reader_loop(factory.as_ref(), &slot, &shared, generation))
+        .map(|_| ())
+        .map_err(|e| CameraError::Thread(e.to_string()))
+}
+
+fn reader_loop(factory: &dyn SourceFactory, slot: &FrameSlot, shared: &Shared, generation: u64) {
+    let current = || shared.generation.load(Ordering::SeqCst) == generation && shared.stop.load(Ordering::SeqCst) == 0;
+    let mut source = match factory.open() {
+        Ok(s) => s,
+        Err(e) => {
+            if current() {
+                tracing::warn!("camera open failed: {e}");
+                set_state(shared, CameraState::Unavailable(e));
+            }
+            return; // the watchdog retries
+        }
+    };
+    let mut window_start = Instant::now();
+    let mut window_frames = 0u32;
+    while current() {
+        match source.next_frame() {
+            Ok(mut frame) => {
+                if !current() {
+                    break;
+                }
+                frame.number = shared.frames.fetch_add(1, Ordering::SeqCst) + 1;
+                *lock(&shared.last_frame_at) = Instant::now();
+                slot.publish(frame);
+                window_frames += 1;
+                let elapsed = window_start.elapsed().as_secs_f32();
+                if elapsed >= 1.0 {
+                    set_state(shared, CameraState::Running { fps: window_frames as f32 / elapsed });
+                    window_start = Instant::now();
+                    window_frames = 0;
+                } else if matches!(
+                    *lock(&shared.state),
+                    CameraState::Starting | CameraState::Stalled | CameraState::Unavailable(_)
+                ) {
+                    set_state(shared, CameraState::Running { fps: 0.0 });
+                }
+            }
+            Err(CameraError::BadFrame(e)) => {
+                shared.dropped.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!("dropped a frame: {e}");
+            }
+            Err(CameraError::EndOfStream) => {
+                if current() {
+                    set_state(shared, CameraState::Ended);
+                }
+                return;
+            }
+            Err(e) => {
+                if current() {
+                    tracing::warn!("camera read failed: {e}");
+                    set_state(shared, CameraState::Unavailable(e));
+                }
+                return; // the watchdog reopens
+            }
+        }
+    }
+}
+
+fn watchdog_loop(factory: Arc<dyn SourceFactory>, slot: Arc<FrameSlot>, shared: Arc<Shared>, stall_ms: u64) {
+    let tick = Duration::from_millis((stall_ms / 4).clamp(10, 250));
+    let stall = Duration::from_millis(stall_ms);
+    while shared.stop.load(Ordering::SeqCst) == 0 {
+        std::thread::sleep(tick);
+        let state = lock(&shared.state).clone();
+        if state == CameraState::Ended {
+            continue;
+        }
+        let silent_for = lock(&shared.last_frame_at).elapsed();
+        if silent_for >= stall && shared.stop.load(Ordering::SeqCst) == 0 {
+            if !matches!(state, CameraState::Unavailable(_)) {
+                set_state(&shared, CameraState::Stalled);
+            }
+            let generation = shared.generation.fetch_add(1, Ordering::SeqCst) + 1;
+            tracing::info!("no frame for {silent_for:?}: reopening {} (reader {generation})", factory.name());
+            *lock(&shared.last_frame_at) = Instant::now();
+            if let Err(e) = spawn_reader(factory.clone(), slot.clone(), shared.clone(), generation) {
+                set_state(&shared, CameraState::Unavailable(e));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

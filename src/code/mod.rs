@@ -87,8 +87,10 @@ pub enum CodeError {
     BadIdTail(String),
     #[error("院校代码 yxdm 应为 5 位数字：{0} / yxdm must be 5 digits: {0}")]
     BadSchoolCode(String),
-    #[error("姓名未按规则脱敏：{0} / the name is not masked by the rule: {0}")]
-    NameNotMasked(String),
+    /// The offending name is not carried: it may be a clear name, which must
+    /// not reach the screen or a log.
+    #[error("姓名未按规则脱敏（{chars} 个字） / the name is not masked by the rule ({chars} characters)")]
+    NameNotMasked { chars: usize },
 }
 
 /// A parsed, validated capture code. Holds only masked data.
@@ -233,7 +235,7 @@ pub fn from_object(mut obj: Map<String, Value>) -> Result<CaptureCode, CodeError
         return Err(CodeError::BadSchoolCode(yxdm));
     }
     if !is_masked_name(&xm) {
-        return Err(CodeError::NameNotMasked(xm));
+        return Err(CodeError::NameNotMasked { chars: xm.chars().count() });
     }
     Ok(CaptureCode {
         sjc,
@@ -395,9 +397,9 @@ mod tests {
             (with("zjhm", "123x".into()), BadIdTail("123x".into())),
             (with("yxdm", "1069".into()), BadSchoolCode("1069".into())),
             (with("yxdm", "1069A".into()), BadSchoolCode("1069A".into())),
-            (with("xm", "张三丰".into()), NameNotMasked("张三丰".into())),
-            (with("xm", "*".into()), NameNotMasked("*".into())),
-            (with("xm", "李四".into()), NameNotMasked("李四".into())),
+            (with("xm", "张三丰".into()), NameNotMasked { chars: 3 }),
+            (with("xm", "*".into()), NameNotMasked { chars: 1 }),
+            (with("xm", "李四".into()), NameNotMasked { chars: 2 }),
         ];
         for (input, expected) in cases {
             assert_eq!(parse(&input), Err(expected), "input {:?}", input.chars().take(40).collect::<String>());
@@ -430,8 +432,9 @@ mod tests {
             CodeError::Foreign(ForeignCode::IdNumber),
             CodeError::InvalidBase64,
             CodeError::MissingField("cjm"),
-            CodeError::NameNotMasked("张三丰".into()),
+            CodeError::NameNotMasked { chars: 3 },
         ];
+        assert!(!CodeError::NameNotMasked { chars: 3 }.to_string().contains("张"));
         for e in errors {
             let text = e.to_string();
             assert!(text.contains(" / "), "{text}");
@@ -439,6 +442,29 @@ mod tests {
             assert!(text.chars().any(|c| c.is_ascii_alphabetic()), "{text}");
         }
         assert!(CodeError::Foreign(ForeignCode::Url).to_string().contains("这不是学信网图像采集码"));
+    }
+
+    /// Arbitrary input never panics: random bytes, random Base64 of random
+    /// bytes, and mutated valid payloads.
+    #[test]
+    fn arbitrary_input_never_panics() {
+        let mut rng = crate::camera::synth::SeededRng::new(99);
+        let valid = b64(&sample_json().to_string());
+        for i in 0..20_000 {
+            let len = (rng.next_u64() % 300) as usize;
+            let bytes: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+            let text = match i % 3 {
+                0 => String::from_utf8_lossy(&bytes).into_owned(),
+                1 => base64::engine::general_purpose::STANDARD.encode(&bytes),
+                _ => {
+                    let mut v: Vec<char> = valid.chars().collect();
+                    let at = (rng.next_u64() as usize) % v.len();
+                    v[at] = char::from(b'A' + (rng.next_u64() % 26) as u8);
+                    v.into_iter().collect()
+                }
+            };
+            let _ = parse(&text);
+        }
     }
 
     #[test]

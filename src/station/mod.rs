@@ -31,6 +31,8 @@ pub enum StationError {
     NoStudent,
     #[error("没有待确认的照片 / there is no photo to accept")]
     NothingToReview,
+    #[error("请先确认或重拍当前照片 / accept or re-shoot the current photo first")]
+    ReviewPending,
 }
 
 /// Station settings the core needs.
@@ -62,19 +64,14 @@ pub fn prepare_take(
     quality_hint: Option<u8>,
 ) -> Result<PreparedTake, PhotoError> {
     let (deliverable, original_jpeg) = std::thread::scope(|scope| {
-        let original_worker = match source_jpeg {
-            Some(jpeg) => Err(Ok(jpeg)),
-            None => std::thread::Builder::new()
-                .name("encode-original".into())
-                .spawn_scoped(scope, || photo::encode_original(frame))
-                // No thread to be had: encode here, after the deliverable.
-                .map_err(|_| Err(PhotoError::Encode(String::new()))),
-        };
+        let original_worker = std::thread::Builder::new()
+            .name("encode-original".into())
+            .spawn_scoped(scope, || original_for(frame, source_jpeg));
         let deliverable = photo::make_deliverable(frame, range, quality_hint);
         let original = match original_worker {
             Ok(handle) => handle.join().unwrap_or_else(|_| Err(PhotoError::Encode("the encoder thread failed".into()))),
-            Err(Ok(jpeg)) => Ok(jpeg),
-            Err(Err(_)) => photo::encode_original(frame),
+            // No thread to be had: encode here, after the deliverable.
+            Err(_) => photo::encode_original(frame),
         };
         (deliverable, original)
     });
@@ -90,6 +87,28 @@ pub fn prepare_take(
         },
         fit: deliverable.fit,
     })
+}
+
+/// The original to keep: the camera's own JPEG when it decodes to exactly
+/// this frame (a truncated MJPEG frame must not become the only original),
+/// otherwise the frame encoded anew.
+fn original_for(frame: &RgbImage, source_jpeg: Option<Vec<u8>>) -> Result<Vec<u8>, PhotoError> {
+    if let Some(jpeg) = source_jpeg {
+        // Decoders are lenient with a frame cut short; its end marker is not.
+        let body = jpeg.iter().rposition(|&b| b != 0).map_or(&jpeg[..0], |end| &jpeg[..=end]);
+        if !body.ends_with(&[0xFF, 0xD9]) {
+            tracing::warn!("camera JPEG has no end marker (truncated): re-encoding");
+            return photo::encode_original(frame);
+        }
+        match photo::decode_jpeg(&jpeg) {
+            Ok(img) if img.dimensions() == frame.dimensions() => return Ok(jpeg),
+            Ok(img) => {
+                tracing::warn!("camera JPEG is {:?}, frame {:?}: re-encoding", img.dimensions(), frame.dimensions())
+            }
+            Err(e) => tracing::warn!("camera JPEG does not decode ({e}): re-encoding"),
+        }
+    }
+    photo::encode_original(frame)
 }
 
 /// What happens at the station.
@@ -149,6 +168,7 @@ pub enum Outcome {
 struct Review {
     take: Take,
     record: RecordId,
+    fit: SizeFit,
 }
 
 /// The station: one session at one camera position.
@@ -212,9 +232,12 @@ impl Station {
             Event::TakePrepared(prepared) => self.commit_take(prepared),
             Event::Accept => self.accept(&json!({})),
             Event::Reshoot => {
-                let review = self.review.take().ok_or(StationError::NothingToReview)?;
+                let review = self.review.as_ref().ok_or(StationError::NothingToReview)?;
                 self.store.reject_take(self.session.id, review.take.id, &now())?;
-                Ok(Outcome::ReadyForReshoot(self.store.record(review.record)?))
+                self.review = None;
+                // The next frame binds to the head, whoever that is now.
+                let head = self.head()?.ok_or(StationError::NoStudent)?;
+                Ok(Outcome::ReadyForReshoot(head))
             }
             Event::Skip { reason } => {
                 let head = self.head()?.ok_or(StationError::NoStudent)?;
@@ -228,7 +251,10 @@ impl Station {
                 Ok(Outcome::Voided(record))
             }
             Event::RequestReshoot { record, reason } => {
-                let record = self.store.request_reshoot(record, &reason, &now())?;
+                if self.review.is_some() {
+                    return Err(StationError::ReviewPending);
+                }
+                let record = self.store.request_reshoot(self.session.id, record, &reason, &now())?;
                 Ok(Outcome::ReshootRequested(record))
             }
             Event::CancelReshoot { record } => {
@@ -243,7 +269,13 @@ impl Station {
     /// the operator accepted anyway) with it.
     pub fn accept(&mut self, flags: &serde_json::Value) -> Result<Outcome, StationError> {
         let review = self.review.as_ref().ok_or(StationError::NothingToReview)?;
-        let record = self.store.accept_take(self.session.id, review.take.id, flags, &now())?;
+        let mut flags = flags.clone();
+        if review.fit != SizeFit::InRange {
+            if let serde_json::Value::Object(map) = &mut flags {
+                map.insert("size_fit".into(), serde_json::to_value(review.fit).unwrap_or_default());
+            }
+        }
+        let record = self.store.accept_take(self.session.id, review.take.id, &flags, &now())?;
         self.review = None;
         Ok(Outcome::Accepted(record))
     }
@@ -267,7 +299,7 @@ impl Station {
         let take = self.store.add_take(self.session.id, prepared.for_record, &prepared.images, &now())?;
         let record = self.store.record(prepared.for_record)?;
         self.quality_hint = Some(prepared.images.deliverable_quality);
-        self.review = Some(Review { take: take.clone(), record: record.id });
+        self.review = Some(Review { take: take.clone(), record: record.id, fit: prepared.fit });
         Ok(Outcome::TakeReady { record, take, deliverable_jpeg: prepared.images.deliverable_jpeg, fit: prepared.fit })
     }
 

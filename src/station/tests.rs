@@ -101,7 +101,6 @@ fn rescanning_a_waiting_code_keeps_its_number() {
     let again = scan(&mut st, 0);
     assert!(matches!(again, Outcome::AlreadyWaiting(_)));
     assert_eq!(seq_of(&again), first);
-    assert_eq!(st.session().id, st.store().session(st.session().id).unwrap().id);
     assert_eq!(st.store().session(st.session().id).unwrap().next_seq, 3, "no number used up");
 }
 
@@ -374,4 +373,123 @@ fn a_read_only_database_refuses_writes_with_a_clear_error() {
     assert!(matches!(err, StoreError::ReadOnly), "{err}");
     assert!(err.is_transient());
     assert_eq!(ro.records(1).unwrap().len(), 1, "nothing was added");
+}
+
+#[test]
+fn a_reshoot_pending_in_one_session_never_takes_another_sessions_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("days.sqlite");
+    let first = {
+        let mut day1 = Station::open(Store::open(&path).unwrap(), &info("2"), StationConfig::default()).unwrap();
+        scan(&mut day1, 0);
+        shoot(&mut day1, 1);
+        let Outcome::Accepted(r) = day1.handle(Event::Accept).unwrap() else { panic!() };
+        day1.handle(Event::RequestReshoot { record: r.id, reason: "闭眼".into() }).unwrap();
+        r
+    };
+    // The next day, the station starts a new session on the same database.
+    let mut day2_info = info("2");
+    day2_info.date = "2026-06-02".into();
+    let mut day2 = Station::open(Store::open(&path).unwrap(), &day2_info, StationConfig::default()).unwrap();
+    let Outcome::Queued(today) = scan(&mut day2, 5) else { panic!() };
+    let Outcome::TakeReady { record, .. } = shoot(&mut day2, 9) else { panic!() };
+    assert_eq!(record.id, today.id, "today's student, not yesterday's pending re-shoot");
+    day2.handle(Event::Accept).unwrap();
+    let kept = day2.store().primary_take(first.id).unwrap().unwrap();
+    assert_eq!(kept.take_no, 1, "yesterday's photo is untouched");
+}
+
+#[test]
+fn no_reshoot_request_while_a_take_is_under_review_and_reshoot_answers_with_the_head() {
+    let mut st = station();
+    scan(&mut st, 0);
+    shoot(&mut st, 1);
+    let Outcome::Accepted(p) = st.handle(Event::Accept).unwrap() else { panic!() };
+    scan(&mut st, 1);
+    shoot(&mut st, 2);
+    let e = st.handle(Event::RequestReshoot { record: p.id, reason: "x".into() }).unwrap_err();
+    assert!(matches!(e, StationError::ReviewPending), "{e}");
+    let Outcome::ReadyForReshoot(head) = st.handle(Event::Reshoot).unwrap() else { panic!() };
+    assert_eq!(head.seq, 2);
+}
+
+#[test]
+fn a_rejected_take_can_never_be_accepted() {
+    let mut st = station();
+    scan(&mut st, 0);
+    let Outcome::TakeReady { take, .. } = shoot(&mut st, 1) else { panic!() };
+    st.handle(Event::Reshoot).unwrap();
+    let sid = st.session().id;
+    let err = st.store.accept_take(sid, take.id, &serde_json::json!({}), &now()).unwrap_err();
+    assert!(matches!(err, StoreError::NotAllowed { .. }), "{err}");
+    assert!(st.store().takes(take.record_id).unwrap()[0].rejected_at.is_some());
+}
+
+#[test]
+fn accepting_an_out_of_range_photo_is_recorded() {
+    let tight = StationConfig { size_range: SizeRange { min_bytes: 100, max_bytes: 2000 } };
+    let mut st = Station::open(Store::open_in_memory().unwrap(), &info("2"), tight).unwrap();
+    scan(&mut st, 0);
+    let Outcome::TakeReady { fit, record, .. } = shoot(&mut st, 1) else { panic!() };
+    assert_eq!(fit, SizeFit::AboveMax);
+    st.handle(Event::Accept).unwrap();
+    let accepted = st.store().audit_for_record(record.id).unwrap().pop().unwrap();
+    assert!(accepted.detail.contains("above_max"), "{}", accepted.detail);
+}
+
+#[test]
+fn a_truncated_camera_jpeg_is_not_kept_as_the_original() {
+    let frame = synth::portrait(640, 480, 4);
+    let good = crate::photo::encode_jpeg(&frame, 90).unwrap();
+    let truncated = good[..good.len() / 3].to_vec();
+    let p = prepare_take(1, &frame, Some(truncated.clone()), SizeRange::default(), None).unwrap();
+    assert!(p.images.original_jpeg != truncated, "the truncated JPEG was kept");
+    assert!(crate::photo::decode_jpeg(&p.images.original_jpeg).is_ok());
+    let p = prepare_take(1, &frame, Some(good.clone()), SizeRange::default(), None).unwrap();
+    assert!(p.images.original_jpeg == good, "a good camera JPEG is kept as is");
+}
+
+/// Every check of `verify` can fail: break each invariant behind the
+/// triggers' backs and see it named.
+#[test]
+fn verify_names_each_broken_invariant() {
+    let build = |dir: &std::path::Path| {
+        let path = dir.join("b.sqlite");
+        let mut st = Station::open(Store::open(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
+        for i in 0..3 {
+            scan(&mut st, i);
+        }
+        for i in 0..2 {
+            shoot(&mut st, i);
+            if i == 1 {
+                st.handle(Event::Reshoot).unwrap();
+                shoot(&mut st, 7);
+            }
+            st.handle(Event::Accept).unwrap();
+        }
+        assert!(st.store().verify().unwrap().ok());
+        path
+    };
+    let cases: [(&str, &str); 6] = [
+        ("seq", "UPDATE records SET seq = 99 WHERE seq = 3;"),
+        ("primary_take", "UPDATE takes SET is_primary = 0;"),
+        ("primary_take", "DROP INDEX takes_one_primary; UPDATE takes SET is_primary = 1;"),
+        ("audit_links", "DELETE FROM audit WHERE action = 'scanned' AND id = (SELECT MAX(id) FROM audit WHERE action = 'scanned');"),
+        ("audit_links", "UPDATE takes SET is_primary = 0 WHERE is_primary = 1 AND take_no = 2; UPDATE takes SET is_primary = 1, rejected_at = NULL WHERE take_no = 1 AND record_id = (SELECT record_id FROM takes WHERE take_no = 2);"),
+        ("images", "UPDATE takes SET deliverable_quality = 40;"),
+    ];
+    for (check, sql) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = build(dir.path());
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER records_identity_immutable; DROP TRIGGER audit_append_only_delete;
+             DROP TRIGGER takes_images_immutable;",
+        )
+        .unwrap();
+        conn.execute_batch(sql).unwrap();
+        drop(conn);
+        let report = Store::open_read_only(&path).unwrap().verify().unwrap();
+        assert!(report.findings.iter().any(|f| f.check == check), "{check} after {sql}: {:?}", report.findings);
+    }
 }

@@ -83,10 +83,6 @@ impl From<rusqlite::Error> for StoreError {
                 ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
                     return StoreError::Corrupt(msg.clone().unwrap_or_else(|| ffi.to_string()))
                 }
-                // An I/O error on write is what a full disk looks like on some filesystems.
-                ErrorCode::SystemIoFailure if ffi.extended_code == 13 /* SQLITE_FULL */ => {
-                    return StoreError::DiskFull
-                }
                 _ => {}
             }
         }

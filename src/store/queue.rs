@@ -38,7 +38,7 @@ impl ScanOutcome {
 
 const RECORD_COLUMNS: &str = "r.id, r.session_id, s.station, r.seq, r.sjc, r.cjm, r.yxdm, r.zjhm, r.xh, r.cc, r.xllb,
     r.fy, r.xm, r.bh, r.extra_json, r.payload, r.scanned_at, r.status, r.status_reason, r.status_at,
-    r.reshoot_pending, r.scan_thumb_jpeg IS NOT NULL";
+    r.reshoot_session_id IS NOT NULL, r.scan_thumb_jpeg IS NOT NULL";
 
 fn select_records(filter: &str) -> String {
     format!("SELECT {RECORD_COLUMNS} FROM records r JOIN sessions s ON s.id = r.session_id {filter}")
@@ -72,13 +72,13 @@ fn row_to_record(r: &Row<'_>) -> rusqlite::Result<Record> {
         status: RecordStatus::parse(&status).unwrap_or(RecordStatus::Voided),
         status_reason: r.get(18)?,
         status_at: r.get(19)?,
-        reshoot_pending: r.get::<_, i64>(20)? == 1,
+        reshoot_pending: r.get(20)?,
         has_scan_thumb: r.get(21)?,
     })
 }
 
 const TAKE_COLUMNS: &str = "id, record_id, take_no, is_primary, original_sha256, original_bytes, original_width,
-    original_height, deliverable_sha256, deliverable_bytes, deliverable_quality, captured_at";
+    original_height, deliverable_sha256, deliverable_bytes, deliverable_quality, captured_at, rejected_at";
 
 fn row_to_take(r: &Row<'_>) -> rusqlite::Result<Take> {
     Ok(Take {
@@ -94,6 +94,7 @@ fn row_to_take(r: &Row<'_>) -> rusqlite::Result<Take> {
         deliverable_bytes: r.get(9)?,
         deliverable_quality: r.get(10)?,
         captured_at: r.get(11)?,
+        rejected_at: r.get(12)?,
     })
 }
 
@@ -127,10 +128,12 @@ fn session_by_id(conn: &Connection, id: SessionId) -> Result<Session, StoreError
     .ok_or(StoreError::NotFound { what_zh: "拍摄场次", what_en: "session", id })
 }
 
-/// The record the next take binds to: a pending explicit re-shoot first,
-/// otherwise the lowest waiting sequence number of the session.
+/// The record the next take binds to: this session's pending explicit
+/// re-shoot first, otherwise the lowest waiting sequence number of the session.
 fn queue_head(conn: &Connection, session: SessionId) -> Result<Option<Record>, StoreError> {
-    if let Some(r) = conn.query_row(&select_records("WHERE r.reshoot_pending = 1"), [], row_to_record).optional()? {
+    if let Some(r) =
+        conn.query_row(&select_records("WHERE r.reshoot_session_id = ?1"), [session], row_to_record).optional()?
+    {
         return Ok(Some(r));
     }
     Ok(conn
@@ -427,10 +430,15 @@ impl Store {
         now: &str,
     ) -> Result<Record, StoreError> {
         let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let record_id: RecordId = tx
-            .query_row("SELECT record_id FROM takes WHERE id = ?1", [take_id], |r| r.get(0))
+        let (record_id, rejected): (RecordId, Option<String>) = tx
+            .query_row("SELECT record_id, rejected_at FROM takes WHERE id = ?1", [take_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?
             .ok_or(StoreError::NotFound { what_zh: "照片", what_en: "take", id: take_id })?;
+        if rejected.is_some() {
+            return Err(StoreError::not_allowed("这张照片已被驳回", "this take was rejected"));
+        }
         let head = queue_head(&tx, session)?;
         if head.as_ref().map(|h| h.id) != Some(record_id) {
             return Err(StoreError::HeadChanged { expected: record_id, actual: head.map(|h| h.id) });
@@ -442,7 +450,7 @@ impl Store {
         tx.execute("UPDATE takes SET is_primary = 0 WHERE record_id = ?1 AND is_primary = 1", [record_id])?;
         tx.execute("UPDATE takes SET is_primary = 1 WHERE id = ?1", [take_id])?;
         tx.execute(
-            "UPDATE records SET status = 'photographed', status_at = ?1, status_reason = '', reshoot_pending = 0
+            "UPDATE records SET status = 'photographed', status_at = ?1, status_reason = '', reshoot_session_id = NULL
              WHERE id = ?2",
             params![now, record_id],
         )?;
@@ -470,6 +478,7 @@ impl Store {
         if is_primary {
             return Err(StoreError::not_allowed("已确认的照片不能驳回", "an accepted take cannot be rejected"));
         }
+        tx.execute("UPDATE takes SET rejected_at = ?1 WHERE id = ?2 AND rejected_at IS NULL", params![now, take_id])?;
         audit::append(
             &tx,
             now,
@@ -500,33 +509,55 @@ impl Store {
                 return Err(StoreError::not_allowed("记录已作废", "the record is already void"));
             }
             Ok((
-                "UPDATE records SET status = 'voided', status_reason = ?1, status_at = ?2, reshoot_pending = 0 WHERE id = ?3",
+                "UPDATE records SET status = 'voided', status_reason = ?1, status_at = ?2, reshoot_session_id = NULL WHERE id = ?3",
                 reason,
             ))
         })
     }
 
-    /// Puts a photographed student back in front of the camera: the next take
-    /// binds to this record (its current photo stays until a new one is accepted).
-    pub fn request_reshoot(&mut self, record_id: RecordId, reason: &str, now: &str) -> Result<Record, StoreError> {
+    /// Puts a photographed student back in front of this session's camera:
+    /// the session's next take binds to this record (its current photo stays
+    /// until a new one is accepted). One pending re-shoot per session.
+    pub fn request_reshoot(
+        &mut self,
+        session: SessionId,
+        record_id: RecordId,
+        reason: &str,
+        now: &str,
+    ) -> Result<Record, StoreError> {
         let reason = require_reason(reason)?;
-        let pending: Option<i64> =
-            self.conn().query_row("SELECT seq FROM records WHERE reshoot_pending = 1", [], |r| r.get(0)).optional()?;
+        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        session_by_id(&tx, session)?;
+        let record = record_by_id(&tx, record_id)?;
+        if record.status != RecordStatus::Photographed {
+            return Err(StoreError::not_allowed("只能重拍已拍的学生", "only a photographed student can be re-shot"));
+        }
+        if record.reshoot_pending {
+            return Err(StoreError::not_allowed(
+                "该学生的重拍已在进行",
+                "a re-shoot of this student is already pending",
+            ));
+        }
+        let pending: Option<i64> = tx
+            .query_row("SELECT seq FROM records WHERE reshoot_session_id = ?1", [session], |r| r.get(0))
+            .optional()?;
         if let Some(seq) = pending {
             return Err(StoreError::not_allowed(
                 format!("序号 {seq} 的重拍尚未完成"),
                 format!("the re-shoot of seq {seq} is not finished"),
             ));
         }
-        self.change_status(record_id, now, "reshoot_requested", json!({"reason": reason}), |r| {
-            if r.status != RecordStatus::Photographed {
-                return Err(StoreError::not_allowed(
-                    "只能重拍已拍的学生",
-                    "only a photographed student can be re-shot",
-                ));
-            }
-            Ok(("UPDATE records SET reshoot_pending = 1 WHERE id = ?3", reason))
-        })
+        tx.execute("UPDATE records SET reshoot_session_id = ?1 WHERE id = ?2", params![session, record_id])?;
+        audit::append(
+            &tx,
+            now,
+            AuditRefs { session_id: Some(session), record_id: Some(record_id), take_id: None },
+            "reshoot_requested",
+            &json!({"reason": reason, "seq": record.display_seq()}),
+        )?;
+        let after = record_by_id(&tx, record_id)?;
+        tx.commit()?;
+        Ok(after)
     }
 
     /// Abandons a pending re-shoot; the record keeps its accepted photo.
@@ -535,7 +566,7 @@ impl Store {
             if !r.reshoot_pending {
                 return Err(StoreError::not_allowed("没有待完成的重拍", "no re-shoot is pending"));
             }
-            Ok(("UPDATE records SET reshoot_pending = 0 WHERE id = ?3", ""))
+            Ok(("UPDATE records SET reshoot_session_id = NULL WHERE id = ?3", ""))
         })
     }
 

@@ -41,13 +41,14 @@ CREATE TABLE records (
                     CHECK (status IN ('waiting', 'photographed', 'skipped', 'voided')),
     status_reason   TEXT NOT NULL DEFAULT '',
     status_at       TEXT,
-    reshoot_pending INTEGER NOT NULL DEFAULT 0 CHECK (reshoot_pending IN (0, 1)),
+    -- The session whose next take re-shoots this (photographed) record; NULL: none.
+    reshoot_session_id INTEGER REFERENCES sessions(id),
     UNIQUE (session_id, seq)
 );
 CREATE INDEX records_cjm ON records(cjm);
 CREATE INDEX records_xh ON records(yxdm, xh);
 CREATE INDEX records_queue ON records(session_id, status, seq);
-CREATE UNIQUE INDEX records_one_reshoot ON records(reshoot_pending) WHERE reshoot_pending = 1;
+CREATE UNIQUE INDEX records_one_reshoot ON records(reshoot_session_id) WHERE reshoot_session_id IS NOT NULL;
 
 CREATE TABLE takes (
     id                  INTEGER PRIMARY KEY,
@@ -64,6 +65,7 @@ CREATE TABLE takes (
     deliverable_bytes   INTEGER NOT NULL,
     deliverable_quality INTEGER NOT NULL,
     captured_at         TEXT NOT NULL,
+    rejected_at         TEXT,
     UNIQUE (record_id, take_no)
 );
 CREATE UNIQUE INDEX takes_one_primary ON takes(record_id) WHERE is_primary = 1;

@@ -125,6 +125,8 @@ pub struct Take {
     pub deliverable_bytes: i64,
     pub deliverable_quality: i64,
     pub captured_at: String,
+    /// When the operator rejected this take (it is kept, never primary).
+    pub rejected_at: Option<String>,
 }
 
 /// Counts of a session's records by status.

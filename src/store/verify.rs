@@ -43,7 +43,7 @@ impl VerifyReport {
 }
 
 /// The checks, by name, in the order they run.
-pub const CHECKS: [&str; 6] = ["integrity", "seq", "primary_take", "images", "audit_chain", "masking"];
+pub const CHECKS: [&str; 7] = ["integrity", "seq", "primary_take", "images", "audit_chain", "audit_links", "masking"];
 
 impl Store {
     /// Runs every check; a finding never stops the others.
@@ -58,6 +58,13 @@ impl Store {
             for line in lines {
                 report.add("integrity", line);
             }
+        }
+
+        let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+        let orphans: Vec<(String, i64)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        for (table, rowid) in orphans {
+            report.add("integrity", format!("{table} row {rowid} refers to a row that does not exist"));
         }
 
         report.sessions = conn.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))?;
@@ -94,14 +101,29 @@ impl Store {
 
         // primary_take: photographed ⇔ exactly one primary take (voided records may keep theirs).
         let mut stmt = conn.prepare(
-            "SELECT r.id, r.seq, r.status, (SELECT COUNT(*) FROM takes t WHERE t.record_id = r.id AND t.is_primary = 1)
+            "SELECT r.id, r.seq, r.status, (SELECT COUNT(*) FROM takes t WHERE t.record_id = r.id AND t.is_primary = 1),
+                    r.reshoot_session_id IS NOT NULL,
+                    (SELECT COUNT(*) FROM takes t WHERE t.record_id = r.id AND t.is_primary = 1 AND t.rejected_at IS NOT NULL)
              FROM records r",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, bool>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
         })?;
         for row in rows {
-            let (id, seq, status, primaries) = row?;
+            let (id, seq, status, primaries, reshoot, rejected_primary) = row?;
+            if reshoot && status != "photographed" {
+                report.add("primary_take", format!("record {id} (seq {seq}, {status}) has a re-shoot pending"));
+            }
+            if rejected_primary > 0 {
+                report.add("primary_take", format!("record {id} (seq {seq}): its primary take was rejected"));
+            }
             let bad = match status.as_str() {
                 "photographed" => primaries != 1,
                 "voided" => primaries > 1,
@@ -113,6 +135,11 @@ impl Store {
         }
 
         // images: every take's bytes match their hash and decode.
+        let mut stmt = conn.prepare("SELECT id, deliverable_quality FROM takes WHERE deliverable_quality < 60")?;
+        let low: Vec<(i64, i64)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        for (id, q) in low {
+            report.add("images", format!("take {id}: JPEG quality {q} is below 60"));
+        }
         let ids: Vec<i64> =
             conn.prepare("SELECT id FROM takes ORDER BY id")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
         for id in ids {
@@ -162,6 +189,8 @@ impl Store {
             prev = entry.hash;
         }
 
+        self.verify_audit_links(&mut report)?;
+
         // masking: stored names and the names inside stored payloads.
         let mut stmt = conn.prepare("SELECT id, xm, payload FROM records")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
@@ -179,5 +208,65 @@ impl Store {
             }
         }
         Ok(report)
+    }
+
+    /// The data agrees with the audit log: every record was scanned, every
+    /// take captured with the hashes it has now, and every photographed
+    /// record's primary take is the one its last acceptance names.
+    fn verify_audit_links(&self, report: &mut VerifyReport) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let mut scanned: HashMap<i64, ()> = HashMap::new();
+        let mut captured: HashMap<i64, (String, String)> = HashMap::new();
+        let mut accepted: HashMap<i64, i64> = HashMap::new();
+        for entry in self.audit_log()? {
+            let detail: serde_json::Value = serde_json::from_str(&entry.detail).unwrap_or_default();
+            match (entry.action.as_str(), entry.record_id, entry.take_id) {
+                ("scanned", Some(r), _) => {
+                    scanned.insert(r, ());
+                }
+                ("take_captured", _, Some(t)) => {
+                    let sha = |k: &str| detail.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+                    captured.insert(t, (sha("original_sha256"), sha("deliverable_sha256")));
+                }
+                ("accepted" | "reshoot_accepted", Some(r), Some(t)) => {
+                    accepted.insert(r, t);
+                }
+                _ => {}
+            }
+        }
+        let records: Vec<(i64, String)> = conn
+            .prepare("SELECT id, status FROM records ORDER BY id")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, status) in &records {
+            if !scanned.contains_key(id) {
+                report.add("audit_links", format!("record {id} has no scan in the audit log"));
+            }
+            if status == "photographed" {
+                let primary: Option<i64> = conn
+                    .query_row("SELECT id FROM takes WHERE record_id = ?1 AND is_primary = 1", [id], |r| r.get(0))
+                    .ok();
+                if primary.is_some() && primary != accepted.get(id).copied() {
+                    report.add(
+                        "audit_links",
+                        format!("record {id}: the primary take is not the one the audit log says was accepted"),
+                    );
+                }
+            }
+        }
+        let takes: Vec<(i64, String, String)> = conn
+            .prepare("SELECT id, original_sha256, deliverable_sha256 FROM takes ORDER BY id")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, orig, deliv) in takes {
+            match captured.get(&id) {
+                None => report.add("audit_links", format!("take {id} has no capture in the audit log")),
+                Some((a, b)) if *a != orig || *b != deliv => {
+                    report.add("audit_links", format!("take {id}: its hashes differ from those audited at capture"))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
     }
 }
