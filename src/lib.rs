@@ -3,15 +3,18 @@
 //! The library behind the `gradcap` binary. Dependency direction:
 //! `station` → `store` / `photo` / `scan` / `code`; nothing here draws UI.
 
+pub mod app;
 pub mod camera;
 pub mod code;
 pub mod paths;
 pub mod photo;
 pub mod roster;
 pub mod scan;
+pub mod settings;
 pub mod simulate;
 pub mod station;
 pub mod store;
+pub mod ui;
 
 /// Version line for `gradcap --version`: version, git commit, build date.
 pub const LONG_VERSION: &str = concat!(

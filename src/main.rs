@@ -1,5 +1,5 @@
-//! The `gradcap` command line. No subcommand starts the station (until the
-//! GUI lands it prints this help); subcommands run the station's tools.
+//! The `gradcap` command line. No subcommand starts the station (the GUI);
+//! subcommands run the station's tools.
 //!
 //! Exit codes: 0 success, 1 a check or an input failed, 2 usage error.
 
@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
-use clap::{CommandFactory as _, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 
 use gradcap::code::{self, drill};
@@ -26,6 +26,18 @@ struct Cli {
     /// Station database file (default: DATA_DIR/gradcap.sqlite).
     #[arg(long, global = true, value_name = "FILE")]
     db: Option<PathBuf>,
+    /// Use the demo camera (synthetic students) instead of a USB camera.
+    #[arg(long, conflicts_with = "replay")]
+    demo: bool,
+    /// Play a folder of images as the camera (tests, bug reports).
+    #[arg(long, value_name = "DIR")]
+    replay: Option<PathBuf>,
+    /// Frames per second of --replay.
+    #[arg(long, value_name = "FPS", default_value_t = 10.0)]
+    replay_fps: f32,
+    /// Close the station after this many seconds (smoke tests).
+    #[arg(long, value_name = "SECS")]
+    exit_after: Option<f64>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -112,14 +124,42 @@ fn main() -> ExitCode {
     }
 }
 
+fn run_station(cli: &Cli) -> Result<ExitCode> {
+    use gradcap::app::{AppOptions, CameraChoice, GradcapApp};
+    let data_dir = paths::data_dir(cli.data_dir.as_deref())?;
+    let db_path = paths::db_path(cli.db.as_deref(), cli.data_dir.as_deref())?;
+    let camera = if cli.demo {
+        CameraChoice::Demo
+    } else if let Some(dir) = &cli.replay {
+        CameraChoice::Replay { dir: dir.clone(), fps: cli.replay_fps }
+    } else {
+        CameraChoice::Auto
+    };
+    let opts = AppOptions {
+        db_path,
+        settings_path: data_dir.join(gradcap::settings::SETTINGS_FILE_NAME),
+        camera,
+        exit_after: cli.exit_after.filter(|s| *s > 0.0).map(std::time::Duration::from_secs_f64),
+        gun: Default::default(),
+        system_fonts: true,
+    };
+    let native = eframe::NativeOptions {
+        renderer: eframe::Renderer::Glow,
+        viewport: egui::ViewportBuilder::default()
+            .with_title("gradcap 学历照片采集站")
+            .with_inner_size([1366.0, 800.0])
+            .with_min_inner_size([1024.0, 640.0]),
+        ..Default::default()
+    };
+    eframe::run_native("gradcap", native, Box::new(move |cc| Ok(Box::new(GradcapApp::new(&cc.egui_ctx, opts)))))
+        .map_err(|e| anyhow::anyhow!("无法启动图形界面 / cannot start the GUI: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     let db = || paths::db_path(cli.db.as_deref(), cli.data_dir.as_deref());
     match cli.command {
-        None => {
-            Cli::command().print_help()?;
-            println!("\n(图形界面尚未提供 / the GUI is not available yet: use the subcommands above)");
-            Ok(ExitCode::SUCCESS)
-        }
+        None => run_station(&cli),
         Some(Command::Decode { raw, json, texts, images }) => decode(raw, json, &texts, &images),
         Some(Command::Codes { roster, out, school_code }) => codes(&roster, &out, &school_code),
         Some(Command::Simulate { students, roster, station, seed, school_code, date }) => {
@@ -279,7 +319,7 @@ fn describe(c: &code::CaptureCode) -> String {
 }
 
 fn codes(roster_path: &Path, out: &Path, school_code: &str) -> Result<ExitCode> {
-    if !(school_code.len() == 5 && school_code.bytes().all(|b| b.is_ascii_digit())) {
+    if !code::is_school_code(school_code) {
         bail!("院校代码应为 5 位数字 / --school-code must be 5 digits: {school_code}");
     }
     let entries = roster::read_csv(roster_path)?;

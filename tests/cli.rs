@@ -56,11 +56,11 @@ fn version_names_commit_and_build_date() {
 }
 
 #[test]
-fn no_subcommand_prints_help() {
-    let out = run(&[]);
+fn help_lists_the_subcommands_and_the_station_flags() {
+    let out = run(&["--help"]);
     assert_eq!(code(&out), 0);
     let text = String::from_utf8_lossy(&out.stdout);
-    for sub in ["decode", "codes", "simulate", "verify"] {
+    for sub in ["decode", "codes", "simulate", "verify", "--demo", "--replay", "--exit-after"] {
         assert!(text.contains(sub), "{text}");
     }
 }

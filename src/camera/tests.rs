@@ -1,1 +1,135 @@
+//! The capture thread against misbehaving sources: stalls, unplugs, bad frames.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::replay::ReplayFactory;
+use super::*;
+
+fn small_frame(v: u8) -> Frame {
+    Frame::new(RgbImage::from_pixel(8, 8, image::Rgb([v, v, v])), None)
+}
+
+fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A camera that delivers `frames_per_open` frames, then blocks "forever"
+/// (as nokhwa does when a camera hangs), and fails its first `failed_opens`.
+struct FlakyFactory {
+    opens: Arc<AtomicUsize>,
+    failed_opens: usize,
+    frames_per_open: usize,
+    bad_every: usize,
+}
+
+struct FlakySource {
+    left: usize,
+    n: usize,
+    bad_every: usize,
+}
+
+impl FrameSource for FlakySource {
+    fn name(&self) -> String {
+        "flaky".into()
+    }
+    fn next_frame(&mut self) -> Result<Frame, CameraError> {
+        std::thread::sleep(Duration::from_millis(5));
+        if self.left == 0 {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+        self.left -= 1;
+        self.n += 1;
+        if self.bad_every > 0 && self.n % self.bad_every == 0 {
+            return Err(CameraError::BadFrame("corrupt MJPEG".into()));
+        }
+        Ok(small_frame(self.n as u8))
+    }
+}
+
+impl SourceFactory for FlakyFactory {
+    fn name(&self) -> String {
+        "flaky".into()
+    }
+    fn open(&self) -> Result<Box<dyn FrameSource>, CameraError> {
+        let n = self.opens.fetch_add(1, Ordering::SeqCst);
+        if n < self.failed_opens {
+            return Err(CameraError::NoCamera);
+        }
+        Ok(Box::new(FlakySource { left: self.frames_per_open, n: 0, bad_every: self.bad_every }))
+    }
+}
+
+#[test]
+fn the_slot_keeps_only_the_newest_frame() {
+    let slot = FrameSlot::new();
+    assert!(slot.latest().is_none());
+    for n in 1..=3 {
+        let mut f = small_frame(n as u8);
+        f.number = n;
+        slot.publish(f);
+    }
+    assert_eq!(slot.latest().map(|f| f.number), Some(3));
+    assert!(slot.wait_newer(3, Duration::from_millis(20)).is_none());
+    assert_eq!(slot.wait_newer(2, Duration::from_millis(20)).map(|f| f.number), Some(3));
+}
+
+#[test]
+fn a_replay_plays_its_frames_then_ends() {
+    let frames = Arc::new((0..5).map(small_frame).collect::<Vec<_>>());
+    let factory = Arc::new(ReplayFactory { name: "test".into(), frames, fps: 200.0, looping: false });
+    let capture = Capture::start(factory, 1000).unwrap();
+    wait_for("the end of the replay", Duration::from_secs(5), || capture.state() == CameraState::Ended);
+    assert_eq!(capture.frame_counts().0, 5);
+    assert_eq!(capture.slot().latest().map(|f| f.number), Some(5));
+}
+
+#[test]
+fn a_stalled_camera_is_reopened_and_frames_resume() {
+    let opens = Arc::new(AtomicUsize::new(0));
+    let factory = Arc::new(FlakyFactory { opens: opens.clone(), failed_opens: 0, frames_per_open: 10, bad_every: 0 });
+    let capture = Capture::start(factory, 150).unwrap();
+    wait_for("a reopen after the stall", Duration::from_secs(5), || opens.load(Ordering::SeqCst) >= 2);
+    wait_for("frames from the reopened camera", Duration::from_secs(5), || capture.frame_counts().0 > 10);
+    assert!(capture.frame_counts().0 > 10);
+}
+
+#[test]
+fn an_unplugged_camera_is_retried_until_it_comes_back() {
+    let opens = Arc::new(AtomicUsize::new(0));
+    let factory = Arc::new(FlakyFactory { opens: opens.clone(), failed_opens: 3, frames_per_open: 1000, bad_every: 0 });
+    let capture = Capture::start(factory, 60).unwrap();
+    wait_for("the camera to be unavailable", Duration::from_secs(5), || {
+        matches!(capture.state(), CameraState::Unavailable(CameraError::NoCamera))
+    });
+    wait_for("frames after the replug", Duration::from_secs(5), || capture.frame_counts().0 > 5);
+    assert!(matches!(capture.state(), CameraState::Running { .. }));
+    assert!(opens.load(Ordering::SeqCst) >= 4);
+}
+
+#[test]
+fn undecodable_frames_are_dropped_and_counted() {
+    let opens = Arc::new(AtomicUsize::new(0));
+    let factory = Arc::new(FlakyFactory { opens, failed_opens: 0, frames_per_open: 1000, bad_every: 3 });
+    let capture = Capture::start(factory, 1000).unwrap();
+    wait_for("some frames", Duration::from_secs(5), || capture.frame_counts().0 >= 10);
+    let (good, dropped) = capture.frame_counts();
+    assert!(dropped >= 3, "{good} good, {dropped} dropped");
+    assert!(matches!(capture.state(), CameraState::Running { .. }));
+}
+
+#[test]
+fn the_demo_source_shows_a_readable_code_then_a_face() {
+    let mut demo = demo::DemoSource::new(1280, 720, 30.0, "10697");
+    let phone = demo.next_frame().unwrap();
+    let luma = image::DynamicImage::ImageRgb8((*phone.rgb).clone()).to_luma8();
+    let texts = crate::scan::decode_gray(&luma);
+    assert_eq!(texts.len(), 1);
+    let code = crate::code::parse(&texts[0]).unwrap();
+    assert_eq!(code.xh, demo::demo_student(0).xh);
+}

@@ -231,7 +231,7 @@ pub fn from_object(mut obj: Map<String, Value>) -> Result<CaptureCode, CodeError
         return Err(CodeError::BadIdTail(zjhm));
     }
     let yxdm = yxdm.unwrap_or_default();
-    if !(yxdm.is_empty() || yxdm.len() == 5 && yxdm.bytes().all(|b| b.is_ascii_digit())) {
+    if !(yxdm.is_empty() || is_school_code(&yxdm)) {
         return Err(CodeError::BadSchoolCode(yxdm));
     }
     if !is_masked_name(&xm) {
@@ -250,6 +250,11 @@ pub fn from_object(mut obj: Map<String, Value>) -> Result<CaptureCode, CodeError
         bh: bh.unwrap_or_default(),
         extra: obj,
     })
+}
+
+/// True for a 院校代码: exactly five digits.
+pub fn is_school_code(s: &str) -> bool {
+    s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_millisecond_timestamp(s: &str) -> bool {

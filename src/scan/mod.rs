@@ -4,9 +4,12 @@
 //! misses and the reader of several codes in one image. The live scanning
 //! pipeline on a worker thread builds on these functions.
 
+pub mod gun;
+pub mod worker;
+
 use std::path::Path;
 
-use image::GrayImage;
+use image::{GrayImage, RgbImage};
 use rxing::{BarcodeFormat, DecodeHints};
 
 /// Errors reading an image to decode.
@@ -27,6 +30,40 @@ pub fn decode_luma(luma: &[u8], width: u32, height: u32) -> Vec<String> {
         return vec![text];
     }
     decode_rqrr(luma, width, height)
+}
+
+/// Luma of an RGB frame, halved in each dimension (2×2 mean) when `half`.
+pub fn frame_luma(rgb: &RgbImage, half: bool) -> GrayImage {
+    let luma = |p: &[u8]| ((u32::from(p[0]) * 77 + u32::from(p[1]) * 150 + u32::from(p[2]) * 29) >> 8) as u8;
+    let (w, h) = rgb.dimensions();
+    let raw = rgb.as_raw();
+    if !half {
+        return GrayImage::from_fn(w, h, |x, y| {
+            let i = (y as usize * w as usize + x as usize) * 3;
+            image::Luma([luma(&raw[i..i + 3])])
+        });
+    }
+    let (hw, hh) = (w / 2, h / 2);
+    GrayImage::from_fn(hw, hh, |x, y| {
+        let mut sum = 0u32;
+        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            let i = ((2 * y + dy) as usize * w as usize + (2 * x + dx) as usize) * 3;
+            sum += u32::from(luma(&raw[i..i + 3]));
+        }
+        image::Luma([(sum / 4) as u8])
+    })
+}
+
+/// Decodes a live camera frame: large frames are read at half resolution
+/// first (a phone held up fills plenty of pixels), then at full resolution.
+pub fn decode_frame(rgb: &RgbImage) -> Vec<String> {
+    if rgb.width() > 1280 {
+        let found = decode_gray(&frame_luma(rgb, true));
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    decode_gray(&frame_luma(rgb, false))
 }
 
 /// Decodes a grey image.

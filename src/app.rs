@@ -1,0 +1,827 @@
+//! The eframe application: owns the station, the camera, the scanner and the
+//! photo worker, and runs the frame loop. The loop reads like a table of
+//! contents: poll the workers, read the keys, draw the views (which only
+//! read state and return [`Command`]s), then apply the commands in one place
+//! ([`GradcapApp::apply`]), the only place that calls the station core.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::camera::demo::DemoFactory;
+use crate::camera::replay::ReplayFactory;
+use crate::camera::usb::{list_cameras, UsbFactory, UsbRequest};
+use crate::camera::{CameraState, Capture, Frame, SourceFactory, STALL_TIMEOUT_MS};
+use crate::photo::PhotoError;
+use crate::scan::gun::{GunBuffer, GunConfig, GunKey, GunOutput};
+use crate::scan::worker::ScanWorker;
+use crate::settings::{Language, Settings};
+use crate::station::{prepare_take, Event, Outcome, PreparedTake, Station, StationConfig, StationError};
+use crate::store::{AuditEntry, Counts, Record, RecordId, Session, Store, Take};
+use crate::ui;
+
+/// Which camera the station uses.
+#[derive(Clone)]
+pub enum CameraChoice {
+    /// The configured USB camera; the demo camera when none is connected.
+    Auto,
+    /// Synthetic students (`--demo`).
+    Demo,
+    /// A folder of images at `fps` (`--replay DIR`).
+    Replay { dir: PathBuf, fps: f32 },
+    /// Any source (tests).
+    Factory(Arc<dyn SourceFactory>),
+    /// No camera at all (tests of the scanner-gun path).
+    Off,
+}
+
+impl std::fmt::Debug for CameraChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CameraChoice::Auto => write!(f, "Auto"),
+            CameraChoice::Demo => write!(f, "Demo"),
+            CameraChoice::Replay { dir, fps } => write!(f, "Replay({}, {fps})", dir.display()),
+            CameraChoice::Factory(fa) => write!(f, "Factory({})", fa.name()),
+            CameraChoice::Off => write!(f, "Off"),
+        }
+    }
+}
+
+/// How the app was started.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    pub db_path: PathBuf,
+    pub settings_path: PathBuf,
+    pub camera: CameraChoice,
+    /// Close the window after this long (`--exit-after SECS`, smoke tests).
+    pub exit_after: Option<Duration>,
+    pub gun: GunConfig,
+    /// Load the system's CJK fonts as fallbacks (off in tests, for speed).
+    pub system_fonts: bool,
+}
+
+/// The views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Operator,
+    Records,
+    Settings,
+}
+
+/// Everything a view can ask for.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Scanned { text: String, frame: Option<Frame> },
+    Shoot,
+    Accept,
+    Reshoot,
+    AskSkip,
+    Skip(String),
+    CancelPrompt,
+    Void { record: RecordId, reason: String, pin: String },
+    RequestReshoot { record: RecordId, reason: String, pin: String },
+    CancelReshoot(RecordId),
+    Show(View),
+    Search(String),
+    Select(RecordId),
+    SaveSettings(Box<Settings>),
+    SetPin(String),
+}
+
+/// How a message looks: green, amber, red, neutral.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedbackKind {
+    Success,
+    Duplicate,
+    Rejected,
+    Info,
+}
+
+/// The big message at the bottom of the operator view.
+#[derive(Debug, Clone)]
+pub struct Feedback {
+    pub kind: FeedbackKind,
+    /// Shown very large: a sequence number, or a short word.
+    pub big: String,
+    pub zh: String,
+    pub en: String,
+    pub at: Instant,
+}
+
+impl Feedback {
+    fn new(kind: FeedbackKind, big: impl Into<String>, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Feedback { kind, big: big.into(), zh: zh.into(), en: en.into(), at: Instant::now() }
+    }
+
+    fn error(e: &dyn std::fmt::Display) -> Self {
+        let text = e.to_string();
+        let (zh, en) = text.split_once(" / ").map_or((text.clone(), String::new()), |(a, b)| (a.into(), b.into()));
+        Feedback::new(FeedbackKind::Rejected, "✗", zh, en)
+    }
+}
+
+/// What the views show, read from the store after every change.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub session: Option<Session>,
+    pub head: Option<Record>,
+    pub waiting: Vec<Record>,
+    pub counts: Counts,
+}
+
+/// The take waiting for accept or re-shoot.
+#[derive(Debug, Clone)]
+pub struct ReviewView {
+    pub record: Record,
+    pub take: Take,
+    pub in_range: bool,
+    pub bytes: usize,
+}
+
+/// A record opened in the records view.
+#[derive(Debug, Clone)]
+pub struct RecordDetail {
+    pub record: Record,
+    pub takes: Vec<Take>,
+    pub audit: Vec<AuditEntry>,
+}
+
+/// State that only the UI owns (never the database).
+#[derive(Default)]
+pub struct UiState {
+    pub feedback: Option<Feedback>,
+    pub snapshot: Snapshot,
+    pub preview: Option<egui::TextureHandle>,
+    pub preview_frame: u64,
+    pub preview_size: [usize; 2],
+    pub head_thumb: Option<(RecordId, egui::TextureHandle)>,
+    pub review: Option<(ReviewView, egui::TextureHandle)>,
+    pub skip_prompt: bool,
+    pub skip_other: String,
+    pub search: String,
+    pub results: Vec<Record>,
+    pub detail: Option<RecordDetail>,
+    pub detail_textures: Vec<(i64, egui::TextureHandle)>,
+    pub action_reason: String,
+    pub action_pin: String,
+    pub confirm: Option<Command>,
+    pub settings_draft: Option<Settings>,
+    pub new_pin: String,
+    pub camera_label: String,
+    pub camera_ok: bool,
+    pub storage_label: String,
+    pub shooting: bool,
+}
+
+impl std::fmt::Debug for UiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UiState").field("feedback", &self.feedback).finish_non_exhaustive()
+    }
+}
+
+type PhotoResult = (RecordId, Result<PreparedTake, PhotoError>);
+
+/// The photo worker: deliverable and original off the UI thread.
+struct PhotoWorker {
+    jobs: Sender<(RecordId, Frame, crate::photo::SizeRange, Option<u8>)>,
+    results: Receiver<PhotoResult>,
+}
+
+impl PhotoWorker {
+    fn start() -> Result<Self, String> {
+        let (jobs, job_rx) = std::sync::mpsc::channel::<(RecordId, Frame, crate::photo::SizeRange, Option<u8>)>();
+        let (result_tx, results) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("photo-worker".into())
+            .spawn(move || {
+                for (record, frame, range, hint) in job_rx {
+                    let jpeg = frame.jpeg.as_ref().map(|j| j.as_ref().clone());
+                    let result = prepare_take(record, &frame.rgb, jpeg, range, hint);
+                    if result_tx.send((record, result)).is_err() {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(PhotoWorker { jobs, results })
+    }
+}
+
+/// The station application.
+pub struct GradcapApp {
+    opts: AppOptions,
+    pub settings: Settings,
+    pub station: Option<Station>,
+    pub startup_error: Option<String>,
+    capture: Option<Capture>,
+    scanner: Option<ScanWorker>,
+    photo: Option<PhotoWorker>,
+    gun: GunBuffer,
+    pub view: View,
+    pub ui: UiState,
+    started: Instant,
+    last_refresh: Instant,
+}
+
+impl std::fmt::Debug for GradcapApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GradcapApp").field("view", &self.view).finish_non_exhaustive()
+    }
+}
+
+fn tr(lang: Language, zh: &str, en: &str) -> String {
+    match lang {
+        Language::Chinese => zh.to_string(),
+        Language::English => en.to_string(),
+    }
+}
+
+impl GradcapApp {
+    /// Builds the app: fonts, settings, database, camera, workers. Faults are
+    /// shown on screen, never a panic: a station that cannot open its database
+    /// says so and why.
+    pub fn new(ctx: &egui::Context, opts: AppOptions) -> Self {
+        ui::install_fonts(ctx, opts.system_fonts);
+        ui::install_style(ctx);
+        let (settings, settings_warning) = Settings::load(&opts.settings_path);
+        let mut app = GradcapApp {
+            gun: GunBuffer::new(opts.gun),
+            opts,
+            settings,
+            station: None,
+            startup_error: None,
+            capture: None,
+            scanner: None,
+            photo: None,
+            view: View::Operator,
+            ui: UiState::default(),
+            started: Instant::now(),
+            last_refresh: Instant::now(),
+        };
+        app.open_station();
+        match PhotoWorker::start() {
+            Ok(w) => app.photo = Some(w),
+            Err(e) => app.startup_error = Some(format!("无法启动照片线程 / cannot start the photo thread: {e}")),
+        }
+        app.start_camera();
+        if let Some(w) = settings_warning {
+            app.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "!", w.clone(), w));
+        }
+        app.refresh();
+        app
+    }
+
+    fn lang(&self) -> Language {
+        self.settings.language
+    }
+
+    fn open_station(&mut self) {
+        let config = StationConfig { size_range: self.settings.size_range() };
+        let opened = Store::open(&self.opts.db_path)
+            .map_err(|e| e.to_string())
+            .and_then(|store| Station::open(store, &self.settings.session_info(), config).map_err(|e| e.to_string()));
+        match opened {
+            Ok(st) => {
+                self.station = Some(st);
+                self.startup_error = None;
+            }
+            Err(e) => {
+                self.station = None;
+                self.startup_error = Some(format!("{}: {e}", self.opts.db_path.display()));
+            }
+        }
+    }
+
+    fn start_camera(&mut self) {
+        self.scanner = None;
+        self.capture = None;
+        let lang = self.lang();
+        let factory: Option<Arc<dyn SourceFactory>> = match &self.opts.camera {
+            CameraChoice::Off => None,
+            CameraChoice::Factory(f) => Some(f.clone()),
+            CameraChoice::Demo => Some(Arc::new(self.demo_factory())),
+            CameraChoice::Replay { dir, fps } => match ReplayFactory::from_dir(dir, *fps, true) {
+                Ok(f) => Some(Arc::new(f)),
+                Err(e) => {
+                    self.ui.feedback = Some(Feedback::error(&e));
+                    None
+                }
+            },
+            CameraChoice::Auto => {
+                if list_cameras().is_empty() {
+                    let note = tr(lang, "未检测到摄像头，使用演示摄像头", "no camera found: using the demo camera");
+                    self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "演示", note.clone(), note));
+                    Some(Arc::new(self.demo_factory()))
+                } else {
+                    Some(Arc::new(UsbFactory(UsbRequest {
+                        name: self.settings.camera_name.clone(),
+                        width: self.settings.camera_width,
+                        height: self.settings.camera_height,
+                        fps: self.settings.camera_fps,
+                    })))
+                }
+            }
+        };
+        let Some(factory) = factory else { return };
+        match Capture::start(factory, STALL_TIMEOUT_MS) {
+            Ok(capture) => {
+                match ScanWorker::start(capture.slot(), self.settings.scan_hold_ms) {
+                    Ok(w) => self.scanner = Some(w),
+                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+                }
+                self.capture = Some(capture);
+            }
+            Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+        }
+    }
+
+    fn demo_factory(&self) -> DemoFactory {
+        let code = if self.settings.school_code.is_empty() { "99999" } else { &self.settings.school_code };
+        DemoFactory { width: 1280, height: 720, fps: 30.0, school_code: code.to_string() }
+    }
+
+    /// Re-reads what the views show from the store.
+    pub fn refresh(&mut self) {
+        self.last_refresh = Instant::now();
+        let Some(st) = &self.station else { return };
+        let session = st.session().clone();
+        let snapshot = (|| -> Result<Snapshot, StationError> {
+            Ok(Snapshot {
+                head: st.head()?,
+                waiting: st.store().waiting(session.id, 50)?,
+                counts: st.store().counts(session.id)?,
+                session: Some(session.clone()),
+            })
+        })();
+        match snapshot {
+            Ok(s) => self.ui.snapshot = s,
+            Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+        }
+        self.ui.storage_label = match st.store().path() {
+            Some(p) => format!("{}", p.display()),
+            None => "(memory)".into(),
+        };
+    }
+
+    /// 1. Workers: camera state, codes read, photos prepared.
+    fn poll_workers(&mut self, ctx: &egui::Context) -> Vec<Command> {
+        let mut commands = Vec::new();
+        if let Some(capture) = &self.capture {
+            let state = capture.state();
+            self.ui.camera_ok = matches!(state, CameraState::Running { .. });
+            self.ui.camera_label = format!("{} — {}", capture.source_name(), state.label());
+            if let Some(frame) = capture.slot().latest() {
+                if frame.number != self.ui.preview_frame {
+                    self.ui.preview_frame = frame.number;
+                    let image = ui::preview_image(&frame.rgb, 960);
+                    self.ui.preview_size = image.size;
+                    match &mut self.ui.preview {
+                        Some(tex) => tex.set(image, egui::TextureOptions::LINEAR),
+                        None => {
+                            self.ui.preview = Some(ctx.load_texture("preview", image, egui::TextureOptions::LINEAR))
+                        }
+                    }
+                }
+            }
+        } else {
+            self.ui.camera_ok = false;
+            self.ui.camera_label = tr(self.lang(), "无摄像头", "no camera");
+        }
+        if let Some(scanner) = &self.scanner {
+            while let Some(hit) = scanner.try_recv() {
+                commands.push(Command::Scanned { text: hit.text, frame: Some(hit.frame) });
+            }
+        }
+        let mut results = Vec::new();
+        if let Some(photo) = &self.photo {
+            while let Ok(r) = photo.results.try_recv() {
+                results.push(r);
+            }
+        }
+        for (_, result) in results {
+            self.ui.shooting = false;
+            match result {
+                Ok(prepared) => self.handle_event(Event::TakePrepared(prepared), ctx),
+                Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+            }
+        }
+        commands
+    }
+
+    /// 2. Keys: the scanner gun's bursts and the operator's shortcuts.
+    fn read_keys(&mut self, ctx: &egui::Context) -> Vec<Command> {
+        let now = Instant::now();
+        let typing = ctx.wants_keyboard_input();
+        let operator = self.view == View::Operator && self.ui.confirm.is_none();
+        let events = ctx.input(|i| i.events.clone());
+        if operator && !typing {
+            for event in events {
+                match event {
+                    egui::Event::Text(text) => {
+                        for c in text.chars() {
+                            self.gun.push(GunKey::Char(c), now);
+                        }
+                    }
+                    egui::Event::Key { key, pressed: true, repeat: false, .. } => match key {
+                        egui::Key::Enter => self.gun.push(GunKey::Enter, now),
+                        // Keys that also type text arrive as Text events.
+                        k if ui::key_types_text(k) => {}
+                        k => self.gun.push(GunKey::Other(k.name().to_string()), now),
+                    },
+                    _ => {}
+                }
+            }
+        }
+        let mut commands = Vec::new();
+        for out in self.gun.poll(now) {
+            match out {
+                GunOutput::Scan(text) => commands.push(Command::Scanned { text, frame: None }),
+                GunOutput::Key(key) => {
+                    if let Some(c) = self.shortcut(&key) {
+                        commands.push(c);
+                    }
+                }
+            }
+        }
+        if self.gun.is_holding() {
+            ctx.request_repaint_after(Duration::from_millis(self.opts.gun.max_gap_ms + 5));
+        }
+        commands
+    }
+
+    fn shortcut(&self, key: &GunKey) -> Option<Command> {
+        let name = match key {
+            GunKey::Char(' ') => "Space".to_string(),
+            GunKey::Char(c) => c.to_uppercase().collect(),
+            GunKey::Enter => "Enter".to_string(),
+            GunKey::Other(n) => n.clone(),
+        };
+        let keys = &self.settings.keys;
+        let is = |k: &str| k.eq_ignore_ascii_case(&name);
+        if self.ui.skip_prompt {
+            return None;
+        }
+        if is(&keys.shoot) {
+            Some(Command::Shoot)
+        } else if is(&keys.accept) {
+            Some(Command::Accept)
+        } else if is(&keys.reshoot) {
+            Some(Command::Reshoot)
+        } else if is(&keys.skip) {
+            Some(Command::AskSkip)
+        } else {
+            None
+        }
+    }
+
+    /// 3. Views: they read state and return commands.
+    fn draw(&mut self, ctx: &egui::Context) -> Vec<Command> {
+        let mut out = Vec::new();
+        let lang = self.lang();
+        ui::status_bar(ctx, self, &mut out);
+        ui::feedback_panel(ctx, &self.ui, lang);
+        match self.view {
+            View::Operator => ui::operator::show(ctx, &mut self.ui, &self.settings, lang, &mut out),
+            View::Records => ui::records::show(ctx, &mut self.ui, lang, &mut out),
+            View::Settings => ui::settings_view::show(ctx, &mut self.ui, &self.settings, lang, &mut out),
+        }
+        ui::confirm_dialog(ctx, &mut self.ui, lang, &mut out);
+        out
+    }
+
+    /// 4. The one place that changes anything.
+    pub fn apply(&mut self, command: Command, ctx: &egui::Context) {
+        match command {
+            Command::Scanned { text, frame } => {
+                let small = frame.map(|f| ui::small_frame(&f.rgb, 320));
+                self.handle_event(Event::CodeScanned { text, frame: small }, ctx);
+            }
+            Command::Shoot => self.shoot(),
+            Command::Accept => self.handle_event(Event::Accept, ctx),
+            Command::Reshoot => self.handle_event(Event::Reshoot, ctx),
+            Command::AskSkip => {
+                if self.ui.snapshot.head.is_some() {
+                    self.ui.skip_prompt = true;
+                    self.ui.skip_other.clear();
+                }
+            }
+            Command::Skip(reason) => {
+                self.ui.skip_prompt = false;
+                self.handle_event(Event::Skip { reason }, ctx);
+            }
+            Command::CancelPrompt => {
+                self.ui.skip_prompt = false;
+                self.ui.confirm = None;
+            }
+            Command::Void { record, reason, pin } => {
+                self.ui.confirm = None;
+                if self.pin_ok(&pin) {
+                    self.handle_event(Event::Void { record, reason }, ctx);
+                    self.open_detail(record, ctx);
+                }
+            }
+            Command::RequestReshoot { record, reason, pin } => {
+                self.ui.confirm = None;
+                if self.pin_ok(&pin) {
+                    self.handle_event(Event::RequestReshoot { record, reason }, ctx);
+                    self.open_detail(record, ctx);
+                }
+            }
+            Command::CancelReshoot(record) => self.handle_event(Event::CancelReshoot { record }, ctx),
+            Command::Show(view) => {
+                self.view = view;
+                if view == View::Settings {
+                    self.ui.settings_draft = Some(self.settings.clone());
+                }
+            }
+            Command::Search(query) => {
+                self.ui.search = query;
+                if let Some(st) = &self.station {
+                    match st.store().search_records(&self.ui.search, 100) {
+                        Ok(r) => self.ui.results = r,
+                        Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+                    }
+                }
+            }
+            Command::Select(record) => self.open_detail(record, ctx),
+            Command::SaveSettings(new) => self.save_settings(*new),
+            Command::SetPin(pin) => {
+                let mut s = self.settings.clone();
+                match s.set_pin(&pin) {
+                    Ok(()) => {
+                        self.ui.new_pin.clear();
+                        self.save_settings(s);
+                    }
+                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+                }
+            }
+        }
+        self.refresh();
+    }
+
+    fn pin_ok(&mut self, pin: &str) -> bool {
+        if self.settings.check_pin(pin) {
+            return true;
+        }
+        let (zh, en) = if self.settings.has_pin() {
+            ("PIN 错误，未执行", "wrong PIN: nothing was done")
+        } else {
+            ("尚未设置操作员 PIN，请先在设置中设置", "no operator PIN is set: set one in settings first")
+        };
+        self.ui.feedback = Some(Feedback::new(FeedbackKind::Rejected, "PIN", zh, en));
+        false
+    }
+
+    fn save_settings(&mut self, new: Settings) {
+        if let Err(e) = new.validate() {
+            self.ui.feedback = Some(Feedback::error(&e));
+            return;
+        }
+        if let Err(e) = new.save(&self.opts.settings_path) {
+            self.ui.feedback = Some(Feedback::error(&e));
+            return;
+        }
+        let session_changed =
+            new.session_info() != self.settings.session_info() || new.size_range() != self.settings.size_range();
+        let camera_changed = (&new.camera_name, new.camera_width, new.camera_height, new.camera_fps, new.scan_hold_ms)
+            != (
+                &self.settings.camera_name,
+                self.settings.camera_width,
+                self.settings.camera_height,
+                self.settings.camera_fps,
+                self.settings.scan_hold_ms,
+            );
+        self.settings = new;
+        if session_changed {
+            if self.station.as_ref().is_some_and(|s| s.take_under_review().is_some()) {
+                self.ui.feedback = Some(Feedback::new(
+                    FeedbackKind::Rejected,
+                    "!",
+                    "设置已保存；请先确认或重拍当前照片，再切换场次",
+                    "settings saved; accept or re-shoot the current photo before the session changes",
+                ));
+                return;
+            }
+            self.station = None; // close the old store before opening
+            self.open_station();
+        }
+        if camera_changed {
+            self.start_camera();
+        }
+        self.ui.settings_draft = Some(self.settings.clone());
+        let msg = tr(self.lang(), "设置已保存", "settings saved");
+        self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "✓", msg.clone(), msg));
+    }
+
+    fn shoot(&mut self) {
+        let lang = self.lang();
+        let Some(st) = &self.station else { return };
+        if st.take_under_review().is_some() {
+            let m = ("请先确认（Enter）或重拍（R）当前照片", "accept (Enter) or re-shoot (R) the current photo first");
+            self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "!", m.0, m.1));
+            return;
+        }
+        if self.ui.shooting {
+            return;
+        }
+        let head = match st.head() {
+            Ok(Some(h)) => h,
+            Ok(None) => {
+                self.ui.feedback = Some(Feedback::error(&StationError::NoStudent));
+                return;
+            }
+            Err(e) => {
+                self.ui.feedback = Some(Feedback::error(&e));
+                return;
+            }
+        };
+        let Some(frame) = self.capture.as_ref().and_then(|c| c.slot().latest()) else {
+            let m = tr(lang, "没有摄像头画面，无法拍摄", "no camera picture: cannot shoot");
+            self.ui.feedback = Some(Feedback::new(FeedbackKind::Rejected, "✗", m.clone(), m));
+            return;
+        };
+        if let Some(photo) = &self.photo {
+            let job = (head.id, frame, st.config().size_range, st.quality_hint());
+            if photo.jobs.send(job).is_ok() {
+                self.ui.shooting = true;
+            }
+        }
+    }
+
+    fn handle_event(&mut self, event: Event, ctx: &egui::Context) {
+        let Some(st) = &mut self.station else { return };
+        match st.handle(event) {
+            Ok(outcome) => self.show_outcome(outcome, ctx),
+            Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+        }
+        self.refresh();
+    }
+
+    fn show_outcome(&mut self, outcome: Outcome, ctx: &egui::Context) {
+        use FeedbackKind::*;
+        let fb = match outcome {
+            Outcome::Queued(r) => Feedback::new(
+                Success,
+                r.display_seq(),
+                format!("已取号 {} {} 学号 {}", r.display_seq(), r.code.xm, r.code.xh),
+                format!("number {} for {} ({})", r.display_seq(), r.code.xm, r.code.xh),
+            ),
+            Outcome::AlreadyWaiting(r) => Feedback::new(
+                Duplicate,
+                r.display_seq(),
+                format!("已在队列中，序号仍为 {}", r.display_seq()),
+                format!("already waiting: still number {}", r.display_seq()),
+            ),
+            Outcome::AlreadyPhotographed(r) => {
+                let at = r.status_at.as_deref().map(ui::short_time).unwrap_or_default();
+                Feedback::new(
+                    Duplicate,
+                    r.display_seq(),
+                    format!("已拍过：序号 {}，{} 拍摄，不可重复采集", r.display_seq(), at),
+                    format!("already photographed: number {} at {at}; no second capture", r.display_seq()),
+                )
+            }
+            Outcome::Rejected(reason) => {
+                let text = reason.to_string();
+                let (zh, en) =
+                    text.split_once(" / ").map_or((text.clone(), String::new()), |(a, b)| (a.into(), b.into()));
+                Feedback::new(Rejected, "✗", zh, en)
+            }
+            Outcome::TakeReady { record, take, deliverable_jpeg, fit } => {
+                match crate::photo::decode_jpeg(&deliverable_jpeg) {
+                    Ok(img) => {
+                        let tex = ctx.load_texture("review", ui::color_image(&img), egui::TextureOptions::LINEAR);
+                        let review = ReviewView {
+                            record: record.clone(),
+                            take,
+                            in_range: fit == crate::photo::SizeFit::InRange,
+                            bytes: deliverable_jpeg.len(),
+                        };
+                        self.ui.review = Some((review, tex));
+                    }
+                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+                }
+                return;
+            }
+            Outcome::Accepted(r) => {
+                self.ui.review = None;
+                Feedback::new(
+                    Success,
+                    format!("✓ {}", r.display_seq()),
+                    format!("{} 已拍摄完成，请下一位", r.display_seq()),
+                    format!("{} photographed: next, please", r.display_seq()),
+                )
+            }
+            Outcome::ReadyForReshoot(r) => {
+                self.ui.review = None;
+                Feedback::new(
+                    Info,
+                    r.display_seq(),
+                    format!("重拍 {}", r.display_seq()),
+                    format!("re-shoot {}", r.display_seq()),
+                )
+            }
+            Outcome::Skipped(r) => Feedback::new(
+                Info,
+                r.display_seq(),
+                format!("{} 已跳过：{}", r.display_seq(), r.status_reason),
+                format!("{} skipped: {}", r.display_seq(), r.status_reason),
+            ),
+            Outcome::Voided(r) => Feedback::new(
+                Info,
+                r.display_seq(),
+                format!("{} 已作废：{}", r.display_seq(), r.status_reason),
+                format!("{} voided: {}", r.display_seq(), r.status_reason),
+            ),
+            Outcome::ReshootRequested(r) => Feedback::new(
+                Info,
+                r.display_seq(),
+                format!("下一张照片将重拍 {}", r.display_seq()),
+                format!("the next photo re-shoots {}", r.display_seq()),
+            ),
+            Outcome::ReshootCancelled(r) => Feedback::new(
+                Info,
+                r.display_seq(),
+                format!("已取消 {} 的重拍", r.display_seq()),
+                format!("re-shoot of {} cancelled", r.display_seq()),
+            ),
+        };
+        self.ui.feedback = Some(fb);
+    }
+
+    fn open_detail(&mut self, record: RecordId, ctx: &egui::Context) {
+        let Some(st) = &self.station else { return };
+        let store = st.store();
+        let detail = (|| -> Result<RecordDetail, crate::store::StoreError> {
+            Ok(RecordDetail {
+                record: store.record(record)?,
+                takes: store.takes(record)?,
+                audit: store.audit_for_record(record)?,
+            })
+        })();
+        match detail {
+            Ok(d) => {
+                self.ui.detail_textures.clear();
+                for take in &d.takes {
+                    if let Ok((_, deliverable)) = store.take_images(take.id) {
+                        if let Ok(img) = crate::photo::decode_jpeg(&deliverable) {
+                            let tex = ctx.load_texture(
+                                format!("take-{}", take.id),
+                                ui::color_image(&img),
+                                egui::TextureOptions::LINEAR,
+                            );
+                            self.ui.detail_textures.push((take.id, tex));
+                        }
+                    }
+                }
+                self.ui.detail = Some(d);
+                self.ui.action_reason.clear();
+                self.ui.action_pin.clear();
+            }
+            Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+        }
+    }
+
+    fn update_head_thumb(&mut self, ctx: &egui::Context) {
+        let head_id = self.ui.snapshot.head.as_ref().map(|h| h.id);
+        if self.ui.head_thumb.as_ref().map(|(id, _)| *id) == head_id {
+            return;
+        }
+        self.ui.head_thumb = None;
+        let (Some(id), Some(st)) = (head_id, &self.station) else { return };
+        if let Ok(Some(jpeg)) = st.store().scan_thumb(id) {
+            if let Ok(img) = crate::photo::decode_jpeg(&jpeg) {
+                let tex = ctx.load_texture("head-thumb", ui::color_image(&img), egui::TextureOptions::LINEAR);
+                self.ui.head_thumb = Some((id, tex));
+            }
+        }
+    }
+
+    /// One frame: the table of contents.
+    pub fn frame(&mut self, ctx: &egui::Context) {
+        let mut commands = self.poll_workers(ctx);
+        commands.extend(self.read_keys(ctx));
+        self.update_head_thumb(ctx);
+        commands.extend(self.draw(ctx));
+        for command in commands {
+            self.apply(command, ctx);
+        }
+        if self.last_refresh.elapsed() > Duration::from_secs(2) {
+            self.refresh();
+        }
+        if let Some(limit) = self.opts.exit_after {
+            if self.started.elapsed() >= limit {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+        // The preview runs at camera rate; otherwise repaint on input.
+        ctx.request_repaint_after(Duration::from_millis(if self.capture.is_some() { 33 } else { 250 }));
+    }
+}
+
+impl eframe::App for GradcapApp {
+    fn update(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.frame(ctx);
+    }
+}

@@ -1,0 +1,261 @@
+//! Station settings the operator sets once per day or per school, kept as
+//! JSON beside the database (`settings.json`). Written atomically (temp file,
+//! fsync, rename) so a crash never leaves half a file; a damaged file is set
+//! aside and defaults are used, with a message, never a refusal to start.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::photo::SizeRange;
+use crate::store::{sha256_hex, SessionInfo};
+
+/// File name of the settings inside the data directory.
+pub const SETTINGS_FILE_NAME: &str = "settings.json";
+
+/// Errors reading or writing settings.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("无法保存设置 {path}：{source} / cannot save settings {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+    #[error("设置有误：{zh} / invalid setting: {en}")]
+    Invalid { zh: String, en: String },
+}
+
+/// Interface language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Language {
+    #[default]
+    Chinese,
+    English,
+}
+
+/// The operator's keys, by egui key name (`Space`, `Enter`, `R`, `PageDown`, `F5`…);
+/// a foot pedal is just a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Keys {
+    pub shoot: String,
+    pub accept: String,
+    pub reshoot: String,
+    pub skip: String,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Keys { shoot: "Space".into(), accept: "Enter".into(), reshoot: "R".into(), skip: "S".into() }
+    }
+}
+
+/// Everything the settings view edits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Camera position (机位), e.g. `2`.
+    pub station: String,
+    pub school_name: String,
+    /// 院校代码, 5 digits or empty.
+    pub school_code: String,
+    pub operator: String,
+    /// `YYYY-MM-DD`; empty means today.
+    pub session_date: String,
+    /// Camera by name; empty: the first camera.
+    pub camera_name: String,
+    pub camera_width: u32,
+    pub camera_height: u32,
+    pub camera_fps: u32,
+    pub min_kb: u32,
+    pub max_kb: u32,
+    pub keys: Keys,
+    pub language: Language,
+    /// Salted SHA-256 of the operator PIN; empty: no PIN set yet.
+    pub pin_hash: String,
+    pub pin_salt: String,
+    /// How long a code in view is not re-reported.
+    pub scan_hold_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            station: "1".into(),
+            school_name: String::new(),
+            school_code: String::new(),
+            operator: String::new(),
+            session_date: String::new(),
+            camera_name: String::new(),
+            camera_width: 1920,
+            camera_height: 1080,
+            camera_fps: 30,
+            min_kb: 20,
+            max_kb: 40,
+            keys: Keys::default(),
+            language: Language::Chinese,
+            pin_hash: String::new(),
+            pin_salt: String::new(),
+            scan_hold_ms: crate::scan::worker::DEFAULT_HOLD_MS,
+        }
+    }
+}
+
+impl Settings {
+    /// The session these settings open.
+    pub fn session_info(&self) -> SessionInfo {
+        let date = if self.session_date.trim().is_empty() {
+            chrono::Local::now().format("%Y-%m-%d").to_string()
+        } else {
+            self.session_date.trim().to_string()
+        };
+        SessionInfo {
+            school_name: self.school_name.trim().to_string(),
+            school_code: self.school_code.trim().to_string(),
+            station: self.station.trim().to_string(),
+            date,
+            operator: self.operator.trim().to_string(),
+        }
+    }
+
+    pub fn size_range(&self) -> SizeRange {
+        SizeRange { min_bytes: self.min_kb as usize * 1024, max_bytes: self.max_kb as usize * 1024 }
+    }
+
+    /// Checks what the operator typed; the message says which field is wrong.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let bad = |zh: &str, en: &str| Err(SettingsError::Invalid { zh: zh.into(), en: en.into() });
+        let station = self.station.trim();
+        if station.is_empty() || station.chars().count() > 8 || station.contains(['/', '\\']) {
+            return bad("机位号应为 1–8 个字符", "the station id must be 1–8 characters");
+        }
+        let code = self.school_code.trim();
+        if !(code.is_empty() || crate::code::is_school_code(code)) {
+            return bad("院校代码应为 5 位数字", "the school code must be 5 digits");
+        }
+        let date = self.session_date.trim();
+        if !date.is_empty() && chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
+            return bad("日期格式应为 YYYY-MM-DD", "the date must be YYYY-MM-DD");
+        }
+        if self.min_kb == 0 || self.min_kb > self.max_kb {
+            return bad("照片大小范围无效", "the photo size range is invalid");
+        }
+        Ok(())
+    }
+
+    /// Sets the PIN (4–8 digits).
+    pub fn set_pin(&mut self, pin: &str) -> Result<(), SettingsError> {
+        if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(SettingsError::Invalid {
+                zh: "PIN 应为 4–8 位数字".into(),
+                en: "the PIN must be 4–8 digits".into(),
+            });
+        }
+        self.pin_salt = sha256_hex(format!("{:?}{}", std::time::SystemTime::now(), std::process::id()).as_bytes());
+        self.pin_hash = sha256_hex(format!("{}:{pin}", self.pin_salt).as_bytes());
+        Ok(())
+    }
+
+    pub fn has_pin(&self) -> bool {
+        !self.pin_hash.is_empty()
+    }
+
+    /// True when `pin` is the operator PIN. With no PIN set, nothing matches:
+    /// destructive actions stay locked until a PIN is set in settings.
+    pub fn check_pin(&self, pin: &str) -> bool {
+        self.has_pin() && sha256_hex(format!("{}:{pin}", self.pin_salt).as_bytes()) == self.pin_hash
+    }
+
+    /// Loads settings; a missing file gives defaults, a damaged one is renamed
+    /// aside (`settings.json.damaged`) and reported in the second value.
+    pub fn load(path: &Path) -> (Settings, Option<String>) {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return (Settings::default(), None);
+        };
+        match serde_json::from_str::<Settings>(&text) {
+            Ok(s) => (s, None),
+            Err(e) => {
+                let aside = path.with_extension("json.damaged");
+                let _ = std::fs::rename(path, &aside);
+                let msg = format!(
+                    "设置文件损坏，已改用默认设置（原文件另存为 {}）/ settings were damaged and reset (kept as {}): {e}",
+                    aside.display(),
+                    aside.display()
+                );
+                (Settings::default(), Some(msg))
+            }
+        }
+    }
+
+    /// Saves atomically.
+    pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
+        let err = |source| SettingsError::Write { path: path.display().to_string(), source };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let tmp: PathBuf = path.with_extension("json.tmp");
+        let json = serde_json::to_vec_pretty(self).map_err(|e| err(std::io::Error::other(e)))?;
+        {
+            use std::io::Write as _;
+            let mut f = std::fs::File::create(&tmp).map_err(err)?;
+            f.write_all(&json).map_err(err)?;
+            f.sync_all().map_err(err)?;
+        }
+        std::fs::rename(&tmp, path).map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_missing_fields_take_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SETTINGS_FILE_NAME);
+        let mut s = Settings { station: "3".into(), school_code: "10697".into(), ..Settings::default() };
+        s.set_pin("2468").unwrap();
+        s.save(&path).unwrap();
+        let (back, warning) = Settings::load(&path);
+        assert_eq!(back, s);
+        assert!(warning.is_none());
+        std::fs::write(&path, r#"{"station": "7"}"#).unwrap();
+        let (partial, _) = Settings::load(&path);
+        assert_eq!(partial.station, "7");
+        assert_eq!(partial.keys, Keys::default());
+    }
+
+    #[test]
+    fn a_damaged_file_is_set_aside_with_a_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SETTINGS_FILE_NAME);
+        std::fs::write(&path, "{ not json").unwrap();
+        let (s, warning) = Settings::load(&path);
+        assert_eq!(s, Settings::default());
+        assert!(warning.unwrap().contains("damaged"));
+        assert!(path.with_extension("json.damaged").exists());
+    }
+
+    #[test]
+    fn pin_checks() {
+        let mut s = Settings::default();
+        assert!(!s.check_pin(""), "no PIN set: nothing unlocks");
+        assert!(s.set_pin("12a4").is_err());
+        assert!(s.set_pin("123").is_err());
+        s.set_pin("1234").unwrap();
+        assert!(s.check_pin("1234"));
+        assert!(!s.check_pin("4321"));
+        assert!(!s.pin_hash.contains("1234"));
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let ok = Settings::default();
+        assert!(ok.validate().is_ok());
+        for bad in [
+            Settings { station: String::new(), ..Settings::default() },
+            Settings { school_code: "1069".into(), ..Settings::default() },
+            Settings { session_date: "2026/06/01".into(), ..Settings::default() },
+            Settings { min_kb: 50, max_kb: 40, ..Settings::default() },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Views and widgets. Views read the app's state and push [`Command`]s;
+//! they never touch the database. Chinese first, English on request.
+
+pub mod operator;
+pub mod records;
+pub mod settings_view;
+
+use egui::{Color32, RichText};
+use image::RgbImage;
+
+use crate::app::{Command, FeedbackKind, GradcapApp, UiState, View};
+use crate::settings::Language;
+
+/// The embedded CJK font (a renamed subset of Noto Sans CJK SC covering GBK; OFL).
+pub const CJK_FONT: &[u8] = include_bytes!("../../assets/fonts/GradcapSansSC-Regular.otf");
+
+/// System fonts that carry rarer name characters (CJK extensions), tried in
+/// order as fallbacks after the embedded font.
+const SYSTEM_FALLBACKS: [&str; 8] = [
+    "C:\\Windows\\Fonts\\simsunb.ttf",
+    "C:\\Windows\\Fonts\\msyh.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "/Library/Fonts/Arial Unicode.ttf",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+];
+
+/// egui's default fonts, then the embedded CJK font, then system fallbacks.
+pub fn install_fonts(ctx: &egui::Context, system_fonts: bool) {
+    let mut fonts = egui::FontDefinitions::default();
+    fonts.font_data.insert("gradcap-cjk".into(), std::sync::Arc::new(egui::FontData::from_static(CJK_FONT)));
+    let mut fallbacks = vec!["gradcap-cjk".to_string()];
+    if system_fonts {
+        for (i, path) in SYSTEM_FALLBACKS.iter().enumerate() {
+            if let Ok(bytes) = std::fs::read(path) {
+                let key = format!("system-{i}");
+                fonts.font_data.insert(key.clone(), std::sync::Arc::new(egui::FontData::from_owned(bytes)));
+                fallbacks.push(key);
+            }
+        }
+    }
+    for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
+        if let Some(list) = fonts.families.get_mut(&family) {
+            list.extend(fallbacks.iter().cloned());
+        }
+    }
+    ctx.set_fonts(fonts);
+}
+
+/// Larger text than egui's default: the operator reads from a distance.
+pub fn install_style(ctx: &egui::Context) {
+    ctx.style_mut(|style| {
+        use egui::{FontFamily, FontId, TextStyle};
+        style.text_styles = [
+            (TextStyle::Small, FontId::new(13.0, FontFamily::Proportional)),
+            (TextStyle::Body, FontId::new(17.0, FontFamily::Proportional)),
+            (TextStyle::Button, FontId::new(17.0, FontFamily::Proportional)),
+            (TextStyle::Heading, FontId::new(24.0, FontFamily::Proportional)),
+            (TextStyle::Monospace, FontId::new(16.0, FontFamily::Monospace)),
+        ]
+        .into();
+        style.spacing.button_padding = egui::vec2(10.0, 6.0);
+    });
+}
+
+/// `zh` or `en` by the interface language.
+pub fn tr<'a>(lang: Language, zh: &'a str, en: &'a str) -> &'a str {
+    match lang {
+        Language::Chinese => zh,
+        Language::English => en,
+    }
+}
+
+/// Keys that also produce a Text event (handled as characters).
+pub fn key_types_text(key: egui::Key) -> bool {
+    let name = key.name();
+    name == "Space" || (name.chars().count() == 1 && name.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// An egui image of an RGB frame, subsampled to at most `max_width` wide.
+pub fn preview_image(rgb: &RgbImage, max_width: u32) -> egui::ColorImage {
+    let step = rgb.width().div_ceil(max_width.max(1)).max(1);
+    let (w, h) = (rgb.width() / step, rgb.height() / step);
+    let mut pixels = Vec::with_capacity((w * h) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let p = rgb.get_pixel(x * step, y * step);
+            pixels.push(Color32::from_rgb(p[0], p[1], p[2]));
+        }
+    }
+    egui::ColorImage { size: [w as usize, h as usize], pixels, source_size: egui::vec2(w as f32, h as f32) }
+}
+
+/// An egui image of a (small) RGB image.
+pub fn color_image(rgb: &RgbImage) -> egui::ColorImage {
+    egui::ColorImage::from_rgb([rgb.width() as usize, rgb.height() as usize], rgb.as_raw())
+}
+
+/// A copy at most `max_side` on its longest side (scan thumbnails).
+pub fn small_frame(rgb: &RgbImage, max_side: u32) -> RgbImage {
+    let scale = max_side as f32 / rgb.width().max(rgb.height()).max(1) as f32;
+    if scale >= 1.0 {
+        return rgb.clone();
+    }
+    let w = ((rgb.width() as f32 * scale) as u32).max(1);
+    let h = ((rgb.height() as f32 * scale) as u32).max(1);
+    image::imageops::thumbnail(rgb, w, h)
+}
+
+/// `HH:MM:SS` from a stored RFC 3339 time.
+pub fn short_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.format("%H:%M:%S").to_string())
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
+pub fn feedback_color(kind: FeedbackKind) -> Color32 {
+    match kind {
+        FeedbackKind::Success => Color32::from_rgb(22, 140, 60),
+        FeedbackKind::Duplicate => Color32::from_rgb(200, 130, 0),
+        FeedbackKind::Rejected => Color32::from_rgb(190, 30, 30),
+        FeedbackKind::Info => Color32::from_rgb(40, 90, 160),
+    }
+}
+
+/// The top bar: where we are, the counts, camera and storage, the views.
+pub fn status_bar(ctx: &egui::Context, app: &GradcapApp, out: &mut Vec<Command>) {
+    let lang = app.settings.language;
+    egui::TopBottomPanel::top("status").show(ctx, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            for (view, zh, en) in [
+                (View::Operator, "拍摄", "Capture"),
+                (View::Records, "记录", "Records"),
+                (View::Settings, "设置", "Settings"),
+            ] {
+                if ui.selectable_label(app.view == view, tr(lang, zh, en)).clicked() {
+                    out.push(Command::Show(view));
+                }
+            }
+            ui.separator();
+            if let Some(session) = &app.ui.snapshot.session {
+                let i = &session.info;
+                ui.label(RichText::new(format!("{} {}", tr(lang, "机位", "Station"), i.station)).strong());
+                ui.label(format!("{} {} {}", i.school_name, i.school_code, i.date));
+            }
+            ui.separator();
+            let c = app.ui.snapshot.counts;
+            ui.label(format!(
+                "{} {}  {} {}  {} {}",
+                tr(lang, "待拍", "waiting"),
+                c.waiting,
+                tr(lang, "已拍", "photographed"),
+                c.photographed,
+                tr(lang, "跳过", "skipped"),
+                c.skipped
+            ));
+            ui.separator();
+            let cam_color =
+                if app.ui.camera_ok { Color32::from_rgb(22, 140, 60) } else { Color32::from_rgb(190, 30, 30) };
+            ui.label(RichText::new(format!("● {}", app.ui.camera_label)).color(cam_color));
+            ui.separator();
+            ui.label(RichText::new(format!("{} {}", tr(lang, "数据库", "DB"), app.ui.storage_label)).small());
+        });
+        if let Some(err) = &app.startup_error {
+            ui.label(RichText::new(err).color(Color32::from_rgb(190, 30, 30)).strong());
+        }
+    });
+}
+
+/// Confirmation of a destructive action: the only modal that holds up the station.
+pub fn confirm_dialog(ctx: &egui::Context, state: &mut UiState, lang: Language, out: &mut Vec<Command>) {
+    let Some(pending) = state.confirm.clone() else { return };
+    let text = match &pending {
+        Command::Void { .. } => tr(lang, "确定作废这条记录吗？照片会保留。", "Void this record? Its photos are kept."),
+        Command::RequestReshoot { .. } => tr(
+            lang,
+            "确定重拍这位已拍学生吗？下一张照片将属于他/她。",
+            "Re-shoot this photographed student? The next photo goes to them.",
+        ),
+        _ => "",
+    };
+    egui::Window::new(tr(lang, "请确认", "Please confirm")).collapsible(false).resizable(false).show(ctx, |ui| {
+        ui.label(RichText::new(text).size(20.0));
+        ui.horizontal(|ui| {
+            if ui.button(tr(lang, "确定", "Confirm")).clicked() {
+                out.push(pending.clone());
+            }
+            if ui.button(tr(lang, "取消", "Cancel")).clicked() {
+                out.push(Command::CancelPrompt);
+            }
+        });
+    });
+}
+
+/// The message of the last scan or action, on every view, large enough to
+/// read from two metres.
+pub fn feedback_panel(ctx: &egui::Context, state: &UiState, lang: Language) {
+    egui::TopBottomPanel::bottom("feedback").exact_height(120.0).show(ctx, |ui| {
+        let Some(fb) = &state.feedback else {
+            ui.centered_and_justified(|ui| {
+                ui.label(RichText::new(tr(lang, "请出示图像采集码", "Show your capture code")).size(40.0).weak());
+            });
+            return;
+        };
+        let color = feedback_color(fb.kind);
+        egui::Frame::new().fill(color).inner_margin(12.0).show(ui, |ui| {
+            ui.set_min_size(ui.available_size());
+            ui.horizontal_centered(|ui| {
+                ui.label(RichText::new(&fb.big).size(72.0).strong().color(Color32::WHITE));
+                ui.add_space(24.0);
+                ui.vertical(|ui| {
+                    let (first, second) = match lang {
+                        Language::Chinese => (&fb.zh, &fb.en),
+                        Language::English => (&fb.en, &fb.zh),
+                    };
+                    ui.label(RichText::new(first).size(30.0).strong().color(Color32::WHITE));
+                    ui.label(RichText::new(second).size(18.0).color(Color32::WHITE));
+                });
+            });
+        });
+    });
+}

@@ -1,0 +1,183 @@
+//! The operator view: the live preview with the crop frame and guide bands,
+//! the current student (the queue head) in very large type with the face
+//! seen at scan time, the photo under review, the waiting queue, and the
+//! feedback of the last scan, large enough to read from two metres.
+
+use egui::{Align2, Color32, FontId, Rect, RichText, Stroke, StrokeKind, Vec2};
+
+use super::{short_time, tr};
+use crate::app::{Command, UiState};
+use crate::settings::{Language, Settings};
+
+/// Eye band and hairline band of the 640-px-high deliverable (DOMAIN.md).
+const EYE_BAND: (f32, f32) = (200.0, 300.0);
+const HAIR_BAND: (f32, f32) = (50.0, 110.0);
+
+pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang: Language, out: &mut Vec<Command>) {
+    egui::SidePanel::right("student").min_width(400.0).resizable(false).show(ctx, |ui| {
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            current_student(ui, state, lang);
+            ui.separator();
+            review(ui, state, settings, lang, out);
+            skip_prompt(ui, state, lang, out);
+            ui.separator();
+            queue(ui, state, lang);
+        });
+    });
+    egui::CentralPanel::default().show(ctx, |ui| preview(ui, state, lang));
+}
+
+fn current_student(ui: &mut egui::Ui, state: &UiState, lang: Language) {
+    ui.heading(tr(lang, "当前学生（队首）", "Current student (queue head)"));
+    let Some(head) = &state.snapshot.head else {
+        ui.label(RichText::new(tr(lang, "队列为空：请扫码", "Queue empty: scan a code")).size(28.0).weak());
+        return;
+    };
+    if head.reshoot_pending {
+        ui.label(RichText::new(tr(lang, "重拍", "RE-SHOOT")).size(22.0).strong().color(Color32::from_rgb(200, 130, 0)));
+    }
+    ui.horizontal(|ui| {
+        ui.vertical(|ui| {
+            ui.label(RichText::new(head.display_seq()).size(80.0).strong());
+            ui.label(RichText::new(&head.code.xm).size(40.0).strong());
+            ui.label(RichText::new(format!("{} {}", tr(lang, "学号", "No."), head.code.xh)).size(22.0));
+            let class = if head.code.bh.is_empty() { &head.code.fy } else { &head.code.bh };
+            ui.label(RichText::new(class).size(20.0));
+            ui.label(format!("{} {}", tr(lang, "证件尾号", "ID tail"), head.code.zjhm));
+        });
+        if let Some((_, tex)) = &state.head_thumb {
+            let size = tex.size_vec2();
+            let scale = 150.0 / size.y.max(1.0);
+            ui.add(egui::Image::new((tex.id(), size * scale)));
+        }
+    });
+}
+
+fn review(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Language, out: &mut Vec<Command>) {
+    let keys = &settings.keys;
+    if state.shooting {
+        ui.label(RichText::new(tr(lang, "正在生成照片…", "Making the photo…")).size(20.0));
+    }
+    let Some((review, tex)) = &state.review else {
+        ui.label(format!("{} [{}]", tr(lang, "拍摄", "Shoot"), keys.shoot));
+        if ui.add_enabled(state.snapshot.head.is_some(), egui::Button::new(tr(lang, "拍摄", "Shoot"))).clicked() {
+            out.push(Command::Shoot);
+        }
+        return;
+    };
+    ui.label(
+        RichText::new(format!("{} {}", tr(lang, "待确认照片", "Photo to check"), review.record.display_seq()))
+            .size(20.0)
+            .strong(),
+    );
+    ui.add(egui::Image::new((tex.id(), Vec2::new(240.0, 320.0))));
+    let kb = review.bytes as f32 / 1024.0;
+    let size_text = format!("{kb:.1} KB, Q{}", review.take.deliverable_quality);
+    if review.in_range {
+        ui.label(size_text);
+    } else {
+        ui.label(
+            RichText::new(format!("{size_text} — {}", tr(lang, "大小超出范围", "size out of range")))
+                .color(Color32::from_rgb(200, 130, 0)),
+        );
+    }
+    ui.horizontal(|ui| {
+        if ui.button(RichText::new(format!("{} [{}]", tr(lang, "确认", "Accept"), keys.accept)).size(22.0)).clicked()
+        {
+            out.push(Command::Accept);
+        }
+        if ui.button(RichText::new(format!("{} [{}]", tr(lang, "重拍", "Re-shoot"), keys.reshoot)).size(22.0)).clicked()
+        {
+            out.push(Command::Reshoot);
+        }
+    });
+}
+
+fn skip_prompt(ui: &mut egui::Ui, state: &mut UiState, lang: Language, out: &mut Vec<Command>) {
+    if !state.skip_prompt {
+        if state.snapshot.head.is_some() && ui.button(tr(lang, "跳过（未到）…", "Skip (no-show)…")).clicked()
+        {
+            out.push(Command::AskSkip);
+        }
+        return;
+    }
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.label(RichText::new(tr(lang, "跳过原因", "Reason to skip")).strong());
+        ui.horizontal_wrapped(|ui| {
+            for (zh, en) in [("未到", "no-show"), ("已离开", "left the queue"), ("未带采集码", "no capture code")]
+            {
+                if ui.button(tr(lang, zh, en)).clicked() {
+                    out.push(Command::Skip(format!("{zh} / {en}")));
+                }
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.text_edit_singleline(&mut state.skip_other);
+            let other = state.skip_other.trim().to_string();
+            if ui.add_enabled(!other.is_empty(), egui::Button::new(tr(lang, "其他原因", "Other reason"))).clicked()
+            {
+                out.push(Command::Skip(other));
+            }
+        });
+        if ui.button(tr(lang, "取消", "Cancel")).clicked() {
+            out.push(Command::CancelPrompt);
+        }
+    });
+}
+
+fn queue(ui: &mut egui::Ui, state: &UiState, lang: Language) {
+    ui.heading(format!("{} ({})", tr(lang, "等待队列", "Waiting queue"), state.snapshot.waiting.len()));
+    egui::Grid::new("queue").striped(true).num_columns(4).show(ui, |ui| {
+        for r in state.snapshot.waiting.iter().take(30) {
+            ui.label(RichText::new(r.display_seq()).strong());
+            ui.label(&r.code.xm);
+            ui.label(&r.code.xh);
+            ui.label(if r.code.bh.is_empty() { &r.code.fy } else { &r.code.bh });
+            ui.end_row();
+        }
+    });
+    if let Some(head) = &state.snapshot.head {
+        ui.label(
+            RichText::new(format!("{} {}", tr(lang, "扫码时间", "scanned"), short_time(&head.scanned_at))).small(),
+        );
+    }
+}
+
+fn preview(ui: &mut egui::Ui, state: &UiState, lang: Language) {
+    let Some(tex) = &state.preview else {
+        ui.centered_and_justified(|ui| {
+            ui.label(RichText::new(tr(lang, "没有摄像头画面", "No camera picture")).size(32.0).weak());
+        });
+        return;
+    };
+    let avail = ui.available_size();
+    let [w, h] = state.preview_size;
+    let aspect = w as f32 / h.max(1) as f32;
+    let size = if avail.x / avail.y.max(1.0) > aspect {
+        Vec2::new(avail.y * aspect, avail.y)
+    } else {
+        Vec2::new(avail.x, avail.x / aspect)
+    };
+    let response = ui.add(egui::Image::new((tex.id(), size)));
+    let rect = response.rect;
+    // The centred 3:4 crop the deliverable is cut from, and its guide bands.
+    let crop_h = rect.height().min(rect.width() * 4.0 / 3.0);
+    let crop_w = crop_h * 3.0 / 4.0;
+    let crop = Rect::from_center_size(rect.center(), Vec2::new(crop_w, crop_h));
+    let painter = ui.painter_at(rect);
+    let dim = Color32::from_black_alpha(110);
+    painter.rect_filled(Rect::from_min_max(rect.min, egui::pos2(crop.left(), rect.bottom())), 0.0, dim);
+    painter.rect_filled(Rect::from_min_max(egui::pos2(crop.right(), rect.top()), rect.max), 0.0, dim);
+    painter.rect_stroke(crop, 0.0, Stroke::new(2.0, Color32::WHITE), StrokeKind::Inside);
+    let band = |(top, bottom): (f32, f32), color: Color32, label: &str| {
+        let y0 = crop.top() + crop.height() * top / 640.0;
+        let y1 = crop.top() + crop.height() * bottom / 640.0;
+        let r = Rect::from_min_max(egui::pos2(crop.left(), y0), egui::pos2(crop.right(), y1));
+        painter.rect_filled(r, 0.0, color.gamma_multiply(0.18));
+        painter.line_segment([r.left_top(), r.right_top()], Stroke::new(1.0, color));
+        painter.line_segment([r.left_bottom(), r.right_bottom()], Stroke::new(1.0, color));
+        painter.text(r.left_top() + Vec2::new(4.0, 2.0), Align2::LEFT_TOP, label, FontId::proportional(14.0), color);
+    };
+    band(HAIR_BAND, Color32::from_rgb(255, 200, 0), tr(lang, "发际线", "hairline"));
+    band(EYE_BAND, Color32::from_rgb(0, 230, 120), tr(lang, "眼睛", "eyes"));
+}

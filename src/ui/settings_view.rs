@@ -1,0 +1,75 @@
+//! The settings view: station, school, operator, date, camera, photo size,
+//! keys, language and the operator PIN. Edits a draft; Save applies it.
+
+use egui::RichText;
+
+use super::tr;
+use crate::app::{Command, UiState};
+use crate::settings::{Language, Settings};
+
+pub fn show(ctx: &egui::Context, state: &mut UiState, current: &Settings, lang: Language, out: &mut Vec<Command>) {
+    egui::CentralPanel::default().show(ctx, |ui| {
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.heading(tr(lang, "设置", "Settings"));
+            let draft = state.settings_draft.get_or_insert_with(|| current.clone());
+            egui::Grid::new("settings").num_columns(2).spacing([16.0, 8.0]).show(ui, |ui| {
+                let text = |ui: &mut egui::Ui, label: &str, value: &mut String| {
+                    ui.label(label);
+                    ui.text_edit_singleline(value);
+                    ui.end_row();
+                };
+                text(ui, tr(lang, "机位", "Station"), &mut draft.station);
+                text(ui, tr(lang, "学校名称", "School name"), &mut draft.school_name);
+                text(ui, tr(lang, "院校代码", "School code"), &mut draft.school_code);
+                text(ui, tr(lang, "摄影师", "Operator"), &mut draft.operator);
+                text(ui, tr(lang, "拍摄日期（空为今天）", "Session date (empty: today)"), &mut draft.session_date);
+                text(ui, tr(lang, "摄像头名称（空为第一个）", "Camera name (empty: first)"), &mut draft.camera_name);
+                ui.label(tr(lang, "分辨率 / 帧率", "Resolution / fps"));
+                ui.horizontal(|ui| {
+                    ui.add(egui::DragValue::new(&mut draft.camera_width).range(320..=4096));
+                    ui.label("×");
+                    ui.add(egui::DragValue::new(&mut draft.camera_height).range(240..=2160));
+                    ui.add(egui::DragValue::new(&mut draft.camera_fps).range(5..=60));
+                });
+                ui.end_row();
+                ui.label(tr(lang, "照片大小（KB）", "Photo size (KB)"));
+                ui.horizontal(|ui| {
+                    ui.add(egui::DragValue::new(&mut draft.min_kb).range(1..=500));
+                    ui.label("–");
+                    ui.add(egui::DragValue::new(&mut draft.max_kb).range(1..=500));
+                });
+                ui.end_row();
+                text(ui, tr(lang, "拍摄键", "Shoot key"), &mut draft.keys.shoot);
+                text(ui, tr(lang, "确认键", "Accept key"), &mut draft.keys.accept);
+                text(ui, tr(lang, "重拍键", "Re-shoot key"), &mut draft.keys.reshoot);
+                text(ui, tr(lang, "跳过键", "Skip key"), &mut draft.keys.skip);
+                ui.label(tr(lang, "语言", "Language"));
+                ui.horizontal(|ui| {
+                    ui.radio_value(&mut draft.language, Language::Chinese, "中文");
+                    ui.radio_value(&mut draft.language, Language::English, "English");
+                });
+                ui.end_row();
+            });
+            if ui.button(RichText::new(tr(lang, "保存设置", "Save settings")).strong()).clicked() {
+                out.push(Command::SaveSettings(Box::new(draft.clone())));
+            }
+            ui.separator();
+            ui.heading(tr(lang, "操作员 PIN", "Operator PIN"));
+            ui.label(if current.has_pin() {
+                tr(lang, "已设置。作废和重拍已拍学生需要 PIN。", "Set. Voiding and re-shooting need the PIN.")
+            } else {
+                tr(
+                    lang,
+                    "尚未设置：作废和重拍已拍学生在设置 PIN 前不可用。",
+                    "Not set: void and re-shoot stay locked until a PIN is set.",
+                )
+            });
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(&mut state.new_pin).password(true).desired_width(100.0));
+                if ui.button(tr(lang, "设置新 PIN", "Set new PIN")).clicked() {
+                    out.push(Command::SetPin(state.new_pin.clone()));
+                }
+            });
+        });
+    });
+}

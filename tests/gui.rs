@@ -1,0 +1,277 @@
+//! The operator view, driven with egui_kittest: a replay camera, a temporary
+//! database, real keystrokes. Labels are found the way a person finds them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use gradcap::app::{AppOptions, CameraChoice, Command, GradcapApp, View};
+use gradcap::camera::replay::ReplayFactory;
+use gradcap::camera::synth::{phone_frame, portrait, PhoneShot};
+use gradcap::camera::Frame;
+use gradcap::code::drill::{drill_code, DrillStudent};
+use gradcap::scan::gun::GunConfig;
+use gradcap::store::RecordStatus;
+
+fn student(i: usize) -> DrillStudent {
+    DrillStudent {
+        xh: format!("20210{i:05}"),
+        xm: "欧**娜".into(),
+        zjhm: "123X".into(),
+        class: "法学 2101".into(),
+        college: "法学院".into(),
+        level: "本科".into(),
+    }
+}
+
+fn payload(i: usize) -> String {
+    drill_code(&student(i), "10697", 1_700_000_000_000).to_payload()
+}
+
+fn portrait_camera() -> CameraChoice {
+    let frames = Arc::new(vec![Frame::new(portrait(1280, 720, 5), None)]);
+    CameraChoice::Factory(Arc::new(ReplayFactory { name: "replay".into(), frames, fps: 30.0, looping: true }))
+}
+
+fn harness(dir: &std::path::Path, camera: CameraChoice) -> Harness<'static, GradcapApp> {
+    let opts = AppOptions {
+        db_path: dir.join("station.sqlite"),
+        settings_path: dir.join("settings.json"),
+        camera,
+        exit_after: None,
+        gun: GunConfig { max_gap_ms: 30, min_len: 12 },
+        system_fonts: false,
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 850.0))
+        .build_eframe(move |cc| GradcapApp::new(&cc.egui_ctx, opts));
+    h.step();
+    h
+}
+
+/// Steps frames (with real time passing, for the workers) until `done` or a timeout.
+fn step_until(
+    h: &mut Harness<'static, GradcapApp>,
+    what: &str,
+    mut done: impl FnMut(&Harness<'static, GradcapApp>) -> bool,
+) {
+    let start = Instant::now();
+    while !done(h) {
+        assert!(start.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(15));
+        h.step();
+    }
+}
+
+/// Types like a scanner gun: the whole text at once, then Enter.
+fn gun_scan(h: &mut Harness<'static, GradcapApp>, text: &str) {
+    for chunk in text.as_bytes().chunks(16) {
+        h.input_mut().events.push(egui::Event::Text(String::from_utf8_lossy(chunk).into_owned()));
+    }
+    h.key_press(egui::Key::Enter);
+    h.step();
+    std::thread::sleep(Duration::from_millis(50));
+    h.step();
+}
+
+/// A key the operator presses by hand: egui sends a Key event, and Text for keys that type.
+fn press(h: &mut Harness<'static, GradcapApp>, key: egui::Key, text: Option<&str>) {
+    h.key_press(key);
+    if let Some(t) = text {
+        h.input_mut().events.push(egui::Event::Text(t.into()));
+    }
+    h.step();
+    std::thread::sleep(Duration::from_millis(50));
+    h.step();
+}
+
+fn shows(h: &Harness<'static, GradcapApp>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+#[test]
+fn scan_shoot_accept_photographs_the_queue_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), portrait_camera());
+    step_until(&mut h, "the camera picture", |h| h.state().ui.preview.is_some());
+
+    gun_scan(&mut h, &payload(1));
+    step_until(&mut h, "the number", |h| shows(h, "已取号 1-0001"));
+    assert!(shows(&h, "2021000001"), "学号 of the current student is shown");
+
+    press(&mut h, egui::Key::Space, Some(" "));
+    step_until(&mut h, "the photo to check", |h| h.state().ui.review.is_some());
+    assert!(shows(&h, "待确认照片 1-0001"));
+
+    press(&mut h, egui::Key::Enter, None);
+    step_until(&mut h, "the accepted message", |h| shows(h, "1-0001 已拍摄完成"));
+
+    let app = h.state();
+    let st = app.station.as_ref().unwrap();
+    let records = st.store().records(st.session().id).unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].status, RecordStatus::Photographed);
+    assert_eq!(records[0].code.xh, "2021000001");
+    assert!(st.store().primary_take(records[0].id).unwrap().is_some());
+}
+
+#[test]
+fn a_scanner_burst_is_not_taken_for_shortcuts_and_reshoot_keeps_the_first_take() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), portrait_camera());
+    step_until(&mut h, "the camera picture", |h| h.state().ui.preview.is_some());
+    gun_scan(&mut h, &payload(2));
+    step_until(&mut h, "the number", |h| shows(h, "1-0001"));
+    assert!(!h.state().ui.skip_prompt, "the S in the payload did not open the skip prompt");
+    assert!(h.state().ui.review.is_none(), "nothing was shot by the burst");
+
+    press(&mut h, egui::Key::Space, Some(" "));
+    step_until(&mut h, "the photo to check", |h| h.state().ui.review.is_some());
+    press(&mut h, egui::Key::R, Some("r"));
+    step_until(&mut h, "the re-shoot", |h| h.state().ui.review.is_none());
+    press(&mut h, egui::Key::Space, Some(" "));
+    step_until(&mut h, "the second photo", |h| h.state().ui.review.is_some());
+    press(&mut h, egui::Key::Enter, None);
+    step_until(&mut h, "accepted", |h| shows(h, "已拍摄完成"));
+    let st = h.state().station.as_ref().unwrap();
+    let record = &st.store().records(st.session().id).unwrap()[0];
+    let takes = st.store().takes(record.id).unwrap();
+    assert_eq!(takes.len(), 2);
+    assert!(takes[0].rejected_at.is_some() && takes[1].is_primary);
+}
+
+#[test]
+fn a_duplicate_and_a_bad_code_show_their_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), portrait_camera());
+    step_until(&mut h, "the camera picture", |h| h.state().ui.preview.is_some());
+    gun_scan(&mut h, &payload(3));
+    step_until(&mut h, "the number", |h| shows(h, "已取号 1-0001"));
+    gun_scan(&mut h, &payload(3));
+    step_until(&mut h, "already waiting", |h| shows(h, "已在队列中，序号仍为 1-0001"));
+    press(&mut h, egui::Key::Space, Some(" "));
+    step_until(&mut h, "the photo", |h| h.state().ui.review.is_some());
+    press(&mut h, egui::Key::Enter, None);
+    step_until(&mut h, "accepted", |h| shows(h, "已拍摄完成"));
+    gun_scan(&mut h, &payload(3));
+    step_until(&mut h, "the duplicate", |h| shows(h, "已拍过：序号 1-0001"));
+
+    gun_scan(&mut h, "https://weixin.qq.com/r/abcdefghijk");
+    step_until(&mut h, "the rejection", |h| shows(h, "这不是学信网图像采集码"));
+    assert!(shows(&h, "not a CHSI capture code"));
+}
+
+#[test]
+fn the_camera_reads_a_code_held_up_and_the_number_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let shot = PhoneShot { module_px: 5.0, brightness: 0.9, noise: 5, shear: 0.03 };
+    let phone = phone_frame(&payload(4), 1280, 720, shot, 4).unwrap();
+    let rgb = image::DynamicImage::ImageLuma8(phone).to_rgb8();
+    let frames = Arc::new(vec![Frame::new(rgb, None)]);
+    let camera =
+        CameraChoice::Factory(Arc::new(ReplayFactory { name: "phone".into(), frames, fps: 15.0, looping: true }));
+    let mut h = harness(dir.path(), camera);
+    step_until(&mut h, "the number from the camera", |h| shows(h, "已取号 1-0001"));
+    // Held in view, it is not read again.
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+    let st = h.state().station.as_ref().unwrap();
+    assert_eq!(st.store().records(st.session().id).unwrap().len(), 1);
+    assert!(h.state().ui.head_thumb.is_some(), "the scan-time picture is shown beside the preview");
+}
+
+#[test]
+fn skip_asks_for_a_reason_and_void_needs_the_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), portrait_camera());
+    gun_scan(&mut h, &payload(5));
+    gun_scan(&mut h, &payload(6));
+    step_until(&mut h, "two numbers", |h| shows(h, "1-0002"));
+    press(&mut h, egui::Key::S, Some("s"));
+    step_until(&mut h, "the skip prompt", |h| shows(h, "跳过原因"));
+    h.get_by_label("未到").click();
+    step_until(&mut h, "skipped", |h| shows(h, "1-0001 已跳过"));
+
+    // Records view: void needs the PIN, which is not set yet.
+    let record = {
+        let st = h.state().station.as_ref().unwrap();
+        st.store().records(st.session().id).unwrap()[1].clone()
+    };
+    let ctx = h.ctx.clone();
+    h.state_mut().apply(Command::Show(View::Records), &ctx);
+    h.state_mut().apply(Command::Void { record: record.id, reason: "错扫".into(), pin: "0000".into() }, &ctx);
+    h.step();
+    assert!(shows(&h, "尚未设置操作员 PIN"));
+    h.state_mut().apply(Command::SetPin("2468".into()), &ctx);
+    h.state_mut().apply(Command::Void { record: record.id, reason: "错扫".into(), pin: "1111".into() }, &ctx);
+    h.step();
+    assert!(shows(&h, "PIN 错误"));
+    h.state_mut().apply(Command::Void { record: record.id, reason: "错扫".into(), pin: "2468".into() }, &ctx);
+    h.step();
+    let st = h.state().station.as_ref().unwrap();
+    assert_eq!(st.store().record(record.id).unwrap().status, RecordStatus::Voided);
+}
+
+#[test]
+fn the_records_view_finds_a_record_and_shows_its_takes_and_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), portrait_camera());
+    step_until(&mut h, "the camera picture", |h| h.state().ui.preview.is_some());
+    gun_scan(&mut h, &payload(7));
+    press(&mut h, egui::Key::Space, Some(" "));
+    step_until(&mut h, "the photo", |h| h.state().ui.review.is_some());
+    press(&mut h, egui::Key::Enter, None);
+    step_until(&mut h, "accepted", |h| shows(h, "已拍摄完成"));
+    h.get_by_label("记录").click();
+    h.step();
+    h.step();
+    let ctx = h.ctx.clone();
+    h.state_mut().apply(Command::Search("2021000007".into()), &ctx);
+    h.step();
+    h.get_by_label("1-0001").click();
+    h.step();
+    h.step();
+    assert!(shows(&h, "主照片"), "the primary take is marked");
+    assert!(shows(&h, "take_captured") && shows(&h, "accepted"), "the audit trail is listed");
+}
+
+#[test]
+fn settings_are_saved_and_the_language_switches() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), CameraChoice::Off);
+    let ctx = h.ctx.clone();
+    let mut s = h.state().settings.clone();
+    s.station = "3".into();
+    s.school_code = "10697".into();
+    s.language = gradcap::settings::Language::English;
+    h.state_mut().apply(Command::SaveSettings(Box::new(s)), &ctx);
+    h.step();
+    h.step();
+    assert!(shows(&h, "Station 3"), "the new station and the English interface");
+    let (saved, _) = gradcap::settings::Settings::load(&dir.path().join("settings.json"));
+    assert_eq!(saved.station, "3");
+    // The station now numbers as station 3.
+    gun_scan(&mut h, &payload(8));
+    step_until(&mut h, "the number", |h| shows(h, "3-0001"));
+    let mut bad = h.state().settings.clone();
+    bad.school_code = "123".into();
+    h.state_mut().apply(Command::SaveSettings(Box::new(bad)), &ctx);
+    h.step();
+    assert!(shows(&h, "5 digits"));
+}
+
+/// Names use characters outside GB2312 and outside the BMP: every one must
+/// have a glyph in the fonts the station installs.
+#[test]
+fn hard_name_characters_have_glyphs() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = harness(dir.path(), CameraChoice::Off);
+    let hard = "喆堃赟昇翀珺玥琪瑄鑫淼焱垚犇骉镕彧昀晞嫚婧祎禕頔旸暘燚龑懿璟琛瑾瑜煜晔晗曦璐婕妤嬿鋆赜沄湉洺䶮𠮷·阿依古丽买买提欧阳娜";
+    let font = egui::FontId::proportional(17.0);
+    let missing: Vec<char> = hard.chars().filter(|c| !h.ctx.fonts(|f| f.has_glyphs(&font, &c.to_string()))).collect();
+    assert!(missing.is_empty(), "no glyph for {missing:?}");
+}
