@@ -78,7 +78,7 @@ fn capture_to_committed_1080p(bencher: divan::Bencher) {
 
 #[divan::bench(sample_count = 30)]
 fn decode_phone_frame_720p(bencher: divan::Bencher) {
-    let shot = PhoneShot { module_px: 5.0, brightness: 0.9, noise: 6, shear: 0.04 };
+    let shot = PhoneShot { brightness: 0.9, noise: 6, shear: 0.04, ..PhoneShot::clean(5.0) };
     let frame = phone_frame(&payload(1), 1280, 720, shot, 1).expect("frame");
     bencher.bench(|| gradcap::scan::decode_gray(black_box(&frame)));
 }
@@ -90,6 +90,6 @@ fn synth_portrait_720p() -> image::RgbImage {
 
 #[divan::bench(sample_count = 20)]
 fn synth_phone_frame_720p() -> image::GrayImage {
-    let shot = PhoneShot { module_px: 5.0, brightness: 0.9, noise: 6, shear: 0.04 };
+    let shot = PhoneShot { brightness: 0.9, noise: 6, shear: 0.04, ..PhoneShot::clean(5.0) };
     phone_frame(&payload(2), 1280, 720, shot, 2).expect("frame")
 }

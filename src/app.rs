@@ -222,6 +222,9 @@ pub struct GradcapApp {
     pub ui: UiState,
     started: Instant,
     last_refresh: Instant,
+    first_frame_logged: bool,
+    process_start: Instant,
+    ctx: egui::Context,
 }
 
 impl std::fmt::Debug for GradcapApp {
@@ -242,6 +245,7 @@ impl GradcapApp {
     /// shown on screen, never a panic: a station that cannot open its database
     /// says so and why.
     pub fn new(ctx: &egui::Context, opts: AppOptions) -> Self {
+        let process_start = crate::process_start();
         ui::install_fonts(ctx, opts.system_fonts);
         ui::install_style(ctx);
         let (settings, settings_warning) = Settings::load(&opts.settings_path);
@@ -258,6 +262,9 @@ impl GradcapApp {
             ui: UiState::default(),
             started: Instant::now(),
             last_refresh: Instant::now(),
+            first_frame_logged: false,
+            process_start,
+            ctx: ctx.clone(),
         };
         app.open_station();
         match PhotoWorker::start() {
@@ -326,7 +333,9 @@ impl GradcapApp {
         let Some(factory) = factory else { return };
         match Capture::start(factory, STALL_TIMEOUT_MS) {
             Ok(capture) => {
-                match ScanWorker::start(capture.slot(), self.settings.scan_hold_ms) {
+                let ctx = self.ctx.clone();
+                let wake = Box::new(move || ctx.request_repaint());
+                match ScanWorker::start(capture.slot(), self.settings.scan_hold_ms, wake) {
                     Ok(w) => self.scanner = Some(w),
                     Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
                 }
@@ -374,6 +383,14 @@ impl GradcapApp {
             if let Some(frame) = capture.slot().latest() {
                 if frame.number != self.ui.preview_frame {
                     self.ui.preview_frame = frame.number;
+                    if !self.first_frame_logged {
+                        self.first_frame_logged = true;
+                        tracing::info!(
+                            target: "gradcap::timing",
+                            "first camera frame on screen {} ms after process start",
+                            self.process_start.elapsed().as_millis()
+                        );
+                    }
                     let image = ui::preview_image(&frame.rgb, 960);
                     self.ui.preview_size = image.size;
                     match &mut self.ui.preview {
@@ -390,6 +407,12 @@ impl GradcapApp {
         }
         if let Some(scanner) = &self.scanner {
             while let Some(hit) = scanner.try_recv() {
+                tracing::info!(
+                    target: "gradcap::timing",
+                    "code decoded in {:.1} ms, handed to the UI {:.1} ms after decoding",
+                    hit.decode_ms,
+                    hit.decoded_at.elapsed().as_secs_f64() * 1000.0
+                );
                 commands.push(Command::Scanned { text: hit.text, frame: Some(hit.frame) });
             }
         }
@@ -798,13 +821,17 @@ impl GradcapApp {
         }
     }
 
-    /// One frame: the table of contents.
+    /// One frame: the table of contents. What the workers and the keys bring
+    /// is applied before drawing, so a number read from the camera is on
+    /// screen in the frame that receives it.
     pub fn frame(&mut self, ctx: &egui::Context) {
         let mut commands = self.poll_workers(ctx);
         commands.extend(self.read_keys(ctx));
-        self.update_head_thumb(ctx);
-        commands.extend(self.draw(ctx));
         for command in commands {
+            self.apply(command, ctx);
+        }
+        self.update_head_thumb(ctx);
+        for command in self.draw(ctx) {
             self.apply(command, ctx);
         }
         if self.last_refresh.elapsed() > Duration::from_secs(2) {

@@ -25,3 +25,10 @@ pub const LONG_VERSION: &str = concat!(
     env!("GRADCAP_BUILD_DATE"),
     ")"
 );
+
+static PROCESS_START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// The moment `main` first asked (start-up timing); call early in `main`.
+pub fn process_start() -> std::time::Instant {
+    *PROCESS_START.get_or_init(std::time::Instant::now)
+}

@@ -31,8 +31,8 @@ fn payload(i: usize) -> String {
 }
 
 fn portrait_camera() -> CameraChoice {
-    let frames = Arc::new(vec![Frame::new(portrait(1280, 720, 5), None)]);
-    CameraChoice::Factory(Arc::new(ReplayFactory { name: "replay".into(), frames, fps: 30.0, looping: true }))
+    let frames = vec![Frame::new(portrait(1280, 720, 5), None)];
+    CameraChoice::Factory(Arc::new(ReplayFactory::from_frames("replay", frames, 30.0, true)))
 }
 
 fn harness(dir: &std::path::Path, camera: CameraChoice) -> Harness<'static, GradcapApp> {
@@ -166,12 +166,11 @@ fn a_duplicate_and_a_bad_code_show_their_messages() {
 #[test]
 fn the_camera_reads_a_code_held_up_and_the_number_appears() {
     let dir = tempfile::tempdir().unwrap();
-    let shot = PhoneShot { module_px: 5.0, brightness: 0.9, noise: 5, shear: 0.03 };
+    let shot = PhoneShot { brightness: 0.9, noise: 5, shear: 0.03, ..PhoneShot::clean(5.0) };
     let phone = phone_frame(&payload(4), 1280, 720, shot, 4).unwrap();
     let rgb = image::DynamicImage::ImageLuma8(phone).to_rgb8();
-    let frames = Arc::new(vec![Frame::new(rgb, None)]);
     let camera =
-        CameraChoice::Factory(Arc::new(ReplayFactory { name: "phone".into(), frames, fps: 15.0, looping: true }));
+        CameraChoice::Factory(Arc::new(ReplayFactory::from_frames("phone", vec![Frame::new(rgb, None)], 15.0, true)));
     let mut h = harness(dir.path(), camera);
     step_until(&mut h, "the number from the camera", |h| shows(h, "已取号 1-0001"));
     // Held in view, it is not read again.

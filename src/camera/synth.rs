@@ -138,7 +138,8 @@ pub fn portrait(width: u32, height: u32, seed: u64) -> RgbImage {
     })
 }
 
-/// How a phone shows its code in a synthetic frame.
+/// How a phone shows its code in a synthetic frame, and what the webcam
+/// does to it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PhoneShot {
     /// QR module size in frame pixels.
@@ -147,8 +148,16 @@ pub struct PhoneShot {
     pub brightness: f64,
     /// Sensor noise amplitude (grey levels).
     pub noise: i32,
-    /// Horizontal shear of the screen, a cheap stand-in for perspective.
+    /// Horizontal shear of the screen.
     pub shear: f64,
+    /// Keystone perspective: the top edge is this much wider than the bottom (0: none).
+    pub keystone: f64,
+    /// Box-blur radius in pixels (focus, motion).
+    pub blur_px: u32,
+    /// Strength of a glare spot on the screen, 0..1.
+    pub glare: f64,
+    /// JPEG compression of the frame (an MJPEG camera, a screenshot).
+    pub jpeg_quality: Option<u8>,
 }
 
 impl PhoneShot {
@@ -159,6 +168,21 @@ impl PhoneShot {
             brightness: rng.range(0.75, 1.0),
             noise: 6,
             shear: rng.range(-0.08, 0.08),
+            ..PhoneShot::clean(5.0)
+        }
+    }
+
+    /// A sharp, bright, square-on screen.
+    pub fn clean(module_px: f64) -> Self {
+        PhoneShot {
+            module_px,
+            brightness: 1.0,
+            noise: 0,
+            shear: 0.0,
+            keystone: 0.0,
+            blur_px: 0,
+            glare: 0.0,
+            jpeg_quality: None,
         }
     }
 }
@@ -183,10 +207,13 @@ pub fn phone_frame(
     let code_y0 = cy - code_px / 2.0;
     let white = (235.0 * shot.brightness) as i32;
     let black = 25 + ((1.0 - shot.brightness) * 30.0) as i32;
-    Ok(GrayImage::from_fn(width, height, |px, py| {
+    let (glare_x, glare_y) = (cx + rng.range(-0.3, 0.3) * code_px, cy + rng.range(-0.3, 0.3) * code_px);
+    let glare_r = code_px * 0.22;
+    let mut img = GrayImage::from_fn(width, height, |px, py| {
         let y = f64::from(py) + 0.5;
-        // Shear about the code centre.
-        let x = f64::from(px) + 0.5 - shot.shear * (y - cy);
+        // Keystone about the screen centre, then shear.
+        let widen = 1.0 + shot.keystone * (cy - y) / screen_h.max(1.0);
+        let x = cx + (f64::from(px) + 0.5 - cx) / widen.max(0.2) - shot.shear * (y - cy);
         let mut v: i32 = 110 + ((f64::from(py) / f64::from(height)) * 40.0) as i32; // room
         let in_body = (x - cx).abs() < screen_w / 2.0 + 14.0 && (y - cy).abs() < screen_h / 2.0 + 20.0;
         if in_body {
@@ -199,9 +226,53 @@ pub fn phone_frame(
             if qr.is_dark(mx, my) {
                 v = black;
             }
+            if shot.glare > 0.0 {
+                let d2 = ((x - glare_x).powi(2) + (y - glare_y).powi(2)) / (glare_r * glare_r);
+                v += (shot.glare * 200.0 * (-d2).exp()) as i32;
+            }
         }
         image::Luma([(v + noise(px, py, seed, shot.noise)).clamp(0, 255) as u8])
-    }))
+    });
+    if shot.blur_px > 0 {
+        img = image::imageops::blur(&img, shot.blur_px as f32 * 0.6);
+    }
+    if let Some(q) = shot.jpeg_quality {
+        let rgb = image::DynamicImage::ImageLuma8(img.clone()).to_rgb8();
+        if let Ok(jpeg) = crate::photo::encode_jpeg(&rgb, q) {
+            if let Ok(back) = image::load_from_memory(&jpeg) {
+                img = back.to_luma8();
+            }
+        }
+    }
+    Ok(img)
+}
+
+/// The degradations a station's webcam meets, by name, each on its own and
+/// all together: the conditions of the decode measurements.
+pub fn webcam_conditions(module_px: f64) -> Vec<(&'static str, PhoneShot)> {
+    let base = PhoneShot { noise: 4, ..PhoneShot::clean(module_px) };
+    vec![
+        ("clean", base),
+        ("perspective", PhoneShot { keystone: 0.25, shear: 0.12, ..base }),
+        ("blur", PhoneShot { blur_px: 2, ..base }),
+        ("glare", PhoneShot { glare: 0.9, ..base }),
+        ("dim screen", PhoneShot { brightness: 0.45, ..base }),
+        ("sensor noise", PhoneShot { noise: 22, ..base }),
+        ("jpeg q40", PhoneShot { jpeg_quality: Some(40), ..base }),
+        (
+            "all of them",
+            PhoneShot {
+                keystone: 0.15,
+                shear: 0.08,
+                blur_px: 1,
+                glare: 0.6,
+                brightness: 0.6,
+                noise: 12,
+                jpeg_quality: Some(60),
+                ..base
+            },
+        ),
+    ]
 }
 
 #[cfg(test)]

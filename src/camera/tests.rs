@@ -81,8 +81,7 @@ fn the_slot_keeps_only_the_newest_frame() {
 
 #[test]
 fn a_replay_plays_its_frames_then_ends() {
-    let frames = Arc::new((0..5).map(small_frame).collect::<Vec<_>>());
-    let factory = Arc::new(ReplayFactory { name: "test".into(), frames, fps: 200.0, looping: false });
+    let factory = Arc::new(ReplayFactory::from_frames("test", (0..5).map(small_frame).collect(), 200.0, false));
     let capture = Capture::start(factory, 1000).unwrap();
     wait_for("the end of the replay", Duration::from_secs(5), || capture.state() == CameraState::Ended);
     assert_eq!(capture.frame_counts().0, 5);
@@ -132,4 +131,24 @@ fn the_demo_source_shows_a_readable_code_then_a_face() {
     assert_eq!(texts.len(), 1);
     let code = crate::code::parse(&texts[0]).unwrap();
     assert_eq!(code.xh, demo::demo_student(0).xh);
+}
+
+#[test]
+fn a_replay_folder_keeps_files_compressed_and_drops_a_corrupt_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let jpeg = crate::photo::encode_jpeg(&synth::portrait(320, 240, 1), 90).unwrap();
+    std::fs::write(dir.path().join("a.jpg"), &jpeg).unwrap();
+    synth::portrait(320, 240, 2).save(dir.path().join("b.png")).unwrap();
+    let factory = ReplayFactory::from_dir(dir.path(), 100.0, false).unwrap();
+    assert!(factory.frames.iter().all(|f| matches!(f, replay::ReplayItem::Encoded { .. })));
+    let mut source = factory.open().unwrap();
+    let first = source.next_frame().unwrap();
+    assert!(first.jpeg.as_deref().is_some_and(|j| *j == jpeg), "a JPEG file is the frame's own JPEG");
+    assert!(source.next_frame().unwrap().jpeg.is_none());
+    assert!(matches!(source.next_frame(), Err(CameraError::EndOfStream)));
+    std::fs::write(dir.path().join("c.jpg"), b"\xFF\xD8 not really").unwrap();
+    assert!(
+        ReplayFactory::from_dir(dir.path(), 10.0, false).is_err(),
+        "a folder with a broken file is refused up front"
+    );
 }

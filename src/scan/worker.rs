@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::decode_frame;
+use super::decode_frame_pass;
 use crate::camera::{Frame, FrameSlot};
 
 /// How long a code stays "already seen" after it was last in view.
@@ -73,8 +73,9 @@ pub struct ScanWorker {
 pub struct WorkerError(String);
 
 impl ScanWorker {
-    /// Decodes frames from `slot` until dropped.
-    pub fn start(slot: Arc<FrameSlot>, hold_ms: u64) -> Result<Self, WorkerError> {
+    /// Decodes frames from `slot` until dropped. `wake` is called after each
+    /// code is sent (the UI repaints at once, not at its next tick).
+    pub fn start(slot: Arc<FrameSlot>, hold_ms: u64, wake: Box<dyn Fn() + Send>) -> Result<Self, WorkerError> {
         let (tx, rx) = std::sync::mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(ScanStats::default());
@@ -88,7 +89,7 @@ impl ScanWorker {
                     let Some(frame) = slot.wait_newer(last, Duration::from_millis(100)) else { continue };
                     last = frame.number;
                     let start = Instant::now();
-                    let texts = decode_frame(&frame.rgb);
+                    let texts = decode_frame_pass(&frame.rgb, frame.number);
                     let elapsed = start.elapsed();
                     t_stats.frames.fetch_add(1, Ordering::Relaxed);
                     t_stats.last_decode_us.store(elapsed.as_micros() as u64, Ordering::Relaxed);
@@ -105,6 +106,7 @@ impl ScanWorker {
                             if tx.send(hit).is_err() {
                                 return;
                             }
+                            wake();
                         }
                     }
                 }
@@ -159,7 +161,7 @@ mod tests {
     fn the_worker_reads_the_demo_cameras_code_once() {
         let factory = Arc::new(DemoFactory { width: 1280, height: 720, fps: 30.0, school_code: "10697".into() });
         let capture = Capture::start(factory, 2000).unwrap();
-        let worker = ScanWorker::start(capture.slot(), 3000).unwrap();
+        let worker = ScanWorker::start(capture.slot(), 3000, Box::new(|| {})).unwrap();
         let hit = worker.recv_timeout(Duration::from_secs(10)).expect("a code within the phone phase");
         let code = crate::code::parse(&hit.text).unwrap();
         assert_eq!(code.xh, crate::camera::demo::demo_student(0).xh);
