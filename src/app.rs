@@ -17,6 +17,7 @@ use crate::photo::PhotoError;
 use crate::scan::gun::{GunBuffer, GunConfig, GunKey, GunOutput};
 use crate::scan::worker::ScanWorker;
 use crate::settings::{Language, Settings};
+use crate::sound::{Cue, Player, Sound};
 use crate::station::{prepare_take, Event, Outcome, PreparedTake, Station, StationConfig, StationError};
 use crate::store::{AuditEntry, Counts, Record, RecordId, Session, Store, Take};
 use crate::ui;
@@ -59,6 +60,8 @@ pub struct AppOptions {
     pub gun: GunConfig,
     /// Load the system's CJK fonts as fallbacks (off in tests, for speed).
     pub system_fonts: bool,
+    /// Where scan cues are played.
+    pub sound: Sound,
 }
 
 /// The views.
@@ -167,6 +170,8 @@ pub struct UiState {
     pub action_pin: String,
     pub confirm: Option<Command>,
     pub settings_draft: Option<Settings>,
+    /// Cameras connected when the settings view was opened.
+    pub camera_names: Vec<String>,
     pub new_pin: String,
     pub camera_label: String,
     pub camera_ok: bool,
@@ -217,6 +222,7 @@ pub struct GradcapApp {
     capture: Option<Capture>,
     scanner: Option<ScanWorker>,
     photo: Option<PhotoWorker>,
+    player: Player,
     gun: GunBuffer,
     pub view: View,
     pub ui: UiState,
@@ -251,6 +257,7 @@ impl GradcapApp {
         let (settings, settings_warning) = Settings::load(&opts.settings_path);
         let mut app = GradcapApp {
             gun: GunBuffer::new(opts.gun),
+            player: Player::start(opts.sound.clone()),
             opts,
             settings,
             station: None,
@@ -519,6 +526,13 @@ impl GradcapApp {
             Command::Scanned { text, frame } => {
                 let small = frame.map(|f| ui::small_frame(&f.rgb, 320));
                 self.handle_event(Event::CodeScanned { text, frame: small }, ctx);
+                // Every scan is heard: the cue follows the colour of its answer.
+                let cue = match self.ui.feedback.as_ref().map(|f| f.kind) {
+                    Some(FeedbackKind::Success) => Cue::Success,
+                    Some(FeedbackKind::Duplicate) => Cue::Duplicate,
+                    _ => Cue::Rejected,
+                };
+                self.player.play(cue);
             }
             Command::Shoot => self.shoot(),
             Command::Accept => self.handle_event(Event::Accept, ctx),
@@ -556,6 +570,7 @@ impl GradcapApp {
                 self.view = view;
                 if view == View::Settings {
                     self.ui.settings_draft = Some(self.settings.clone());
+                    self.ui.camera_names = list_cameras().into_iter().map(|c| c.name).collect();
                 }
             }
             Command::Search(query) => {

@@ -12,6 +12,7 @@ pub mod roster;
 pub mod scan;
 pub mod settings;
 pub mod simulate;
+pub mod sound;
 pub mod station;
 pub mod store;
 pub mod ui;

@@ -144,6 +144,7 @@ fn run_station(cli: &Cli) -> Result<ExitCode> {
         exit_after: cli.exit_after.filter(|s| *s > 0.0).map(std::time::Duration::from_secs_f64),
         gun: Default::default(),
         system_fonts: true,
+        sound: gradcap::sound::Sound::Speaker,
     };
     let native = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,

@@ -13,6 +13,7 @@ use gradcap::camera::synth::{phone_frame, portrait, PhoneShot};
 use gradcap::camera::Frame;
 use gradcap::code::drill::{drill_code, DrillStudent};
 use gradcap::scan::gun::GunConfig;
+use gradcap::sound::Cue;
 use gradcap::store::RecordStatus;
 
 fn student(i: usize) -> DrillStudent {
@@ -30,6 +31,14 @@ fn payload(i: usize) -> String {
     drill_code(&student(i), "10697", 1_700_000_000_000).to_payload()
 }
 
+thread_local! {
+    static CUES: Arc<std::sync::Mutex<Vec<Cue>>> = Arc::new(std::sync::Mutex::new(Vec::new()));
+}
+
+fn cues() -> Vec<Cue> {
+    CUES.with(|c| c.lock().unwrap().clone())
+}
+
 fn portrait_camera() -> CameraChoice {
     let frames = vec![Frame::new(portrait(1280, 720, 5), None)];
     CameraChoice::Factory(Arc::new(ReplayFactory::from_frames("replay", frames, 30.0, true)))
@@ -43,6 +52,7 @@ fn harness(dir: &std::path::Path, camera: CameraChoice) -> Harness<'static, Grad
         exit_after: None,
         gun: GunConfig { max_gap_ms: 30, min_len: 12 },
         system_fonts: false,
+        sound: gradcap::sound::Sound::Recorder(CUES.with(|c| c.clone())),
     };
     let mut h = Harness::builder()
         .with_size(egui::vec2(1400.0, 850.0))
@@ -161,6 +171,8 @@ fn a_duplicate_and_a_bad_code_show_their_messages() {
     gun_scan(&mut h, "https://weixin.qq.com/r/abcdefghijk");
     step_until(&mut h, "the rejection", |h| shows(h, "这不是学信网图像采集码"));
     assert!(shows(&h, "not a CHSI capture code"));
+    // Each scan was heard: new number, waiting again, photographed again, not a code.
+    assert_eq!(cues(), [Cue::Success, Cue::Duplicate, Cue::Duplicate, Cue::Rejected]);
 }
 
 #[test]

@@ -23,7 +23,16 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, current: &Settings, lang: 
                 text(ui, tr(lang, "院校代码", "School code"), &mut draft.school_code);
                 text(ui, tr(lang, "摄影师", "Operator"), &mut draft.operator);
                 text(ui, tr(lang, "拍摄日期（空为今天）", "Session date (empty: today)"), &mut draft.session_date);
-                text(ui, tr(lang, "摄像头名称（空为第一个）", "Camera name (empty: first)"), &mut draft.camera_name);
+                ui.label(tr(lang, "摄像头", "Camera"));
+                let first = tr(lang, "第一个摄像头", "first camera").to_string();
+                let shown = if draft.camera_name.is_empty() { first.clone() } else { draft.camera_name.clone() };
+                egui::ComboBox::from_id_salt("camera").selected_text(shown).show_ui(ui, |ui| {
+                    ui.selectable_value(&mut draft.camera_name, String::new(), first);
+                    for name in &state.camera_names {
+                        ui.selectable_value(&mut draft.camera_name, name.clone(), name);
+                    }
+                });
+                ui.end_row();
                 ui.label(tr(lang, "分辨率 / 帧率", "Resolution / fps"));
                 ui.horizontal(|ui| {
                     ui.add(egui::DragValue::new(&mut draft.camera_width).range(320..=4096));
