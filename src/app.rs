@@ -69,27 +69,42 @@ pub struct AppOptions {
 pub enum View {
     Operator,
     Records,
+    /// The assistants' read-only sign-in check.
+    Assist,
     Settings,
 }
 
 /// Everything a view can ask for.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Scanned { text: String, frame: Option<Frame> },
+    Scanned {
+        text: String,
+        frame: Option<Frame>,
+    },
     Shoot,
     Accept,
     Reshoot,
     AskSkip,
     Skip(String),
     CancelPrompt,
-    Void { record: RecordId, reason: String, pin: String },
-    RequestReshoot { record: RecordId, reason: String, pin: String },
+    Void {
+        record: RecordId,
+        reason: String,
+        pin: String,
+    },
+    RequestReshoot {
+        record: RecordId,
+        reason: String,
+        pin: String,
+    },
     CancelReshoot(RecordId),
     Show(View),
     Search(String),
     Select(RecordId),
     SaveSettings(Box<Settings>),
     SetPin(String),
+    /// Start `gradcap assist` on the same database (a read-only second window).
+    OpenAssistWindow,
 }
 
 /// How a message looks: green, amber, red, neutral.
@@ -173,6 +188,7 @@ pub struct UiState {
     /// Cameras connected when the settings view was opened.
     pub camera_names: Vec<String>,
     pub new_pin: String,
+    pub assist: Option<ui::assist::AssistState>,
     pub camera_label: String,
     pub camera_ok: bool,
     pub storage_label: String,
@@ -514,6 +530,23 @@ impl GradcapApp {
         match self.view {
             View::Operator => ui::operator::show(ctx, &mut self.ui, &self.settings, lang, &mut out),
             View::Records => ui::records::show(ctx, &mut self.ui, lang, &mut out),
+            View::Assist => {
+                if let Some(st) = &self.station {
+                    let info = &st.session().info;
+                    let assist =
+                        self.ui.assist.get_or_insert_with(|| ui::assist::AssistState::new(&info.station, &info.date));
+                    assist.refresh_if_due(st.store());
+                    egui::CentralPanel::default().show(ctx, |ui| {
+                        if ui
+                            .button(tr(lang, "在新窗口打开（可放到第二屏幕）", "Open in a new window (second screen)"))
+                            .clicked()
+                        {
+                            out.push(Command::OpenAssistWindow);
+                        }
+                        ui::assist::show(ui, assist, lang)
+                    });
+                }
+            }
             View::Settings => ui::settings_view::show(ctx, &mut self.ui, &self.settings, lang, &mut out),
         }
         ui::confirm_dialog(ctx, &mut self.ui, lang, &mut out);
@@ -568,6 +601,9 @@ impl GradcapApp {
             Command::CancelReshoot(record) => self.handle_event(Event::CancelReshoot { record }, ctx),
             Command::Show(view) => {
                 self.view = view;
+                if view == View::Assist {
+                    self.ui.assist = None; // re-read at once
+                }
                 if view == View::Settings {
                     self.ui.settings_draft = Some(self.settings.clone());
                     self.ui.camera_names = list_cameras().into_iter().map(|c| c.name).collect();
@@ -584,6 +620,21 @@ impl GradcapApp {
             }
             Command::Select(record) => self.open_detail(record, ctx),
             Command::SaveSettings(new) => self.save_settings(*new),
+            Command::OpenAssistWindow => {
+                let spawned = std::env::current_exe().and_then(|exe| {
+                    std::process::Command::new(exe)
+                        .arg("--db")
+                        .arg(&self.opts.db_path)
+                        .arg("--data-dir")
+                        .arg(self.opts.settings_path.parent().unwrap_or(std::path::Path::new(".")))
+                        .arg("assist")
+                        .spawn()
+                });
+                if let Err(e) = spawned {
+                    self.ui.feedback =
+                        Some(Feedback::error(&format!("无法打开助理窗口 / cannot open the assistants' window: {e}")));
+                }
+            }
             Command::SetPin(pin) => {
                 let mut s = self.settings.clone();
                 match s.set_pin(&pin) {

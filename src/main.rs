@@ -92,12 +92,70 @@ enum Command {
         #[arg(long, value_name = "DATE")]
         date: Option<String>,
     },
+    /// Class rosters: import (masked while read).
+    Roster {
+        #[command(subcommand)]
+        action: RosterAction,
+    },
+    /// The capture schedule: import.
+    Schedule {
+        #[command(subcommand)]
+        action: ScheduleAction,
+    },
+    /// Per-class reconciliation: expected, scanned, photographed, skipped, missing.
+    Report {
+        /// Only this class.
+        #[arg(long, value_name = "C")]
+        class: Option<String>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Write reconciliation sheets: a PDF file with --class, else a folder of one PDF per class.
+        #[arg(long, value_name = "OUT")]
+        pdf: Option<PathBuf>,
+    },
+    /// The register (登记表) of a class as a PDF: scanned students in number order, a signature column.
+    Register {
+        #[arg(long, value_name = "C")]
+        class: String,
+        #[arg(long, value_name = "OUT")]
+        pdf: PathBuf,
+    },
+    /// The student assistants' sign-in check in its own read-only window.
+    Assist {
+        /// Station (default: from settings).
+        #[arg(long, value_name = "S")]
+        station: Option<String>,
+        /// Date YYYY-MM-DD (default: from settings, else today).
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+        /// Close after this many seconds (smoke tests).
+        #[arg(long, value_name = "SECS")]
+        exit_after: Option<f64>,
+    },
     /// Check a station database: integrity, sequence numbers, photos, audit chain, masking.
     Verify {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum RosterAction {
+    /// Import a roster (.xlsx, .xls, .csv in UTF-8 or GBK); any bad row refuses the file.
+    Import {
+        file: PathBuf,
+        /// Import only the valid rows and list the others.
+        #[arg(long)]
+        valid_rows_only: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ScheduleAction {
+    /// Import a schedule: 班级, 日期, 时间段, 机位, 人数.
+    Import { file: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -174,10 +232,73 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 opts.date = date;
             }
             if let Some(roster) = roster {
-                opts.roster = Some(roster::read_csv(&roster)?);
+                opts.roster = Some(roster::read_roster(&roster)?);
             }
             let report = simulate::run(store, &opts)?;
             println!("{}", serde_json::to_string(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Roster { action: RosterAction::Import { file, valid_rows_only } }) => {
+            let policy = if valid_rows_only { roster::RowPolicy::ValidRowsOnly } else { roster::RowPolicy::Strict };
+            let import = roster::read_roster_with(&file, policy)?;
+            let mut store = open_store(&db()?)?;
+            let summary =
+                store.import_roster(&import.entries, &file.display().to_string(), &gradcap::station::now())?;
+            println!("名单已导入 / roster imported: {} 新增 added, {} 更新 updated", summary.added, summary.updated);
+            for p in &import.rejected {
+                println!("未导入 / skipped: {p}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Schedule { action: ScheduleAction::Import { file } }) => {
+            let rows = roster::read_schedule(&file)?;
+            let mut store = open_store(&db()?)?;
+            let summary = store.import_schedule(&rows, &file.display().to_string(), &gradcap::station::now())?;
+            println!("日程已导入 / schedule imported: {} 新增 added, {} 更新 updated", summary.added, summary.updated);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Report { class, json, pdf }) => report(&db()?, class.as_deref(), json, pdf.as_deref()),
+        Some(Command::Register { class, pdf }) => {
+            let store = open_existing(&db()?)?;
+            let lines = store.register_lines(&class)?;
+            let header = register_header(&store, &class);
+            let rows: Vec<_> = lines
+                .into_iter()
+                .map(|l| roster::pdf::RegisterRow { seq: l.seq, xh: l.xh, xm: l.xm, class: l.class })
+                .collect();
+            let bytes = roster::pdf::register_pdf(&header, &rows, gradcap::ui::CJK_FONT)?;
+            write_file(&pdf, &bytes)?;
+            println!("登记表 / register: {} ({} 人 / students)", pdf.display(), rows.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Assist { station, date, exit_after }) => {
+            let data_dir = paths::data_dir(cli.data_dir.as_deref())?;
+            let (settings, _) =
+                gradcap::settings::Settings::load(&data_dir.join(gradcap::settings::SETTINGS_FILE_NAME));
+            let info = settings.session_info();
+            let station = station.unwrap_or(info.station);
+            let date = date.unwrap_or(info.date);
+            let store = open_existing(&db()?)?;
+            let lang = settings.language;
+            let native = eframe::NativeOptions {
+                renderer: eframe::Renderer::Glow,
+                viewport: egui::ViewportBuilder::default()
+                    .with_title("gradcap 助理核对 / sign-in check")
+                    .with_inner_size([1100.0, 800.0]),
+                ..Default::default()
+            };
+            let deadline = exit_after
+                .filter(|s| *s > 0.0)
+                .map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s));
+            eframe::run_native(
+                "gradcap-assist",
+                native,
+                Box::new(move |cc| {
+                    let app = gradcap::ui::assist::AssistApp::new(&cc.egui_ctx, store, &station, &date, lang, true);
+                    Ok(Box::new(Deadline { app, deadline }))
+                }),
+            )
+            .map_err(|e| anyhow::anyhow!("无法启动图形界面 / cannot start the GUI: {e}"))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Verify { json }) => {
@@ -213,6 +334,118 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
+}
+
+/// Wraps an app with an optional closing time (smoke tests).
+struct Deadline<A> {
+    app: A,
+    deadline: Option<std::time::Instant>,
+}
+
+impl<A: eframe::App> eframe::App for Deadline<A> {
+    fn update(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
+        self.app.update(ctx, frame);
+        if self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+}
+
+/// A file name for a class: keeps Chinese, drops only what paths forbid.
+fn class_file_name(class: &str) -> String {
+    class.chars().map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c }).collect()
+}
+
+fn open_store(path: &Path) -> Result<Store> {
+    Store::open(path).with_context(|| format!("数据库 / database {}", path.display()))
+}
+
+fn open_existing(path: &Path) -> Result<Store> {
+    if !path.exists() {
+        bail!("数据库不存在 / no database at {}", path.display());
+    }
+    Store::open_read_only(path).with_context(|| format!("数据库 / database {}", path.display()))
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("写入 / writing {}", path.display()))
+}
+
+/// School, station and date for a class's documents: from the newest session.
+fn register_header(store: &Store, class: &str) -> roster::pdf::RegisterHeader {
+    let session = store.sessions().ok().and_then(|s| s.into_iter().last());
+    roster::pdf::RegisterHeader {
+        school: session.as_ref().map(|s| s.info.school_name.clone()).unwrap_or_default(),
+        class: class.to_string(),
+        station: session.as_ref().map(|s| s.info.station.clone()).unwrap_or_default(),
+        date: session.as_ref().map(|s| s.info.date.clone()).unwrap_or_default(),
+    }
+}
+
+fn report(db: &Path, class: Option<&str>, as_json: bool, pdf: Option<&Path>) -> Result<ExitCode> {
+    let store = open_existing(db)?;
+    let report = store.report(class)?;
+    if let Some(c) = class {
+        if report.classes.is_empty() {
+            bail!("名单中没有班级 {c} / no class {c} in the rosters");
+        }
+    }
+    if as_json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("班级 class | 应拍 expected | 已扫码 scanned | 已拍 photographed | 跳过 skipped | 未拍 missing");
+        for c in &report.classes {
+            println!(
+                "{} | {} | {} | {} | {} | {}",
+                c.class, c.expected, c.scanned, c.photographed, c.skipped, c.missing
+            );
+            for m in &c.missing_students {
+                println!("    未拍 missing: {} {} ({})", m.xh, m.xm, m.state);
+            }
+        }
+        for u in &report.unmatched {
+            println!(
+                "不符 mismatch: {} {} {} 码上班级 code class {:?} 名单 roster {:?} ({})",
+                u.seq, u.xh, u.xm, u.code_class, u.roster_class, u.reason
+            );
+        }
+    }
+    if let Some(out) = pdf {
+        let short =
+            |t: &Option<String>| t.as_deref().map(|t| t.get(11..19).unwrap_or(t).to_string()).unwrap_or_default();
+        let sheet = |c: &gradcap::store::ClassReport| -> Result<Vec<u8>> {
+            let r = roster::pdf::Reconciliation {
+                header: register_header(&store, &c.class),
+                expected: c.expected as u32,
+                scanned: c.scanned as u32,
+                photographed: c.photographed as u32,
+                skipped: c.skipped as u32,
+                missing: c
+                    .missing_students
+                    .iter()
+                    .map(|m| roster::pdf::MissingStudent { xh: m.xh.clone(), xm: m.xm.clone() })
+                    .collect(),
+                first_capture: short(&c.first_capture),
+                last_capture: short(&c.last_capture),
+            };
+            Ok(roster::pdf::reconciliation_pdf(&r, gradcap::ui::CJK_FONT)?)
+        };
+        if class.is_some() {
+            if let Some(c) = report.classes.first() {
+                write_file(out, &sheet(c)?)?;
+            }
+        } else {
+            std::fs::create_dir_all(out)?;
+            for c in &report.classes {
+                write_file(&out.join(format!("{}-核对单.pdf", class_file_name(&c.class))), &sheet(c)?)?;
+            }
+        }
+        eprintln!("核对单 / reconciliation sheets: {}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "gif", "bmp", "pgm"];
@@ -325,7 +558,7 @@ fn codes(roster_path: &Path, out: &Path, school_code: &str) -> Result<ExitCode> 
     if !code::is_school_code(school_code) {
         bail!("院校代码应为 5 位数字 / --school-code must be 5 digits: {school_code}");
     }
-    let entries = roster::read_csv(roster_path)?;
+    let entries = roster::read_roster(roster_path)?;
     std::fs::create_dir_all(out).with_context(|| format!("创建目录 / creating {}", out.display()))?;
     let sjc = chrono::Utc::now().timestamp_millis();
     // Two 学号 that make the same file name would overwrite one student's code with another's.

@@ -493,3 +493,91 @@ fn verify_names_each_broken_invariant() {
         assert!(report.findings.iter().any(|f| f.check == check), "{check} after {sql}: {:?}", report.findings);
     }
 }
+
+mod reconciliation {
+    use super::*;
+    use crate::roster::RosterEntry;
+
+    fn entry(xh: &str, xm: &str, zjhm: &str, class: &str) -> RosterEntry {
+        RosterEntry {
+            row: 2,
+            xh: xh.into(),
+            xm: xm.into(),
+            zjhm: zjhm.into(),
+            class: class.into(),
+            college: "法学院".into(),
+            major: String::new(),
+            level: "本科".into(),
+        }
+    }
+
+    fn code_for(xh: &str, xm: &str, zjhm: &str, class: &str) -> String {
+        let s = DrillStudent {
+            xh: xh.into(),
+            xm: xm.into(),
+            zjhm: zjhm.into(),
+            class: class.into(),
+            college: "法学院".into(),
+            level: "本科".into(),
+        };
+        drill_code(&s, "10697", 1_700_000_000_000).to_payload()
+    }
+
+    #[test]
+    fn the_report_counts_each_class_and_lists_the_missing_and_the_mismatches() {
+        let mut st = station();
+        let roster = vec![
+            entry("0021", "欧**娜", "123X", "法学 2101"),
+            entry("0022", "王*", "0001", "法学 2101"),
+            entry("0023", "李*", "0002", "法学 2101"),
+            entry("0024", "张*丰", "0003", "法学 2101"),
+            entry("0031", "阿***·**提", "0004", "20数（1）"),
+        ];
+        let summary = st.store.import_roster(&roster, "test.csv", &now()).unwrap();
+        assert_eq!((summary.added, summary.updated), (5, 0));
+        let scan_text = |st: &mut Station, text: String| st.handle(Event::CodeScanned { text, frame: None }).unwrap();
+        // 0021 photographed; 0022 skipped; 0023 waiting; 0024 not scanned.
+        scan_text(&mut st, code_for("0021", "欧**娜", "123X", "法学 2101"));
+        shoot(&mut st, 1);
+        st.handle(Event::Accept).unwrap();
+        scan_text(&mut st, code_for("0022", "王*", "0001", "法学 2101"));
+        st.handle(Event::Skip { reason: "未到".into() }).unwrap();
+        // 0023's code carries another 学号 format: matched by masked name + ID tail.
+        scan_text(&mut st, code_for("X0023", "李*", "0002", "法学 2101"));
+        // On no roster; and a roster student whose code names another class.
+        scan_text(&mut st, code_for("9999", "赵*", "0009", "法学 2101"));
+        scan_text(&mut st, code_for("0031", "阿***·**提", "0004", "20数（2）"));
+
+        let report = st.store().report(None).unwrap();
+        let law = report.classes.iter().find(|c| c.class == "法学 2101").unwrap();
+        assert_eq!((law.expected, law.scanned, law.photographed, law.skipped, law.missing), (4, 3, 1, 1, 3));
+        let missing: Vec<(&str, &str)> = law.missing_students.iter().map(|m| (m.xh.as_str(), m.state)).collect();
+        assert_eq!(missing, [("0022", "skipped"), ("0023", "waiting"), ("0024", "not_scanned")]);
+        assert!(law.first_capture.is_some());
+        let reasons: Vec<(&str, &str)> = report.unmatched.iter().map(|u| (u.xh.as_str(), u.reason)).collect();
+        assert_eq!(reasons, [("9999", "not_on_roster"), ("0031", "class_differs")]);
+        assert_eq!(report.unmatched[1].roster_class, "20数（1）");
+
+        // One class only; the register lists the class's scans in number order.
+        let only = st.store().report(Some("20数（1）")).unwrap();
+        assert_eq!(only.classes.len(), 1);
+        let lines = st.store().register_lines("法学 2101").unwrap();
+        let seqs: Vec<&str> = lines.iter().map(|l| l.seq.as_str()).collect();
+        assert_eq!(seqs, ["2-0001", "2-0002", "2-0003", "2-0004"]);
+    }
+
+    #[test]
+    fn a_voided_scan_does_not_count_and_a_reimport_updates() {
+        let mut st = station();
+        st.store.import_roster(&[entry("0021", "欧**娜", "123X", "法学 2101")], "a.csv", &now()).unwrap();
+        st.handle(Event::CodeScanned { text: code_for("0021", "欧**娜", "123X", "法学 2101"), frame: None }).unwrap();
+        let head = st.head().unwrap().unwrap();
+        st.handle(Event::Void { record: head.id, reason: "错扫".into() }).unwrap();
+        let c = &st.store().report(None).unwrap().classes[0];
+        assert_eq!((c.scanned, c.missing), (0, 1));
+        let s = st.store.import_roster(&[entry("0021", "欧**娜", "123X", "法学 2102")], "b.csv", &now()).unwrap();
+        assert_eq!((s.added, s.updated), (0, 1));
+        assert_eq!(st.store().report(None).unwrap().classes[0].class, "法学 2102");
+        assert!(st.store().verify().unwrap().ok(), "imports are audited and masked");
+    }
+}

@@ -9,6 +9,7 @@
 
 mod audit;
 mod queue;
+mod roster;
 pub mod schema;
 mod types;
 pub mod verify;
@@ -20,6 +21,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use audit::{AuditEntry, GENESIS_HASH};
 pub use queue::ScanOutcome;
+pub use roster::{ClassReport, ImportSummary, RegisterLine, Report, RosterStudent, Unmatched};
 pub use types::{display_seq, sha256_hex, Counts, Record, RecordStatus, Session, SessionInfo, Take, TakeImages};
 pub use verify::{Finding, VerifyReport};
 
@@ -232,6 +234,15 @@ mod tests {
             let mut conn = Connection::open(&path).unwrap();
             migrate_to(&mut conn, v).unwrap();
             assert_eq!(conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), v);
+            if v >= 1 {
+                // Data written at version v must survive the later migrations.
+                conn.execute_batch(
+                    "INSERT INTO sessions (station, session_date, created_at) VALUES ('1', '2026-06-01', 'now');
+                     INSERT INTO records (session_id, seq, cjm, zjhm, xh, xm, payload, scanned_at)
+                     VALUES (1, 1, 'T', '123X', '0021', '欧**娜', 'p', 'now');",
+                )
+                .unwrap();
+            }
             drop(conn);
             let store = Store::open(&path).unwrap();
             assert_eq!(store.schema_version().unwrap(), schema::LATEST_VERSION);
@@ -243,8 +254,12 @@ mod tests {
                 .unwrap()
                 .collect::<Result<_, _>>()
                 .unwrap();
-            for t in ["audit", "records", "sessions", "takes"] {
+            for t in ["audit", "records", "roster", "schedule", "sessions", "takes"] {
                 assert!(names.iter().any(|n| n == t), "table {t} after migrating from v{v}");
+            }
+            if v >= 1 {
+                let xh: String = store.conn().query_row("SELECT xh FROM records", [], |r| r.get(0)).unwrap();
+                assert_eq!(xh, "0021", "data kept from v{v}");
             }
         }
     }

@@ -97,6 +97,35 @@ CREATE TRIGGER records_identity_immutable
 BEFORE UPDATE OF session_id, seq, cjm, xh, xm, zjhm, payload ON records
 BEGIN SELECT RAISE(ABORT, 'a record''s identity never changes'); END;
 "#,
+    // v1 -> v2: class rosters (masked while read) and the capture schedule.
+    r#"
+CREATE TABLE roster (
+    id          INTEGER PRIMARY KEY,
+    xh          TEXT NOT NULL UNIQUE,
+    xm          TEXT NOT NULL,
+    zjhm        TEXT NOT NULL DEFAULT '',
+    class       TEXT NOT NULL,
+    college     TEXT NOT NULL DEFAULT '',
+    major       TEXT NOT NULL DEFAULT '',
+    level       TEXT NOT NULL DEFAULT '',
+    source      TEXT NOT NULL,
+    imported_at TEXT NOT NULL
+);
+CREATE INDEX roster_class ON roster(class);
+CREATE INDEX roster_name_id ON roster(xm, zjhm);
+
+CREATE TABLE schedule (
+    id           INTEGER PRIMARY KEY,
+    class        TEXT NOT NULL,
+    session_date TEXT NOT NULL,
+    slot         TEXT NOT NULL DEFAULT '',
+    station      TEXT NOT NULL,
+    head_count   INTEGER,
+    source       TEXT NOT NULL,
+    imported_at  TEXT NOT NULL,
+    UNIQUE (class, session_date, slot, station)
+);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -192,6 +192,14 @@ impl Store {
         self.verify_audit_links(&mut report)?;
 
         // masking: stored names and the names inside stored payloads.
+        let mut stmt = conn.prepare("SELECT xh, xm FROM roster")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (xh, xm) = row?;
+            if !code::is_masked_name(&xm) {
+                report.add("masking", format!("roster {xh}: the stored name is not masked"));
+            }
+        }
         let mut stmt = conn.prepare("SELECT id, xm, payload FROM records")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
         for row in rows {

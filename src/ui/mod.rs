@@ -1,6 +1,7 @@
 //! Views and widgets. Views read the app's state and push [`Command`]s;
 //! they never touch the database. Chinese first, English on request.
 
+pub mod assist;
 pub mod operator;
 pub mod records;
 pub mod settings_view;
@@ -133,6 +134,7 @@ pub fn status_bar(ctx: &egui::Context, app: &GradcapApp, out: &mut Vec<Command>)
             for (view, zh, en) in [
                 (View::Operator, "拍摄", "Capture"),
                 (View::Records, "记录", "Records"),
+                (View::Assist, "助理核对", "Sign-in check"),
                 (View::Settings, "设置", "Settings"),
             ] {
                 if ui.selectable_label(app.view == view, tr(lang, zh, en)).clicked() {

@@ -1,0 +1,263 @@
+//! The student assistants' view: read-only. Which class is at this station
+//! now and next (from the schedule); per class the counts and the students
+//! still missing; search by 学号; a large "class complete ✓" or "N missing"
+//! banner; and every scan that matches no roster or another class. Nothing
+//! in it can change data, so it needs no PIN. It runs as a tab of the
+//! station and as its own window (`gradcap assist`, a read-only process that
+//! can sit on a second screen facing the queue).
+
+use std::time::{Duration, Instant};
+
+use egui::{Color32, RichText};
+
+use super::tr;
+use crate::roster::ScheduleRow;
+use crate::settings::Language;
+use crate::store::{Report, Store};
+
+/// What the assistants' view shows, re-read every two seconds.
+#[derive(Debug, Default)]
+pub struct AssistState {
+    pub report: Report,
+    pub schedule: Vec<ScheduleRow>,
+    pub station: String,
+    pub date: String,
+    pub selected: Option<String>,
+    pub search: String,
+    pub error: Option<String>,
+    refreshed: Option<Instant>,
+}
+
+impl AssistState {
+    pub fn new(station: &str, date: &str) -> Self {
+        AssistState { station: station.to_string(), date: date.to_string(), ..Default::default() }
+    }
+
+    /// Re-reads the report and schedule when older than two seconds (reads only).
+    pub fn refresh_if_due(&mut self, store: &Store) {
+        if self.refreshed.is_some_and(|t| t.elapsed() < Duration::from_secs(2)) {
+            return;
+        }
+        self.refresh(store);
+    }
+
+    pub fn refresh(&mut self, store: &Store) {
+        self.refreshed = Some(Instant::now());
+        match (store.report(None), store.schedule_for(&self.station, &self.date)) {
+            (Ok(report), Ok(schedule)) => {
+                self.report = report;
+                self.schedule = schedule;
+                self.error = None;
+            }
+            (Err(e), _) | (_, Err(e)) => self.error = Some(e.to_string()),
+        }
+    }
+
+    /// The scheduled class whose slot contains `minutes` (after midnight), and the next one.
+    pub fn current_and_next(&self, minutes: u32) -> (Option<&ScheduleRow>, Option<&ScheduleRow>) {
+        let current = self.schedule.iter().find(|r| match (r.start_minutes(), r.end_minutes()) {
+            (Some(s), Some(e)) => s <= minutes && minutes < e,
+            _ => false,
+        });
+        let next = self.schedule.iter().find(|r| r.start_minutes().is_some_and(|s| s > minutes));
+        (current, next)
+    }
+}
+
+fn state_label(state: &str, lang: Language) -> &'static str {
+    match state {
+        "waiting" => tr(lang, "已扫码待拍", "scanned, waiting"),
+        "skipped" => tr(lang, "已跳过", "skipped"),
+        _ => tr(lang, "未扫码", "not scanned"),
+    }
+}
+
+/// Draws the view into `ui`.
+pub fn show(ui: &mut egui::Ui, state: &mut AssistState, lang: Language) {
+    let now = chrono::Local::now();
+    let minutes = now.format("%H").to_string().parse::<u32>().unwrap_or(0) * 60
+        + now.format("%M").to_string().parse::<u32>().unwrap_or(0);
+    let (current, next) = state.current_and_next(minutes);
+    let (current, next) = (current.cloned(), next.cloned());
+    ui.horizontal_wrapped(|ui| {
+        ui.heading(format!("{} {} · {}", tr(lang, "机位", "Station"), state.station, state.date));
+        ui.separator();
+        let slot = |r: &ScheduleRow| {
+            format!("{} {} ({})", r.class, r.slot, r.head_count.map(|n| n.to_string()).unwrap_or_default())
+        };
+        ui.label(format!(
+            "{}: {}",
+            tr(lang, "当前班级", "Now"),
+            current.as_ref().map(slot).unwrap_or_else(|| "—".into())
+        ));
+        ui.label(format!(
+            "{}: {}",
+            tr(lang, "下一班级", "Next"),
+            next.as_ref().map(slot).unwrap_or_else(|| "—".into())
+        ));
+    });
+    if let Some(e) = &state.error {
+        ui.label(RichText::new(e).color(Color32::from_rgb(190, 30, 30)));
+    }
+    if state.report.classes.is_empty() {
+        ui.label(
+            RichText::new(tr(
+                lang,
+                "尚未导入名单（gradcap roster import 文件）",
+                "No roster yet (gradcap roster import FILE)",
+            ))
+            .size(22.0),
+        );
+        return;
+    }
+    if state.selected.as_ref().is_none_or(|s| !state.report.classes.iter().any(|c| &c.class == s)) {
+        let scheduled = current.as_ref().or(next.as_ref()).map(|r| r.class.clone());
+        state.selected = scheduled
+            .filter(|c| state.report.classes.iter().any(|x| &x.class == c))
+            .or_else(|| state.report.classes.first().map(|c| c.class.clone()));
+    }
+    ui.horizontal(|ui| {
+        ui.label(tr(lang, "班级", "Class"));
+        let selected = state.selected.clone().unwrap_or_default();
+        egui::ComboBox::from_id_salt("assist-class").selected_text(&selected).show_ui(ui, |ui| {
+            for c in &state.report.classes {
+                ui.selectable_value(&mut state.selected, Some(c.class.clone()), &c.class);
+            }
+        });
+        ui.separator();
+        ui.label(tr(lang, "查学号", "Find 学号"));
+        ui.add(egui::TextEdit::singleline(&mut state.search).desired_width(160.0));
+    });
+    let query = state.search.trim().to_string();
+    if !query.is_empty() {
+        let found = state.report.classes.iter().find_map(|c| {
+            c.missing_students
+                .iter()
+                .find(|m| m.xh == query)
+                .map(|m| (c.class.clone(), m.xm.clone(), state_label(m.state, lang)))
+        });
+        let line = match found {
+            Some((class, xm, st)) => format!("{query} {xm} · {class} · {st}"),
+            None if state.report.classes.iter().any(|c| c.expected > 0) => {
+                format!("{query}: {}", tr(lang, "已拍，或不在名单中", "photographed, or not on a roster"))
+            }
+            None => String::new(),
+        };
+        ui.label(RichText::new(line).size(20.0));
+    }
+    let Some(class) = state.report.classes.iter().find(|c| Some(&c.class) == state.selected.as_ref()).cloned() else {
+        return;
+    };
+    let (banner, color) = if class.missing == 0 {
+        (format!("{} ✓", tr(lang, "班级完成", "Class complete")), Color32::from_rgb(22, 140, 60))
+    } else {
+        (format!("{} {}", class.missing, tr(lang, "人未拍", "missing")), Color32::from_rgb(190, 30, 30))
+    };
+    egui::Frame::new().fill(color).inner_margin(10.0).show(ui, |ui| {
+        ui.set_min_width(ui.available_width());
+        ui.label(RichText::new(format!("{}  {banner}", class.class)).size(44.0).strong().color(Color32::WHITE));
+    });
+    egui::Grid::new("assist-counts").num_columns(5).spacing([28.0, 6.0]).show(ui, |ui| {
+        for h in [
+            tr(lang, "应拍", "Expected"),
+            tr(lang, "已扫码", "Scanned"),
+            tr(lang, "已拍", "Photographed"),
+            tr(lang, "跳过", "Skipped"),
+            tr(lang, "未拍", "Missing"),
+        ] {
+            ui.label(h);
+        }
+        ui.end_row();
+        for n in [class.expected, class.scanned, class.photographed, class.skipped, class.missing] {
+            ui.label(RichText::new(n.to_string()).size(32.0).strong());
+        }
+        ui.end_row();
+    });
+    ui.separator();
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.heading(tr(lang, "未拍学生", "Students not yet photographed"));
+        egui::Grid::new("assist-missing").striped(true).num_columns(3).show(ui, |ui| {
+            for m in &class.missing_students {
+                ui.label(&m.xh);
+                ui.label(&m.xm);
+                ui.label(state_label(m.state, lang));
+                ui.end_row();
+            }
+        });
+        if !state.report.unmatched.is_empty() {
+            ui.separator();
+            ui.heading(tr(lang, "与名单不符的扫码", "Scans that do not match the rosters"));
+            egui::Grid::new("assist-unmatched").striped(true).num_columns(5).show(ui, |ui| {
+                for u in &state.report.unmatched {
+                    ui.label(&u.seq);
+                    ui.label(&u.xh);
+                    ui.label(&u.xm);
+                    ui.label(&u.code_class);
+                    ui.label(if u.reason == "not_on_roster" {
+                        tr(lang, "不在名单中", "not on any roster").to_string()
+                    } else {
+                        format!("{} {}", tr(lang, "名单班级", "roster class"), u.roster_class)
+                    });
+                    ui.end_row();
+                }
+            });
+        }
+        ui.separator();
+        ui.heading(tr(lang, "全部班级", "All classes"));
+        egui::Grid::new("assist-all").striped(true).num_columns(6).show(ui, |ui| {
+            for c in &state.report.classes {
+                ui.label(&c.class);
+                ui.label(format!("{}/{}", c.photographed, c.expected));
+                ui.label(format!("{} {}", tr(lang, "跳过", "skipped"), c.skipped));
+                ui.label(if c.missing == 0 {
+                    "✓".to_string()
+                } else {
+                    format!("{} {}", c.missing, tr(lang, "未拍", "missing"))
+                });
+                ui.end_row();
+            }
+        });
+    });
+}
+
+/// The assistants' view as its own window: opens the database read-only.
+pub struct AssistApp {
+    store: Store,
+    state: AssistState,
+    lang: Language,
+}
+
+impl std::fmt::Debug for AssistApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssistApp").field("state", &self.state).finish_non_exhaustive()
+    }
+}
+
+impl AssistApp {
+    pub fn new(
+        ctx: &egui::Context,
+        store: Store,
+        station: &str,
+        date: &str,
+        lang: Language,
+        system_fonts: bool,
+    ) -> Self {
+        super::install_fonts(ctx, system_fonts);
+        super::install_style(ctx);
+        let mut state = AssistState::new(station, date);
+        state.refresh(&store);
+        AssistApp { store, state, lang }
+    }
+
+    pub fn state(&self) -> &AssistState {
+        &self.state
+    }
+}
+
+impl eframe::App for AssistApp {
+    fn update(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.state.refresh_if_due(&self.store);
+        egui::CentralPanel::default().show(ctx, |ui| show(ui, &mut self.state, self.lang));
+        ctx.request_repaint_after(Duration::from_secs(1));
+    }
+}
