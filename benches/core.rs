@@ -10,7 +10,7 @@
 use std::hint::black_box;
 
 use gradcap::camera::synth::{phone_frame, portrait, PhoneShot};
-use gradcap::code::drill::{drill_code, DrillStudent};
+use gradcap::code::drill::DrillStudent;
 use gradcap::photo::{self, SizeRange};
 use gradcap::station::{prepare_take, Event, Station, StationConfig};
 use gradcap::store::{SessionInfo, Store};
@@ -20,18 +20,11 @@ fn main() {
 }
 
 fn student(i: usize) -> DrillStudent {
-    DrillStudent {
-        xh: format!("2026{i:06}"),
-        xm: "欧**娜".into(),
-        zjhm: "123X".into(),
-        class: "汉语言文学(公费师范)2101".into(),
-        college: "文学院".into(),
-        level: "本科".into(),
-    }
+    DrillStudent::example(&format!("2026{i:06}"))
 }
 
 fn payload(i: usize) -> String {
-    drill_code(&student(i), "10697", 1_700_000_000_000).to_payload()
+    student(i).example_payload()
 }
 
 #[divan::bench]

@@ -30,14 +30,7 @@ fn main() {
 }
 
 fn student(i: usize) -> DrillStudent {
-    DrillStudent {
-        xh: format!("2021{i:06}"),
-        xm: "欧**娜".into(),
-        zjhm: "123X".into(),
-        class: "法学 2101".into(),
-        college: "法学院".into(),
-        level: "本科".into(),
-    }
+    DrillStudent::example(&format!("2021{i:06}"))
 }
 
 fn rss_kb(pid: u32) -> Option<u64> {

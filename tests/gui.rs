@@ -11,24 +11,17 @@ use gradcap::app::{AppOptions, CameraChoice, Command, GradcapApp, View};
 use gradcap::camera::replay::ReplayFactory;
 use gradcap::camera::synth::{phone_frame, portrait, PhoneShot};
 use gradcap::camera::Frame;
-use gradcap::code::drill::{drill_code, DrillStudent};
+use gradcap::code::drill::DrillStudent;
 use gradcap::scan::gun::GunConfig;
 use gradcap::sound::Cue;
 use gradcap::store::RecordStatus;
 
 fn student(i: usize) -> DrillStudent {
-    DrillStudent {
-        xh: format!("20210{i:05}"),
-        xm: "欧**娜".into(),
-        zjhm: "123X".into(),
-        class: "法学 2101".into(),
-        college: "法学院".into(),
-        level: "本科".into(),
-    }
+    DrillStudent::example(&format!("20210{i:05}"))
 }
 
 fn payload(i: usize) -> String {
-    drill_code(&student(i), "10697", 1_700_000_000_000).to_payload()
+    student(i).example_payload()
 }
 
 thread_local! {

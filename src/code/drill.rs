@@ -26,6 +26,26 @@ pub struct DrillStudent {
     pub level: String,
 }
 
+impl DrillStudent {
+    /// A sample student of 法学 2101 with student number `xh`: for demos,
+    /// documentation, tests and benchmarks.
+    pub fn example(xh: &str) -> Self {
+        DrillStudent {
+            xh: xh.to_string(),
+            xm: "欧**娜".into(),
+            zjhm: "123X".into(),
+            class: "法学 2101".into(),
+            college: "法学院".into(),
+            level: "本科".into(),
+        }
+    }
+
+    /// The payload of this student's drill code for school 10697 (a fixed `sjc`).
+    pub fn example_payload(&self) -> String {
+        drill_code(self, "10697", 1_700_000_000_000).to_payload()
+    }
+}
+
 /// Errors while rendering a drill code.
 #[derive(Debug, thiserror::Error)]
 pub enum DrillError {

@@ -16,18 +16,11 @@ fn info(station: &str) -> SessionInfo {
 }
 
 fn student(i: usize) -> DrillStudent {
-    DrillStudent {
-        xh: format!("00210{i:05}"),
-        xm: "欧**娜".into(),
-        zjhm: "123X".into(),
-        class: "法学 2101".into(),
-        college: "法学院".into(),
-        level: "本科".into(),
-    }
+    DrillStudent::example(&format!("00210{i:05}"))
 }
 
 fn payload(i: usize) -> String {
-    drill_code(&student(i), "10697", 1_700_000_000_000).to_payload()
+    student(i).example_payload()
 }
 
 fn station() -> Station {
