@@ -192,6 +192,8 @@ pub struct UiState {
     pub camera_label: String,
     pub camera_ok: bool,
     pub storage_label: String,
+    /// Less than [`crate::paths::LOW_SPACE_BYTES`] free on the database's disk.
+    pub storage_low: bool,
     pub shooting: bool,
 }
 
@@ -390,9 +392,17 @@ impl GradcapApp {
             Ok(s) => self.ui.snapshot = s,
             Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
         }
-        self.ui.storage_label = match st.store().path() {
-            Some(p) => format!("{}", p.display()),
-            None => "(memory)".into(),
+        let free = st.store().path().and_then(crate::paths::free_space);
+        self.ui.storage_low = free.is_some_and(|b| b < crate::paths::LOW_SPACE_BYTES);
+        self.ui.storage_label = match (st.store().path(), free) {
+            (Some(p), Some(free)) => format!(
+                "{} · {} {:.1} GB",
+                p.display(),
+                tr(self.lang(), "剩余", "free"),
+                free as f64 / (1u64 << 30) as f64
+            ),
+            (Some(p), None) => format!("{}", p.display()),
+            (None, _) => "(memory)".into(),
         };
     }
 

@@ -33,9 +33,25 @@ pub fn db_path(db: Option<&Path>, data_dir_override: Option<&Path>) -> Result<Pa
     }
 }
 
+/// Below this much free space the station warns (about 3 000 takes' worth).
+pub const LOW_SPACE_BYTES: u64 = 1 << 30;
+
+/// Free space on the disk holding `path` (its folder when it does not exist yet).
+pub fn free_space(path: &Path) -> Option<u64> {
+    let dir = if path.is_dir() { path } else { path.parent().filter(|p| !p.as_os_str().is_empty())? };
+    fs4::available_space(dir).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_space_is_read_for_a_file_that_does_not_exist_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let space = free_space(&dir.path().join("gradcap.sqlite")).unwrap();
+        assert!(space > 0);
+    }
 
     #[test]
     fn db_flag_wins_then_data_dir() {

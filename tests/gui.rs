@@ -103,6 +103,7 @@ fn scan_shoot_accept_photographs_the_queue_head() {
     gun_scan(&mut h, &payload(1));
     step_until(&mut h, "the number", |h| shows(h, "已取号 1-0001"));
     assert!(shows(&h, "2021000001"), "学号 of the current student is shown");
+    assert!(shows(&h, "剩余"), "the free disk space is in the status bar");
 
     press(&mut h, egui::Key::Space, Some(" "));
     step_until(&mut h, "the photo to check", |h| h.state().ui.review.is_some());

@@ -163,7 +163,20 @@ pub fn status_bar(ctx: &egui::Context, app: &GradcapApp, out: &mut Vec<Command>)
                 if app.ui.camera_ok { Color32::from_rgb(22, 140, 60) } else { Color32::from_rgb(190, 30, 30) };
             ui.label(RichText::new(format!("● {}", app.ui.camera_label)).color(cam_color));
             ui.separator();
-            ui.label(RichText::new(format!("{} {}", tr(lang, "数据库", "DB"), app.ui.storage_label)).small());
+            let storage = RichText::new(format!("{} {}", tr(lang, "数据库", "DB"), app.ui.storage_label)).small();
+            if app.ui.storage_low {
+                ui.label(storage.color(Color32::from_rgb(190, 30, 30)).strong());
+                ui.label(
+                    RichText::new(tr(
+                        lang,
+                        "磁盘空间不足，请尽快导出并清理",
+                        "low disk space: export and free space soon",
+                    ))
+                    .color(Color32::from_rgb(190, 30, 30)),
+                );
+            } else {
+                ui.label(storage);
+            }
         });
         if let Some(err) = &app.startup_error {
             ui.label(RichText::new(err).color(Color32::from_rgb(190, 30, 30)).strong());
