@@ -133,6 +133,22 @@ enum Command {
         #[arg(long, value_name = "SECS")]
         exit_after: Option<f64>,
     },
+    /// A consistent copy of the whole database, made while the station keeps working, then verified.
+    Backup {
+        /// Folder the backup is written into.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
+    /// Correction lookup (勘误): by token, 学号, number or masked name → record, takes, station, times, audit.
+    Lookup {
+        query: String,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Also write the student's photos (deliverables and originals) and record.json here.
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
+    },
     /// Check a station database: integrity, sequence numbers, photos, audit chain, masking.
     Verify {
         /// Print the report as JSON.
@@ -301,6 +317,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("无法启动图形界面 / cannot start the GUI: {e}"))?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Backup { to }) => {
+            let path = db()?;
+            if !path.exists() {
+                bail!("数据库不存在 / no database at {}", path.display());
+            }
+            let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
+            let (file, report) = Store::backup_file(&path, &to, &stamp)?;
+            println!(
+                "备份完成 / backup written: {} ({} records, {} takes)",
+                file.display(),
+                report.records,
+                report.takes
+            );
+            if !report.ok() {
+                for f in &report.findings {
+                    println!("FAIL  {}: {}", f.check, f.message);
+                }
+                return Ok(ExitCode::from(1));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Lookup { query, json, export }) => lookup(&db()?, &query, json, export.as_deref()),
         Some(Command::Verify { json }) => {
             let path = db()?;
             if !path.exists() {
@@ -383,6 +421,95 @@ fn register_header(store: &Store, class: &str) -> roster::pdf::RegisterHeader {
         station: session.as_ref().map(|s| s.info.station.clone()).unwrap_or_default(),
         date: session.as_ref().map(|s| s.info.date.clone()).unwrap_or_default(),
     }
+}
+
+fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Result<ExitCode> {
+    let store = open_existing(db)?;
+    let records = store.search_records(query, 50)?;
+    if records.is_empty() {
+        eprintln!("未找到 / nothing found for {query}");
+        return Ok(ExitCode::from(1));
+    }
+    let mut out = Vec::new();
+    for r in &records {
+        let takes = store.takes(r.id)?;
+        let audit = store.audit_for_record(r.id)?;
+        let mut fields = r.code.to_json();
+        fields.insert("seq".into(), json!(r.display_seq()));
+        fields.insert("station".into(), json!(r.station));
+        fields.insert("scanned_at".into(), json!(r.scanned_at));
+        fields.insert("status".into(), json!(r.status.as_str()));
+        fields.insert("status_reason".into(), json!(r.status_reason));
+        fields.insert("status_at".into(), json!(r.status_at));
+        fields.insert(
+            "takes".into(),
+            json!(takes
+                .iter()
+                .map(|t| json!({
+                    "take_no": t.take_no, "primary": t.is_primary, "rejected_at": t.rejected_at,
+                    "captured_at": t.captured_at, "deliverable_sha256": t.deliverable_sha256,
+                    "deliverable_bytes": t.deliverable_bytes, "original_sha256": t.original_sha256,
+                    "original_width": t.original_width, "original_height": t.original_height
+                }))
+                .collect::<Vec<_>>()),
+        );
+        fields.insert(
+            "audit".into(),
+            json!(audit
+                .iter()
+                .map(|a| json!({"at": a.at, "action": a.action, "detail": a.detail}))
+                .collect::<Vec<_>>()),
+        );
+        if let Some(dir) = export {
+            let stem = format!("{}_{}", r.display_seq(), drill::file_stem(&r.code.xh));
+            for t in &takes {
+                let (original, deliverable) = store.take_images(t.id)?;
+                write_file(&dir.join(format!("{stem}_take{}_deliverable.jpg", t.take_no)), &deliverable)?;
+                write_file(&dir.join(format!("{stem}_take{}_original.jpg", t.take_no)), &original)?;
+            }
+            write_file(&dir.join(format!("{stem}.json")), serde_json::to_string_pretty(&fields)?.as_bytes())?;
+        }
+        out.push(Value::Object(fields));
+    }
+    if as_json {
+        for v in &out {
+            println!("{v}");
+        }
+    } else {
+        for (r, v) in records.iter().zip(&out) {
+            println!(
+                "{} {} 学号 {} {} — {} {}",
+                r.display_seq(),
+                r.code.xm,
+                r.code.xh,
+                r.code.bh,
+                r.status.label_zh(),
+                r.status_reason
+            );
+            println!("  扫码 scanned {}  cjm {}", r.scanned_at, r.code.cjm);
+            for t in v["takes"].as_array().into_iter().flatten() {
+                println!(
+                    "  照片 take {} {} primary={} rejected={}",
+                    t["take_no"],
+                    t["captured_at"],
+                    t["primary"],
+                    !t["rejected_at"].is_null()
+                );
+            }
+            for a in v["audit"].as_array().into_iter().flatten() {
+                println!(
+                    "  {} {} {}",
+                    a["at"].as_str().unwrap_or(""),
+                    a["action"].as_str().unwrap_or(""),
+                    a["detail"].as_str().unwrap_or("")
+                );
+            }
+        }
+    }
+    if let Some(dir) = export {
+        eprintln!("已导出 / exported to {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report(db: &Path, class: Option<&str>, as_json: bool, pdf: Option<&Path>) -> Result<ExitCode> {

@@ -59,7 +59,7 @@ pub fn drill_code(student: &DrillStudent, school_code: &str, sjc_ms: i64) -> Cap
         sjc: sjc_ms.to_string(),
         cjm: drill_token(school_code, &student.xh),
         yxdm: school_code.to_string(),
-        zjhm: student.zjhm.clone(),
+        zjhm: if student.zjhm.is_empty() { drill_id_tail(&student.xh) } else { student.zjhm.clone() },
         xh: student.xh.clone(),
         cc: student.level.clone(),
         xllb: "普通".to_string(),
@@ -68,6 +68,13 @@ pub fn drill_code(student: &DrillStudent, school_code: &str, sjc_ms: i64) -> Cap
         bh: student.class.clone(),
         extra: Map::new(),
     }
+}
+
+/// A stand-in ID tail for a drill code whose roster has no ID numbers: four
+/// digits derived from the 学号 (a capture code always carries one).
+pub fn drill_id_tail(xh: &str) -> String {
+    let digest = Sha256::digest(format!("gradcap-drill-id|{xh}").as_bytes());
+    format!("{:04}", u16::from_be_bytes([digest[0], digest[1]]) % 10_000)
 }
 
 /// The deterministic drill `cjm` for a student.
@@ -151,6 +158,15 @@ mod tests {
         assert_eq!(parsed, code);
         assert!(parsed.cjm.starts_with("DRILL"));
         assert_eq!(parsed.xh, "0021010101");
+    }
+
+    #[test]
+    fn a_roster_without_id_numbers_still_makes_valid_codes() {
+        let mut s = student();
+        s.zjhm.clear();
+        let code = drill_code(&s, "10697", 1_700_000_000_000);
+        assert_eq!(code.zjhm, drill_id_tail(&s.xh));
+        assert!(super::super::parse(&code.to_payload()).is_ok());
     }
 
     #[test]

@@ -173,9 +173,29 @@ impl Store {
         let mut target = Connection::open(dest).map_err(|e| open_error(dest, e))?;
         {
             let backup = Backup::new(&self.conn, &mut target)?;
-            backup.run_to_completion(256, Duration::from_millis(0), None)?;
+            // Small steps with a pause let the station's own writes through.
+            backup.run_to_completion(512, Duration::from_millis(2), None)?;
         }
+        target.execute_batch("PRAGMA journal_mode = DELETE;")?;
         Ok(())
+    }
+
+    /// Backs up the database at `db` into the folder `dir` as
+    /// `gradcap-backup-{stamp}.sqlite`, on a connection of its own (the station
+    /// keeps working), then verifies the copy. Written under a `.partial` name
+    /// first, so an interrupted backup is recognisable and never mistaken for one.
+    pub fn backup_file(db: &Path, dir: &Path, stamp: &str) -> Result<(PathBuf, VerifyReport), StoreError> {
+        std::fs::create_dir_all(dir)?;
+        let final_path = dir.join(format!("gradcap-backup-{stamp}.sqlite"));
+        let partial = dir.join(format!("gradcap-backup-{stamp}.sqlite.partial"));
+        let _ = std::fs::remove_file(&partial);
+        let source = Store::open_read_only(db)?;
+        source.backup_to(&partial)?;
+        drop(source);
+        std::fs::File::open(&partial)?.sync_all()?;
+        let report = Store::open_read_only(&partial)?.verify()?;
+        std::fs::rename(&partial, &final_path)?;
+        Ok((final_path, report))
     }
 
     pub(crate) fn conn(&self) -> &Connection {
