@@ -105,6 +105,8 @@ pub enum Command {
     SetPin(String),
     /// Start `gradcap assist` on the same database (a read-only second window).
     OpenAssistWindow,
+    /// Back up the whole database into this folder while the station keeps working.
+    Backup(PathBuf),
 }
 
 /// How a message looks: green, amber, red, neutral.
@@ -185,6 +187,9 @@ pub struct UiState {
     pub action_pin: String,
     pub confirm: Option<Command>,
     pub settings_draft: Option<Settings>,
+    /// Folder the backup button writes to.
+    pub backup_dir: String,
+    pub backup_running: bool,
     /// Cameras connected when the settings view was opened.
     pub camera_names: Vec<String>,
     pub new_pin: String,
@@ -241,6 +246,7 @@ pub struct GradcapApp {
     scanner: Option<ScanWorker>,
     photo: Option<PhotoWorker>,
     player: Player,
+    backup_results: Option<Receiver<Result<(PathBuf, bool), String>>>,
     gun: GunBuffer,
     pub view: View,
     pub ui: UiState,
@@ -276,6 +282,7 @@ impl GradcapApp {
         let mut app = GradcapApp {
             gun: GunBuffer::new(opts.gun),
             player: Player::start(opts.sound.clone()),
+            backup_results: None,
             opts,
             settings,
             station: None,
@@ -449,6 +456,27 @@ impl GradcapApp {
                 commands.push(Command::Scanned { text: hit.text, frame: Some(hit.frame) });
             }
         }
+        if let Some(rx) = &self.backup_results {
+            if let Ok(result) = rx.try_recv() {
+                self.ui.backup_running = false;
+                self.backup_results = None;
+                self.ui.feedback = Some(match result {
+                    Ok((path, true)) => Feedback::new(
+                        FeedbackKind::Info,
+                        "✓",
+                        format!("备份完成并已校验：{}", path.display()),
+                        format!("backup written and verified: {}", path.display()),
+                    ),
+                    Ok((path, false)) => Feedback::new(
+                        FeedbackKind::Rejected,
+                        "!",
+                        format!("备份已写入但校验未通过：{}", path.display()),
+                        format!("backup written but it does not verify: {}", path.display()),
+                    ),
+                    Err(e) => Feedback::error(&e),
+                });
+            }
+        }
         let mut results = Vec::new();
         if let Some(photo) = &self.photo {
             while let Ok(r) = photo.results.try_recv() {
@@ -615,6 +643,10 @@ impl GradcapApp {
                     self.ui.assist = None; // re-read at once
                 }
                 if view == View::Settings {
+                    if self.ui.backup_dir.is_empty() {
+                        let base = self.opts.db_path.parent().unwrap_or(std::path::Path::new("."));
+                        self.ui.backup_dir = base.join("backups").display().to_string();
+                    }
                     self.ui.settings_draft = Some(self.settings.clone());
                     self.ui.camera_names = list_cameras().into_iter().map(|c| c.name).collect();
                 }
@@ -630,6 +662,31 @@ impl GradcapApp {
             }
             Command::Select(record) => self.open_detail(record, ctx),
             Command::SaveSettings(new) => self.save_settings(*new),
+            Command::Backup(dir) => {
+                if self.ui.backup_running {
+                    return;
+                }
+                let (tx, rx) = std::sync::mpsc::channel();
+                let db = self.opts.db_path.clone();
+                let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
+                let ctx = ctx.clone();
+                let spawned = std::thread::Builder::new().name("backup".into()).spawn(move || {
+                    let result =
+                        Store::backup_file(&db, &dir, &stamp).map(|(p, r)| (p, r.ok())).map_err(|e| e.to_string());
+                    let _ = tx.send(result);
+                    ctx.request_repaint();
+                });
+                match spawned {
+                    Ok(_) => {
+                        self.ui.backup_running = true;
+                        self.backup_results = Some(rx);
+                    }
+                    Err(e) => {
+                        self.ui.feedback =
+                            Some(Feedback::error(&format!("无法启动备份 / cannot start the backup: {e}")))
+                    }
+                }
+            }
             Command::OpenAssistWindow => {
                 let spawned = std::env::current_exe().and_then(|exe| {
                     std::process::Command::new(exe)

@@ -262,6 +262,11 @@ fn settings_are_saved_and_the_language_switches() {
     // The station now numbers as station 3.
     gun_scan(&mut h, &payload(8));
     step_until(&mut h, "the number", |h| shows(h, "3-0001"));
+    // One action backs up the whole database; the result comes back as a message.
+    let backups = dir.path().join("backups");
+    h.state_mut().apply(Command::Backup(backups.clone()), &ctx);
+    step_until(&mut h, "the backup", |h| shows(h, "backup written and verified"));
+    assert_eq!(std::fs::read_dir(&backups).unwrap().count(), 1);
     let mut bad = h.state().settings.clone();
     bad.school_code = "123".into();
     h.state_mut().apply(Command::SaveSettings(Box::new(bad)), &ctx);

@@ -63,6 +63,24 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, current: &Settings, lang: 
                 out.push(Command::SaveSettings(Box::new(draft.clone())));
             }
             ui.separator();
+            ui.heading(tr(lang, "备份数据库", "Back up the database"));
+            ui.label(tr(
+                lang,
+                "拍摄中随时可备份：整个数据库的一致副本，写完后自动校验。",
+                "Any time, even mid-class: a consistent copy of the whole database, verified after writing.",
+            ));
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(&mut state.backup_dir).desired_width(420.0));
+                let label = if state.backup_running {
+                    tr(lang, "备份中…", "Backing up…")
+                } else {
+                    tr(lang, "立即备份", "Back up now")
+                };
+                if ui.add_enabled(!state.backup_running, egui::Button::new(label)).clicked() {
+                    out.push(Command::Backup(state.backup_dir.clone().into()));
+                }
+            });
+            ui.separator();
             ui.heading(tr(lang, "操作员 PIN", "Operator PIN"));
             ui.label(if current.has_pin() {
                 tr(lang, "已设置。作废和重拍已拍学生需要 PIN。", "Set. Voiding and re-shooting need the PIN.")
