@@ -139,6 +139,21 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         to: PathBuf,
     },
+    /// End-of-day export to a drive or folder: written, synced, read back, then recorded.
+    Export {
+        /// The drive or folder the bundle is written into.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// Export every photographed record again, not only what is new.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Check an export bundle: exit 0 only if it is complete and intact.
+    VerifyBundle {
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Correction lookup (勘误): by token, 学号, number or masked name → record, takes, station, times, audit.
     Lookup {
         query: String,
@@ -337,6 +352,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Export { to, full }) => {
+            let path = db()?;
+            if !path.exists() {
+                bail!("数据库不存在 / no database at {}", path.display());
+            }
+            let mut store = open_store(&path)?;
+            let report = gradcap::export::export(&mut store, &to, full, &gradcap::station::now())?;
+            println!(
+                "导出完成并已校验 / exported and verified: {} ({} 人 / students, {} files, {:.1} MB)",
+                report.bundle.display(),
+                report.records,
+                report.files,
+                report.bytes as f64 / 1e6
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::VerifyBundle { dir, json }) => {
+            let report = gradcap::export::verify_bundle(&dir)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("{}: {} records, {} files checked", dir.display(), report.records, report.files_checked);
+                for f in &report.findings {
+                    println!("FAIL  {f}");
+                }
+                if report.ok() {
+                    println!("ok    complete and intact");
+                }
+            }
+            Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Some(Command::Lookup { query, json, export }) => lookup(&db()?, &query, json, export.as_deref()),
         Some(Command::Verify { json }) => {

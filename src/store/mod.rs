@@ -8,6 +8,7 @@
 //! any moment leaves either the whole change or none of it.
 
 mod audit;
+mod exports;
 mod queue;
 mod roster;
 pub mod schema;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use audit::{AuditEntry, GENESIS_HASH};
+pub use exports::{ExportItem, ExportRecord};
 pub use queue::ScanOutcome;
 pub use roster::{ClassReport, ImportSummary, RegisterLine, Report, RosterStudent, Unmatched};
 pub use types::{display_seq, sha256_hex, Counts, Record, RecordStatus, Session, SessionInfo, Take, TakeImages};
@@ -274,7 +276,7 @@ mod tests {
                 .unwrap()
                 .collect::<Result<_, _>>()
                 .unwrap();
-            for t in ["audit", "records", "roster", "schedule", "sessions", "takes"] {
+            for t in ["audit", "exported", "exports", "records", "roster", "schedule", "sessions", "takes"] {
                 assert!(names.iter().any(|n| n == t), "table {t} after migrating from v{v}");
             }
             if v >= 1 {

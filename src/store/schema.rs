@@ -126,6 +126,25 @@ CREATE TABLE schedule (
     UNIQUE (class, session_date, slot, station)
 );
 "#,
+    // v2 -> v3: verified exports and which take each exported record went out with.
+    r#"
+CREATE TABLE exports (
+    id          INTEGER PRIMARY KEY,
+    batch       TEXT NOT NULL UNIQUE,
+    target      TEXT NOT NULL,
+    exported_at TEXT NOT NULL,
+    records     INTEGER NOT NULL,
+    full        INTEGER NOT NULL CHECK (full IN (0, 1))
+);
+CREATE TABLE exported (
+    record_id  INTEGER NOT NULL REFERENCES records(id),
+    take_id    INTEGER NOT NULL REFERENCES takes(id),
+    batch      TEXT NOT NULL REFERENCES exports(batch),
+    photo_file TEXT NOT NULL,
+    PRIMARY KEY (record_id, batch)
+);
+CREATE INDEX exported_take ON exported(take_id);
+"#,
 ];
 
 /// The schema version this build writes.
