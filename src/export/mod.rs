@@ -58,15 +58,23 @@ pub struct ExportReport {
     pub bytes: u64,
 }
 
-/// Writes, syncs and reads back one file.
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+/// Writes one file (synced later, all together, so the drive can batch).
+fn write_file(path: &Path, bytes: &[u8], written: &mut Vec<PathBuf>) -> Result<(), ExportError> {
     let mut f = std::fs::File::create(path).map_err(|e| write_err(path, e))?;
     f.write_all(bytes).map_err(|e| write_err(path, e))?;
-    f.sync_all().map_err(|e| write_err(path, e))?;
-    drop(f);
-    let back = std::fs::read(path).map_err(|e| write_err(path, e))?;
-    if sha256_hex(&back) != sha256_hex(bytes) {
-        return Err(ExportError::Mismatch { path: path.display().to_string() });
+    written.push(path.to_path_buf());
+    Ok(())
+}
+
+/// Syncs every written file and their folders to the drive.
+fn sync_all(written: &[PathBuf], dirs: &[PathBuf]) -> Result<(), ExportError> {
+    for path in written {
+        std::fs::File::open(path).and_then(|f| f.sync_all()).map_err(|e| write_err(path, e))?;
+    }
+    for dir in dirs {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
     }
     Ok(())
 }
@@ -129,18 +137,18 @@ pub fn export(store: &mut Store, target: &Path, full: bool, now: &str) -> Result
     let mut lines = Vec::new();
     let mut used = HashSet::new();
     let mut bytes_total = 0u64;
+    let mut written: Vec<PathBuf> = Vec::new();
     for ExportItem { record, take } in &items {
         let mut file = format!("{}.jpg", safe_name(&record.code.xh));
         if !used.insert(file.clone()) {
             file = format!("{}_{}.jpg", safe_name(&record.code.xh), record.display_seq());
             used.insert(file.clone());
         }
+        // SHA256SUMS carries the hashes stored at capture, so the final check
+        // also catches an image damaged in the database, not only on the drive.
         let (original, deliverable) = store.take_images(take.id)?;
-        if sha256_hex(&deliverable) != take.deliverable_sha256 || sha256_hex(&original) != take.original_sha256 {
-            return Err(ExportError::Mismatch { path: format!("database take {}", take.id) });
-        }
-        write_synced(&partial.join("photos").join(&file), &deliverable)?;
-        write_synced(&partial.join("originals").join(&file), &original)?;
+        write_file(&partial.join("photos").join(&file), &deliverable, &mut written)?;
+        write_file(&partial.join("originals").join(&file), &original, &mut written)?;
         bytes_total += (deliverable.len() + original.len()) as u64;
         sums.insert(format!("photos/{file}"), take.deliverable_sha256.clone());
         sums.insert(format!("originals/{file}"), take.original_sha256.clone());
@@ -197,12 +205,13 @@ pub fn export(store: &mut Store, target: &Path, full: bool, now: &str) -> Result
         ("manifest.xlsx", xlsx_bytes.as_slice()),
         ("说明.txt", readme.as_bytes()),
     ] {
-        write_synced(&partial.join(file), bytes)?;
+        write_file(&partial.join(file), bytes, &mut written)?;
         sums.insert(file.to_string(), sha256_hex(bytes));
     }
     let sums_text: String = sums.iter().map(|(f, h)| format!("{h}  {f}\n")).collect();
-    write_synced(&partial.join("SHA256SUMS"), sums_text.as_bytes())?;
-    // Everything written is re-read once more before it is called done.
+    write_file(&partial.join("SHA256SUMS"), sums_text.as_bytes(), &mut written)?;
+    sync_all(&written, &[partial.join("photos"), partial.join("originals"), partial.clone()])?;
+    // Everything written is read back and checked before it is called done.
     let check = verify_bundle(&partial)?;
     if !check.ok() {
         return Err(ExportError::Mismatch { path: check.findings.join("; ") });
@@ -256,6 +265,8 @@ pub fn verify_bundle(dir: &Path) -> Result<BundleReport, ExportError> {
         .map_err(|e| ExportError::NotABundle(format!("{}: {e}", sums_path.display())))?;
     let mut report = BundleReport::default();
     let mut listed = HashSet::new();
+    // file → its hash as read now: every file is read and hashed once.
+    let mut actual: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for line in sums.lines().filter(|l| !l.trim().is_empty()) {
         let Some((hash, file)) = line.split_once("  ") else {
             report.findings.push(format!("SHA256SUMS: malformed line {line:?}"));
@@ -263,8 +274,15 @@ pub fn verify_bundle(dir: &Path) -> Result<BundleReport, ExportError> {
         };
         listed.insert(file.to_string());
         match std::fs::read(dir.join(file)) {
-            Ok(bytes) if sha256_hex(&bytes) == hash => report.files_checked += 1,
-            Ok(_) => report.findings.push(format!("{file}: content differs from its checksum")),
+            Ok(bytes) => {
+                let got = sha256_hex(&bytes);
+                if got == hash {
+                    report.files_checked += 1;
+                } else {
+                    report.findings.push(format!("{file}: content differs from its checksum"));
+                }
+                actual.insert(file.to_string(), got);
+            }
             Err(e) => report.findings.push(format!("{file}: missing ({e})")),
         }
     }
@@ -287,8 +305,8 @@ pub fn verify_bundle(dir: &Path) -> Result<BundleReport, ExportError> {
         for (file, key) in [(photo.to_string(), "photo_sha256"), (original, "original_sha256")] {
             if !listed.contains(&file) {
                 report.findings.push(format!("manifest row {}: {file} is not in the bundle", row["seq"]));
-            } else if let Ok(bytes) = std::fs::read(dir.join(&file)) {
-                if Some(sha256_hex(&bytes).as_str()) != row[key].as_str() {
+            } else if let Some(got) = actual.get(&file) {
+                if Some(got.as_str()) != row[key].as_str() {
                     report.findings.push(format!("manifest row {}: {file} differs from the manifest", row["seq"]));
                 }
             }
