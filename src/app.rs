@@ -71,6 +71,8 @@ pub enum View {
     Records,
     /// The assistants' read-only sign-in check.
     Assist,
+    /// End-of-day export to a drive.
+    Export,
     Settings,
 }
 
@@ -107,6 +109,11 @@ pub enum Command {
     OpenAssistWindow,
     /// Back up the whole database into this folder while the station keeps working.
     Backup(PathBuf),
+    /// Export to this drive or folder (`full`: everything again).
+    Export {
+        to: PathBuf,
+        full: bool,
+    },
 }
 
 /// How a message looks: green, amber, red, neutral.
@@ -187,6 +194,11 @@ pub struct UiState {
     pub action_pin: String,
     pub confirm: Option<Command>,
     pub settings_draft: Option<Settings>,
+    /// Drives found when the export view was opened, the chosen target, history.
+    pub drives: Vec<PathBuf>,
+    pub export_target: String,
+    pub export_running: bool,
+    pub export_history: Vec<(String, String, String, i64)>,
     /// Folder the backup button writes to.
     pub backup_dir: String,
     pub backup_running: bool,
@@ -247,6 +259,7 @@ pub struct GradcapApp {
     photo: Option<PhotoWorker>,
     player: Player,
     backup_results: Option<Receiver<Result<(PathBuf, bool), String>>>,
+    export_results: Option<Receiver<Result<crate::export::ExportReport, String>>>,
     gun: GunBuffer,
     pub view: View,
     pub ui: UiState,
@@ -283,6 +296,7 @@ impl GradcapApp {
             gun: GunBuffer::new(opts.gun),
             player: Player::start(opts.sound.clone()),
             backup_results: None,
+            export_results: None,
             opts,
             settings,
             station: None,
@@ -477,6 +491,24 @@ impl GradcapApp {
                 });
             }
         }
+        if let Some(rx) = &self.export_results {
+            if let Ok(result) = rx.try_recv() {
+                self.ui.export_running = false;
+                self.export_results = None;
+                self.ui.feedback = Some(match result {
+                    Ok(r) => Feedback::new(
+                        FeedbackKind::Success,
+                        "✓",
+                        format!("导出完成并已校验：{} 人，{}", r.records, r.bundle.display()),
+                        format!("exported and verified: {} students, {}", r.records, r.bundle.display()),
+                    ),
+                    Err(e) => Feedback::error(&e),
+                });
+                if let Some(st) = &self.station {
+                    self.ui.export_history = st.store().export_history().unwrap_or_default();
+                }
+            }
+        }
         let mut results = Vec::new();
         if let Some(photo) = &self.photo {
             while let Ok(r) = photo.results.try_recv() {
@@ -586,6 +618,7 @@ impl GradcapApp {
                 }
             }
             View::Settings => ui::settings_view::show(ctx, &mut self.ui, &self.settings, lang, &mut out),
+            View::Export => ui::export_view::show(ctx, &mut self.ui, lang, &mut out),
         }
         ui::confirm_dialog(ctx, &mut self.ui, lang, &mut out);
         out
@@ -642,6 +675,17 @@ impl GradcapApp {
                 if view == View::Assist {
                     self.ui.assist = None; // re-read at once
                 }
+                if view == View::Export {
+                    self.ui.drives = crate::paths::removable_targets();
+                    if self.ui.export_target.is_empty() {
+                        if let Some(d) = self.ui.drives.first() {
+                            self.ui.export_target = d.display().to_string();
+                        }
+                    }
+                    if let Some(st) = &self.station {
+                        self.ui.export_history = st.store().export_history().unwrap_or_default();
+                    }
+                }
                 if view == View::Settings {
                     if self.ui.backup_dir.is_empty() {
                         let base = self.opts.db_path.parent().unwrap_or(std::path::Path::new("."));
@@ -684,6 +728,32 @@ impl GradcapApp {
                     Err(e) => {
                         self.ui.feedback =
                             Some(Feedback::error(&format!("无法启动备份 / cannot start the backup: {e}")))
+                    }
+                }
+            }
+            Command::Export { to, full } => {
+                if self.ui.export_running {
+                    return;
+                }
+                let (tx, rx) = std::sync::mpsc::channel();
+                let db = self.opts.db_path.clone();
+                let ctx = ctx.clone();
+                // Its own connection: capture goes on while the export writes.
+                let spawned = std::thread::Builder::new().name("export".into()).spawn(move || {
+                    let result = Store::open(&db).map_err(|e| e.to_string()).and_then(|mut store| {
+                        crate::export::export(&mut store, &to, full, &crate::station::now()).map_err(|e| e.to_string())
+                    });
+                    let _ = tx.send(result);
+                    ctx.request_repaint();
+                });
+                match spawned {
+                    Ok(_) => {
+                        self.ui.export_running = true;
+                        self.export_results = Some(rx);
+                    }
+                    Err(e) => {
+                        self.ui.feedback =
+                            Some(Feedback::error(&format!("无法启动导出 / cannot start the export: {e}")))
                     }
                 }
             }

@@ -42,6 +42,36 @@ pub fn free_space(path: &Path) -> Option<u64> {
     fs4::available_space(dir).ok()
 }
 
+/// Mounted removable drives the export can write to: `/media/USER/*` and
+/// `/run/media/USER/*` on Linux, `/Volumes/*` on macOS, drive letters D–Z on
+/// Windows. Any folder can be typed instead.
+pub fn removable_targets() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for root in ["/media", "/run/media"] {
+        for user in std::fs::read_dir(root).into_iter().flatten().flatten() {
+            for mount in std::fs::read_dir(user.path()).into_iter().flatten().flatten() {
+                if mount.path().is_dir() {
+                    out.push(mount.path());
+                }
+            }
+        }
+    }
+    for vol in std::fs::read_dir("/Volumes").into_iter().flatten().flatten() {
+        if vol.path().is_dir() && vol.file_name() != "Macintosh HD" {
+            out.push(vol.path());
+        }
+    }
+    if cfg!(windows) {
+        for letter in b'D'..=b'Z' {
+            let p = PathBuf::from(format!("{}:\\", letter as char));
+            if p.is_dir() {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -285,3 +285,28 @@ fn hard_name_characters_have_glyphs() {
     let missing: Vec<char> = hard.chars().filter(|c| !h.ctx.fonts(|f| f.has_glyphs(&font, &c.to_string()))).collect();
     assert!(missing.is_empty(), "no glyph for {missing:?}");
 }
+
+#[test]
+fn the_export_view_exports_a_verified_bundle_while_the_station_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), portrait_camera());
+    step_until(&mut h, "the camera picture", |h| h.state().ui.preview.is_some());
+    gun_scan(&mut h, &payload(9));
+    press(&mut h, egui::Key::Space, Some(" "));
+    step_until(&mut h, "the photo", |h| h.state().ui.review.is_some());
+    press(&mut h, egui::Key::Enter, None);
+    step_until(&mut h, "accepted", |h| shows(h, "已拍摄完成"));
+    h.get_by_label("导出").click();
+    h.step();
+    h.step();
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    h.state_mut().ui.export_target = usb.display().to_string();
+    h.step();
+    h.get_by_label("导出新照片").click();
+    h.step();
+    step_until(&mut h, "the export", |h| shows(h, "导出完成并已校验：1 人"));
+    assert!(shows(&h, "B001"), "the history lists the batch");
+    let bundle = std::fs::read_dir(&usb).unwrap().next().unwrap().unwrap().path();
+    assert!(gradcap::export::verify_bundle(&bundle).unwrap().ok());
+}

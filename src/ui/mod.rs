@@ -2,6 +2,7 @@
 //! they never touch the database. Chinese first, English on request.
 
 pub mod assist;
+pub mod export_view;
 pub mod operator;
 pub mod records;
 pub mod settings_view;
@@ -135,6 +136,7 @@ pub fn status_bar(ctx: &egui::Context, app: &GradcapApp, out: &mut Vec<Command>)
                 (View::Operator, "拍摄", "Capture"),
                 (View::Records, "记录", "Records"),
                 (View::Assist, "助理核对", "Sign-in check"),
+                (View::Export, "导出", "Export"),
                 (View::Settings, "设置", "Settings"),
             ] {
                 if ui.selectable_label(app.view == view, tr(lang, zh, en)).clicked() {
