@@ -222,6 +222,26 @@ impl std::fmt::Debug for UiState {
 
 type PhotoResult = (RecordId, Result<PreparedTake, PhotoError>);
 
+/// Runs `job` on a named thread and wakes the UI when it is done; the result
+/// arrives on the returned channel. Long work (backup, export) never runs on
+/// the UI thread.
+fn spawn_job<T: Send + 'static>(
+    name: &str,
+    ctx: &egui::Context,
+    job: impl FnOnce() -> T + Send + 'static,
+) -> Result<Receiver<T>, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let ctx = ctx.clone();
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            let _ = tx.send(job());
+            ctx.request_repaint();
+        })
+        .map(|_| rx)
+        .map_err(|e| format!("无法启动 {name} 线程 / cannot start the {name} thread: {e}"))
+}
+
 /// The photo worker: deliverable and original off the UI thread.
 struct PhotoWorker {
     jobs: Sender<(RecordId, Frame, crate::photo::SizeRange, Option<u8>)>,
@@ -710,51 +730,34 @@ impl GradcapApp {
                 if self.ui.backup_running {
                     return;
                 }
-                let (tx, rx) = std::sync::mpsc::channel();
                 let db = self.opts.db_path.clone();
                 let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
-                let ctx = ctx.clone();
-                let spawned = std::thread::Builder::new().name("backup".into()).spawn(move || {
-                    let result =
-                        Store::backup_file(&db, &dir, &stamp).map(|(p, r)| (p, r.ok())).map_err(|e| e.to_string());
-                    let _ = tx.send(result);
-                    ctx.request_repaint();
-                });
-                match spawned {
-                    Ok(_) => {
+                let job =
+                    move || Store::backup_file(&db, &dir, &stamp).map(|(p, r)| (p, r.ok())).map_err(|e| e.to_string());
+                match spawn_job("backup", ctx, job) {
+                    Ok(rx) => {
                         self.ui.backup_running = true;
                         self.backup_results = Some(rx);
                     }
-                    Err(e) => {
-                        self.ui.feedback =
-                            Some(Feedback::error(&format!("无法启动备份 / cannot start the backup: {e}")))
-                    }
+                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
                 }
             }
             Command::Export { to, full } => {
                 if self.ui.export_running {
                     return;
                 }
-                let (tx, rx) = std::sync::mpsc::channel();
                 let db = self.opts.db_path.clone();
-                let ctx = ctx.clone();
                 // Its own connection: capture goes on while the export writes.
-                let spawned = std::thread::Builder::new().name("export".into()).spawn(move || {
-                    let result = Store::open(&db).map_err(|e| e.to_string()).and_then(|mut store| {
-                        crate::export::export(&mut store, &to, full, &crate::station::now()).map_err(|e| e.to_string())
-                    });
-                    let _ = tx.send(result);
-                    ctx.request_repaint();
-                });
-                match spawned {
-                    Ok(_) => {
+                let job = move || {
+                    let mut store = Store::open(&db).map_err(|e| e.to_string())?;
+                    crate::export::export(&mut store, &to, full, &crate::station::now()).map_err(|e| e.to_string())
+                };
+                match spawn_job("export", ctx, job) {
+                    Ok(rx) => {
                         self.ui.export_running = true;
                         self.export_results = Some(rx);
                     }
-                    Err(e) => {
-                        self.ui.feedback =
-                            Some(Feedback::error(&format!("无法启动导出 / cannot start the export: {e}")))
-                    }
+                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
                 }
             }
             Command::OpenAssistWindow => {

@@ -2,8 +2,9 @@
 //! keys and exit codes that other tools rely on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
 use std::process::{Command, Output};
+
+mod common;
 
 use base64::Engine as _;
 use serde_json::Value;
@@ -257,25 +258,8 @@ fn the_data_directory_comes_from_the_environment_when_no_db_is_given() {
 #[test]
 fn a_full_disk_fails_cleanly_and_the_station_continues_when_space_returns() {
     let dir = tempfile::tempdir().unwrap();
-    let mnt = dir.path().join("tmpfs");
-    std::fs::create_dir(&mnt).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
-        .arg(&mnt)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !mounted {
-        eprintln!("skipped: mounting a tmpfs needs root");
-        return;
-    }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _guard = Unmount(&mnt);
+    let Some(fs) = common::Tmpfs::mount(dir.path(), "tmpfs", "1m") else { return };
+    let mnt = fs.0.clone();
     let db = mnt.join("station.sqlite");
     let out = run(&["simulate", "--db", db.to_str().unwrap(), "--students", "200", "--date", "2026-06-01"]);
     assert_eq!(code(&out), 1, "1 MiB cannot hold 200 students");
@@ -285,8 +269,7 @@ fn a_full_disk_fails_cleanly_and_the_station_continues_when_space_returns() {
     assert_eq!(code(&out), 0, "nothing partial: {}", String::from_utf8_lossy(&out.stdout));
     let before = gradcap::store::Store::open_read_only(&db).unwrap().verify().unwrap().photographed;
 
-    let remounted = Command::new("mount").args(["-o", "remount,size=64m"]).arg(&mnt).status().unwrap();
-    assert!(remounted.success());
+    fs.grow("64m");
     let out = run(&["simulate", "--db", db.to_str().unwrap(), "--students", "5", "--date", "2026-06-01"]);
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
     let after = gradcap::store::Store::open_read_only(&db).unwrap().verify().unwrap();

@@ -3,6 +3,8 @@
 //! completed by running the export again.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -92,25 +94,8 @@ fn a_full_target_changes_nothing_and_a_rerun_completes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("station.sqlite");
     ok(&run(&db, &["simulate", "--students", "10", "--seed", "6"]));
-    let usb = dir.path().join("usb");
-    std::fs::create_dir(&usb).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
-        .arg(&usb)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !mounted {
-        eprintln!("skipped: mounting a tmpfs needs root");
-        return;
-    }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _guard = Unmount(&usb);
+    let Some(fs) = common::Tmpfs::mount(dir.path(), "usb", "512k") else { return };
+    let usb = fs.0.clone();
     let out = run(&db, &["export", "--to", usb.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -118,7 +103,7 @@ fn a_full_target_changes_nothing_and_a_rerun_completes() {
     assert_eq!(exports_in_db(&db), 0, "nothing marked exported");
     let left = bundles(&usb);
     assert!(left.iter().all(|p| p.to_string_lossy().ends_with(".partial")), "{left:?}");
-    assert!(Command::new("mount").args(["-o", "remount,size=64m"]).arg(&usb).status().unwrap().success());
+    fs.grow("64m");
     ok(&run(&db, &["export", "--to", usb.to_str().unwrap()]));
     assert_eq!(exports_in_db(&db), 1);
     let done = bundles(&usb);
