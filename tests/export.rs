@@ -110,3 +110,21 @@ fn a_full_target_changes_nothing_and_a_rerun_completes() {
     assert_eq!(done.len(), 1, "the .partial folder was replaced: {done:?}");
     ok(&run(&db, &["verify-bundle", done[0].to_str().unwrap()]));
 }
+
+/// A write-protected drive: a clear error, nothing recorded; writable again, the export completes.
+#[test]
+fn a_read_only_target_is_refused_clearly_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.sqlite");
+    ok(&run(&db, &["simulate", "--students", "4", "--seed", "8"]));
+    let Some(fs) = common::Tmpfs::mount(dir.path(), "usb", "64m") else { return };
+    fs.set_read_only(true);
+    let out = run(&db, &["export", "--to", fs.0.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("database is unchanged") && err.contains("数据库未改动"), "{err}");
+    assert_eq!(exports_in_db(&db), 0);
+    fs.set_read_only(false);
+    ok(&run(&db, &["export", "--to", fs.0.to_str().unwrap()]));
+    assert_eq!(exports_in_db(&db), 1);
+}

@@ -25,6 +25,13 @@ impl Tmpfs {
         Some(Tmpfs(mnt))
     }
 
+    /// Remounts read-only (a write-protected drive) or read-write again.
+    pub fn set_read_only(&self, ro: bool) {
+        let opt = if ro { "remount,ro" } else { "remount,rw" };
+        let ok = Command::new("mount").args(["-o", opt]).arg(&self.0).status().unwrap();
+        assert!(ok.success());
+    }
+
     /// Gives the filesystem more room ("space returns").
     pub fn grow(&self, size: &str) {
         let ok = Command::new("mount").args(["-o", &format!("remount,size={size}")]).arg(&self.0).status().unwrap();
