@@ -435,11 +435,6 @@ impl<A: eframe::App> eframe::App for Deadline<A> {
     }
 }
 
-/// A file name for a class: keeps Chinese, drops only what paths forbid.
-fn class_file_name(class: &str) -> String {
-    class.chars().map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c }).collect()
-}
-
 fn open_store(path: &Path) -> Result<Store> {
     Store::open(path).with_context(|| format!("数据库 / database {}", path.display()))
 }
@@ -613,7 +608,7 @@ fn report(db: &Path, class: Option<&str>, as_json: bool, pdf: Option<&Path>) -> 
         } else {
             std::fs::create_dir_all(out)?;
             for c in &report.classes {
-                write_file(&out.join(format!("{}-核对单.pdf", class_file_name(&c.class))), &sheet(c)?)?;
+                write_file(&out.join(format!("{}-核对单.pdf", gradcap::export::safe_name(&c.class))), &sheet(c)?)?;
             }
         }
         eprintln!("核对单 / reconciliation sheets: {}", out.display());
