@@ -109,10 +109,18 @@ pub enum Command {
     OpenAssistWindow,
     /// Back up the whole database into this folder while the station keeps working.
     Backup(PathBuf),
-    /// Export to this drive or folder (`full`: everything again).
+    /// Delete the images of verified-exported records shot before `before`
+    /// (after handover), then VACUUM; needs the PIN and a confirmation.
+    Purge {
+        before: String,
+        pin: String,
+    },
+    /// Export to this drive or folder (`full`: everything again; encrypted
+    /// to the settings' recipient when `encrypt`).
     Export {
         to: PathBuf,
         full: bool,
+        encrypt: bool,
     },
 }
 
@@ -198,7 +206,15 @@ pub struct UiState {
     pub drives: Vec<PathBuf>,
     pub export_target: String,
     pub export_running: bool,
+    /// Encrypt the next export to the settings' recipient.
+    pub export_encrypt: bool,
+    /// The running export's latest progress and when its phase began.
+    pub export_progress: Option<(crate::export::Progress, std::time::Instant)>,
     pub export_history: Vec<(String, String, String, i64)>,
+    /// Purge after handover: the day before which images go, the PIN, running.
+    pub purge_before: String,
+    pub purge_pin: String,
+    pub purge_running: bool,
     /// Folder the backup button writes to.
     pub backup_dir: String,
     pub backup_running: bool,
@@ -280,6 +296,8 @@ pub struct GradcapApp {
     player: Player,
     backup_results: Option<Receiver<Result<(PathBuf, bool), String>>>,
     export_results: Option<Receiver<Result<crate::export::ExportReport, String>>>,
+    export_progress: Option<Receiver<crate::export::Progress>>,
+    purge_results: Option<Receiver<Result<(crate::store::PurgePlan, bool), String>>>,
     gun: GunBuffer,
     pub view: View,
     pub ui: UiState,
@@ -317,6 +335,8 @@ impl GradcapApp {
             player: Player::start(opts.sound.clone()),
             backup_results: None,
             export_results: None,
+            export_progress: None,
+            purge_results: None,
             opts,
             settings,
             station: None,
@@ -511,10 +531,48 @@ impl GradcapApp {
                 });
             }
         }
+        if let Some(rx) = &self.purge_results {
+            if let Ok(result) = rx.try_recv() {
+                self.ui.purge_running = false;
+                self.purge_results = None;
+                self.ui.feedback = Some(match result {
+                    Ok((plan, vacuumed)) => Feedback::new(
+                        FeedbackKind::Success,
+                        "✓",
+                        format!(
+                            "已删除 {} 名学生的 {} 张照片图像（{:.1} MB）{}，校验通过",
+                            plan.records,
+                            plan.takes,
+                            plan.bytes as f64 / 1e6,
+                            if vacuumed { "" } else { "；空间稍后回收" }
+                        ),
+                        format!(
+                            "deleted the images of {} takes of {} students ({:.1} MB){}; verify passes",
+                            plan.takes,
+                            plan.records,
+                            plan.bytes as f64 / 1e6,
+                            if vacuumed { "" } else { "; space is reclaimed later" }
+                        ),
+                    ),
+                    Err(e) => Feedback::error(&e),
+                });
+            }
+        }
+        if let Some(rx) = &self.export_progress {
+            while let Ok(p) = rx.try_recv() {
+                let started = match &self.ui.export_progress {
+                    Some((old, started)) if old.phase == p.phase => *started,
+                    _ => std::time::Instant::now(),
+                };
+                self.ui.export_progress = Some((p, started));
+            }
+        }
         if let Some(rx) = &self.export_results {
             if let Ok(result) = rx.try_recv() {
                 self.ui.export_running = false;
+                self.ui.export_progress = None;
                 self.export_results = None;
+                self.export_progress = None;
                 self.ui.feedback = Some(match result {
                     Ok(r) => Feedback::new(
                         FeedbackKind::Success,
@@ -638,7 +696,7 @@ impl GradcapApp {
                 }
             }
             View::Settings => ui::settings_view::show(ctx, &mut self.ui, &self.settings, lang, &mut out),
-            View::Export => ui::export_view::show(ctx, &mut self.ui, lang, &mut out),
+            View::Export => ui::export_view::show(ctx, &mut self.ui, &self.settings, lang, &mut out),
         }
         ui::confirm_dialog(ctx, &mut self.ui, lang, &mut out);
         out
@@ -680,6 +738,32 @@ impl GradcapApp {
                 if self.pin_ok(&pin) {
                     self.handle_event(Event::Void { record, reason }, ctx);
                     self.open_detail(record, ctx);
+                }
+            }
+            Command::Purge { before, pin } => {
+                self.ui.confirm = None;
+                self.ui.purge_pin.clear();
+                if self.ui.purge_running || !self.pin_ok(&pin) {
+                    return;
+                }
+                let db = self.opts.db_path.clone();
+                // Its own connection: VACUUM can take a while on a big day.
+                let job = move || {
+                    let mut store = Store::open(&db).map_err(|e| e.to_string())?;
+                    let plan = store.purge(&before, &crate::station::now()).map_err(|e| e.to_string())?;
+                    let vacuumed = store.vacuum().is_ok();
+                    let report = store.verify().map_err(|e| e.to_string())?;
+                    if !report.ok() {
+                        return Err(format!("verify: {}", report.findings.len()));
+                    }
+                    Ok((plan, vacuumed))
+                };
+                match spawn_job("purge", ctx, job) {
+                    Ok(rx) => {
+                        self.ui.purge_running = true;
+                        self.purge_results = Some(rx);
+                    }
+                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
                 }
             }
             Command::RequestReshoot { record, reason, pin } => {
@@ -742,20 +826,40 @@ impl GradcapApp {
                     Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
                 }
             }
-            Command::Export { to, full } => {
+            Command::Export { to, full, encrypt } => {
                 if self.ui.export_running {
                     return;
                 }
                 let db = self.opts.db_path.clone();
+                let recipient = self.settings.export_recipient.trim().to_string();
+                let options = crate::export::ExportOptions {
+                    full,
+                    encrypt_to: (encrypt && !recipient.is_empty()).then_some(recipient),
+                    name_template: self.settings.photo_name_template.clone(),
+                };
+                let (progress_tx, progress_rx) = std::sync::mpsc::channel();
+                let wake = ctx.clone();
                 // Its own connection: capture goes on while the export writes.
                 let job = move || {
                     let mut store = Store::open(&db).map_err(|e| e.to_string())?;
-                    crate::export::export(&mut store, &to, full, &crate::station::now()).map_err(|e| e.to_string())
+                    let mut last_sent: Option<std::time::Instant> = None;
+                    let mut report = |p: &crate::export::Progress| {
+                        // A few updates a second are enough for a bar.
+                        if last_sent.is_none_or(|t| t.elapsed().as_millis() >= 100) || p.files_done == p.files_total {
+                            last_sent = Some(std::time::Instant::now());
+                            let _ = progress_tx.send(p.clone());
+                            wake.request_repaint();
+                        }
+                    };
+                    crate::export::export_with(&mut store, &to, &options, &crate::station::now(), &mut report)
+                        .map_err(|e| e.to_string())
                 };
                 match spawn_job("export", ctx, job) {
                     Ok(rx) => {
                         self.ui.export_running = true;
+                        self.ui.export_progress = None;
                         self.export_results = Some(rx);
+                        self.export_progress = Some(progress_rx);
                     }
                     Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
                 }
@@ -923,7 +1027,7 @@ impl GradcapApp {
                         let tex = ctx.load_texture("review", ui::color_image(&img), egui::TextureOptions::LINEAR);
                         let review = ReviewView {
                             record: record.clone(),
-                            take,
+                            take: *take,
                             in_range: fit == crate::photo::SizeFit::InRange,
                             bytes: deliverable_jpeg.len(),
                         };

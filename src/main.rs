@@ -147,12 +147,62 @@ enum Command {
         /// Export every photographed record again, not only what is new.
         #[arg(long)]
         full: bool,
+        /// Encrypt the bundle to this age recipient (public key, age1…): a lost drive reveals nothing.
+        #[arg(long, value_name = "RECIPIENT")]
+        encrypt_to: Option<String>,
+        /// Photo file names: {xh} {xm} {seq} {station} {cjm} {yxdm} {bh} {date}.
+        #[arg(long, value_name = "TEMPLATE", default_value = gradcap::export::DEFAULT_NAME_TEMPLATE)]
+        name_template: String,
+    },
+    /// Restore an encrypted bundle with the age identity (private key) file, then verify it.
+    Decrypt {
+        /// The encrypted bundle folder (or its bundle.tar.age).
+        bundle: PathBuf,
+        /// The age identity file (AGE-SECRET-KEY-1…).
+        #[arg(long, value_name = "FILE")]
+        identity: PathBuf,
+        /// Folder the restored bundle is written into.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
+    /// Make an age key pair for encrypted exports: writes the identity file, prints the recipient.
+    Keygen {
+        /// Identity (private key) file to create; never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Join the bundles of several stations into one verified bundle.
+    Merge {
+        #[arg(value_name = "BUNDLE", required = true)]
+        bundles: Vec<PathBuf>,
+        /// Folder the merged bundle is written into.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// Keep and list a student photographed at two stations instead of refusing the merge.
+        #[arg(long)]
+        keep_duplicates: bool,
+        /// The report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Check an export bundle: exit 0 only if it is complete and intact.
     VerifyBundle {
         dir: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+    /// After a confirmed handover: delete the image data of verified-exported records shot before DATE
+    /// (records, checksums and audit log kept), then VACUUM. Needs the operator PIN.
+    Purge {
+        /// Shooting days before this one (YYYY-MM-DD) are purged.
+        #[arg(long, value_name = "DATE")]
+        before: String,
+        /// The operator PIN (asked for when not given).
+        #[arg(long, value_name = "PIN", env = "GRADCAP_PIN")]
+        pin: Option<String>,
+        /// Skip the last confirmation (scripts).
+        #[arg(long)]
+        yes: bool,
     },
     /// Correction lookup (勘误): by token, 学号, number or masked name → record, takes, station, times, audit.
     Lookup {
@@ -353,20 +403,65 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Export { to, full }) => {
+        Some(Command::Export { to, full, encrypt_to, name_template }) => {
             let path = db()?;
             if !path.exists() {
                 bail!("数据库不存在 / no database at {}", path.display());
             }
             let mut store = open_store(&path)?;
-            let report = gradcap::export::export(&mut store, &to, full, &gradcap::station::now())?;
+            let options = gradcap::export::ExportOptions { full, encrypt_to, name_template };
+            let mut meter = ProgressLine::new();
+            let report = gradcap::export::export_with(&mut store, &to, &options, &gradcap::station::now(), &mut |p| {
+                meter.show(p)
+            })?;
+            meter.done();
             println!(
-                "导出完成并已校验 / exported and verified: {} ({} 人 / students, {} files, {:.1} MB)",
+                "导出完成并已校验 / exported and verified{}: {} ({} 人 / students, {} files, {:.1} MB)",
+                if report.encrypted { " (age 加密 / encrypted)" } else { "" },
                 report.bundle.display(),
                 report.records,
                 report.files,
                 report.bytes as f64 / 1e6
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Decrypt { bundle, identity, to }) => {
+            let report = gradcap::export::decrypt(&bundle, &identity, &to)?;
+            println!(
+                "解密完成并已校验 / decrypted and verified: {} ({} 人 / students, {} files)",
+                report.bundle.display(),
+                report.records,
+                report.files
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Keygen { out }) => {
+            let recipient = gradcap::export::keygen(&out, &gradcap::station::now())?;
+            eprintln!(
+                "私钥已写入 {}，请妥善保管，切勿放在工作站上 / identity written to {}: keep it safe, not on the station",
+                out.display(),
+                out.display()
+            );
+            println!("{recipient}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Merge { bundles, to, keep_duplicates, json }) => {
+            let options = gradcap::export::MergeOptions { keep_duplicates };
+            let report = gradcap::export::merge(&bundles, &to, &options, &gradcap::station::now())?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "合并完成并已校验 / merged and verified: {} ({} bundles, {} 人 / students, {} superseded rows)",
+                    report.bundle.display(),
+                    report.bundles,
+                    report.records,
+                    report.superseded
+                );
+                for d in &report.duplicates {
+                    println!("DUPLICATE  {} {}: {}", d.key, d.value, d.records.join(", "));
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::VerifyBundle { dir, json }) => {
@@ -383,6 +478,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Some(Command::Purge { before, pin, yes }) => {
+            let data_dir = paths::data_dir(cli.data_dir.as_deref())?;
+            let (settings, _) =
+                gradcap::settings::Settings::load(&data_dir.join(gradcap::settings::SETTINGS_FILE_NAME));
+            purge(&db()?, &settings, &before, pin, yes)
         }
         Some(Command::Lookup { query, json, export }) => lookup(&db()?, &query, json, export.as_deref()),
         Some(Command::Verify { json }) => {
@@ -416,6 +517,45 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+    }
+}
+
+/// Export progress on stderr (a terminal only): files, MB, MB/s, time left.
+struct ProgressLine {
+    phase_started: Instant,
+    phase: Option<gradcap::export::Phase>,
+    last_shown: Option<Instant>,
+    terminal: bool,
+}
+
+impl ProgressLine {
+    fn new() -> Self {
+        ProgressLine {
+            phase_started: Instant::now(),
+            phase: None,
+            last_shown: None,
+            terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        }
+    }
+
+    fn show(&mut self, p: &gradcap::export::Progress) {
+        if self.phase != Some(p.phase) {
+            self.phase = Some(p.phase);
+            self.phase_started = Instant::now();
+        }
+        let due = self.last_shown.is_none_or(|t| t.elapsed().as_millis() >= 200) || p.files_done == p.files_total;
+        if !self.terminal || !due {
+            return;
+        }
+        self.last_shown = Some(Instant::now());
+        let rate = gradcap::export::Rate::measure(p, self.phase_started.elapsed());
+        eprint!("\r\x1b[2K{}", rate.line(p));
+    }
+
+    fn done(&self) {
+        if self.terminal && self.last_shown.is_some() {
+            eprintln!();
         }
     }
 }
@@ -464,6 +604,85 @@ fn register_header(store: &Store, class: &str) -> roster::pdf::RegisterHeader {
     }
 }
 
+fn prompt(question: &str) -> Result<String> {
+    eprint!("{question}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim().to_string())
+}
+
+fn purge(
+    db: &Path,
+    settings: &gradcap::settings::Settings,
+    before: &str,
+    pin: Option<String>,
+    yes: bool,
+) -> Result<ExitCode> {
+    if !db.exists() {
+        bail!("数据库不存在 / no database at {}", db.display());
+    }
+    if !settings.has_pin() {
+        bail!("尚未设置操作员 PIN，请先在设置中设置 / no operator PIN is set: set one in settings first");
+    }
+    let pin = match pin {
+        Some(p) => p,
+        None => prompt("操作员 PIN / operator PIN: ")?,
+    };
+    if !settings.check_pin(&pin) {
+        bail!("PIN 错误，未删除任何数据 / wrong PIN: nothing was deleted");
+    }
+    let mut store = open_store(db)?;
+    let plan = store.purge_candidates(before)?;
+    println!(
+        "将删除 {} 名已导出并校验学生（{} 之前拍摄）的 {} 张照片图像，共 {:.1} MB；记录、校验值和操作日志保留 / \
+         deletes the images of {} takes of {} verified-exported students shot before {} ({:.1} MB); records, checksums \
+         and the audit log stay",
+        plan.records,
+        before,
+        plan.takes,
+        plan.bytes as f64 / 1e6,
+        plan.takes,
+        plan.records,
+        before,
+        plan.bytes as f64 / 1e6
+    );
+    if plan.takes == 0 {
+        println!("没有可删除的照片 / nothing to purge");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !yes {
+        let answer = prompt("确认删除请输入 yes / type yes to delete: ")?;
+        if answer != "yes" {
+            println!("已取消，未删除任何数据 / cancelled: nothing was deleted");
+            return Ok(ExitCode::from(1));
+        }
+    }
+    let size_before = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+    let done = store.purge(before, &gradcap::station::now())?;
+    let vacuumed = store.vacuum();
+    let size_after = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "已删除 / purged: {} takes of {} students; database {:.1} MB → {:.1} MB",
+        done.takes,
+        done.records,
+        size_before as f64 / 1e6,
+        size_after as f64 / 1e6
+    );
+    if let Err(e) = vacuumed {
+        eprintln!("VACUUM 未完成（数据已删除，空间稍后可回收）/ VACUUM did not finish (the data is deleted; space can be reclaimed later): {e}");
+    }
+    let report = store.verify()?;
+    if !report.ok() {
+        for f in &report.findings {
+            println!("FAIL  {}: {}", f.check, f.message);
+        }
+        return Ok(ExitCode::from(1));
+    }
+    println!("ok    verify");
+    Ok(ExitCode::SUCCESS)
+}
+
 fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Result<ExitCode> {
     let store = open_existing(db)?;
     let records = store.search_records(query, 50)?;
@@ -490,7 +709,8 @@ fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Resul
                     "take_no": t.take_no, "primary": t.is_primary, "rejected_at": t.rejected_at,
                     "captured_at": t.captured_at, "deliverable_sha256": t.deliverable_sha256,
                     "deliverable_bytes": t.deliverable_bytes, "original_sha256": t.original_sha256,
-                    "original_width": t.original_width, "original_height": t.original_height
+                    "original_width": t.original_width, "original_height": t.original_height,
+                    "purged_at": t.purged_at
                 }))
                 .collect::<Vec<_>>()),
         );
@@ -503,7 +723,7 @@ fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Resul
         );
         if let Some(dir) = export {
             let stem = format!("{}_{}", r.display_seq(), drill::file_stem(&r.code.xh));
-            for t in &takes {
+            for t in takes.iter().filter(|t| t.purged_at.is_none()) {
                 let (original, deliverable) = store.take_images(t.id)?;
                 write_file(&dir.join(format!("{stem}_take{}_deliverable.jpg", t.take_no)), &deliverable)?;
                 write_file(&dir.join(format!("{stem}_take{}_original.jpg", t.take_no)), &original)?;
@@ -530,11 +750,15 @@ fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Resul
             println!("  扫码 scanned {}  cjm {}", r.scanned_at, r.code.cjm);
             for t in v["takes"].as_array().into_iter().flatten() {
                 println!(
-                    "  照片 take {} {} primary={} rejected={}",
+                    "  照片 take {} {} primary={} rejected={}{}",
                     t["take_no"],
                     t["captured_at"],
                     t["primary"],
-                    !t["rejected_at"].is_null()
+                    !t["rejected_at"].is_null(),
+                    t["purged_at"]
+                        .as_str()
+                        .map(|at| format!(" 交接后已删除图像 / images purged {at}"))
+                        .unwrap_or_default()
                 );
             }
             for a in v["audit"].as_array().into_iter().flatten() {

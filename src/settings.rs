@@ -73,6 +73,10 @@ pub struct Settings {
     pub pin_salt: String,
     /// How long a code in view is not re-reported.
     pub scan_hold_ms: u64,
+    /// Photo file names in an export, e.g. `{xh}.jpg`.
+    pub photo_name_template: String,
+    /// age recipient (public key) exports are encrypted to; empty: plain.
+    pub export_recipient: String,
 }
 
 impl Default for Settings {
@@ -94,6 +98,8 @@ impl Default for Settings {
             pin_hash: String::new(),
             pin_salt: String::new(),
             scan_hold_ms: crate::scan::worker::DEFAULT_HOLD_MS,
+            photo_name_template: crate::export::DEFAULT_NAME_TEMPLATE.into(),
+            export_recipient: String::new(),
         }
     }
 }
@@ -136,6 +142,12 @@ impl Settings {
         }
         if self.min_kb == 0 || self.min_kb > self.max_kb {
             return bad("照片大小范围无效", "the photo size range is invalid");
+        }
+        if let Err(e) = crate::export::check_template(&self.photo_name_template) {
+            return bad(&format!("照片文件名模板有误：{e}"), &format!("bad photo file-name template: {e}"));
+        }
+        if !self.export_recipient.trim().is_empty() && crate::export::check_recipient(&self.export_recipient).is_err() {
+            return bad("加密公钥应以 age1 开头", "the encryption key must be an age recipient (age1…)");
         }
         Ok(())
     }

@@ -128,3 +128,446 @@ fn a_read_only_target_is_refused_clearly_and_changes_nothing() {
     ok(&run(&db, &["export", "--to", fs.0.to_str().unwrap()]));
     assert_eq!(exports_in_db(&db), 1);
 }
+
+fn fail(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Encryption round trip: the drive holds only ciphertext (no 学号, no
+/// JPEG), verify-bundle checks it, the right identity restores a bundle
+/// verify-bundle accepts with the photos as captured; a wrong identity and
+/// a damaged archive are refused and leave nothing behind.
+#[test]
+fn an_encrypted_export_reveals_nothing_and_decrypts_to_a_verified_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.sqlite");
+    ok(&run(&db, &["simulate", "--students", "5", "--date", "2026-06-01", "--seed", "11"]));
+    let key = dir.path().join("office-key.txt");
+    let recipient = ok(&run(&db, &["keygen", "--out", key.to_str().unwrap()])).trim().to_string();
+    assert!(recipient.starts_with("age1"), "{recipient}");
+    assert_eq!(run(&db, &["keygen", "--out", key.to_str().unwrap()]).status.code(), Some(1), "never overwritten");
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    let bad = fail(&run(&db, &["export", "--to", usb.to_str().unwrap(), "--encrypt-to", "age1notakey"]));
+    assert!(bad.contains("age recipient"), "{bad}");
+    assert!(bundles(&usb).is_empty(), "a bad key writes nothing");
+    ok(&run(&db, &["export", "--to", usb.to_str().unwrap(), "--encrypt-to", &recipient]));
+    let b = bundles(&usb).remove(0);
+    let mut names: Vec<String> =
+        std::fs::read_dir(&b).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["SHA256SUMS", "bundle.tar.age", "说明.txt"]);
+    let store = gradcap::store::Store::open_read_only(&db).unwrap();
+    let items = store.export_items(true).unwrap();
+    for name in &names {
+        let bytes = std::fs::read(b.join(name)).unwrap();
+        assert!(!contains(&bytes, b"\xFF\xD8\xFF"), "{name}: no JPEG in the clear");
+        for item in &items {
+            assert!(!contains(&bytes, item.record.code.xh.as_bytes()), "{name}: no 学号 in the clear");
+            assert!(!contains(&bytes, item.record.code.cjm.as_bytes()), "{name}: no code in the clear");
+        }
+    }
+    let out = ok(&run(&db, &["verify-bundle", "--json", b.to_str().unwrap()]));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["encrypted"], true);
+
+    let restored = dir.path().join("restored");
+    std::fs::create_dir(&restored).unwrap();
+    ok(&run(
+        &db,
+        &["decrypt", b.to_str().unwrap(), "--identity", key.to_str().unwrap(), "--to", restored.to_str().unwrap()],
+    ));
+    let plain = bundles(&restored).remove(0);
+    assert_eq!(plain.file_name(), b.file_name());
+    ok(&run(&db, &["verify-bundle", plain.to_str().unwrap()]));
+    for item in &items {
+        let photo = std::fs::read(plain.join("photos").join(format!("{}.jpg", item.record.code.xh))).unwrap();
+        assert_eq!(gradcap::store::sha256_hex(&photo), item.take.deliverable_sha256);
+    }
+    // The same archive opens with the standard age tool too, where installed.
+    if let Ok(out) = Command::new("age").args(["-d", "-i"]).arg(&key).arg(b.join("bundle.tar.age")).output() {
+        if out.status.success() {
+            let std_dir = dir.path().join("std");
+            std::fs::create_dir(&std_dir).unwrap();
+            let mut tar = Command::new("tar")
+                .arg("-x")
+                .current_dir(&std_dir)
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(tar.stdin.as_mut().unwrap(), &out.stdout).unwrap();
+            drop(tar.stdin.take());
+            assert!(tar.wait().unwrap().success());
+            ok(&run(&db, &["verify-bundle", bundles(&std_dir)[0].to_str().unwrap()]));
+        }
+    }
+
+    // A second decrypt into the same place does not overwrite.
+    let again = fail(&run(
+        &db,
+        &["decrypt", b.to_str().unwrap(), "--identity", key.to_str().unwrap(), "--to", restored.to_str().unwrap()],
+    ));
+    assert!(again.contains("already exists"), "{again}");
+    // Someone else's key: refused, nothing written.
+    let other = dir.path().join("other-key.txt");
+    ok(&run(&db, &["keygen", "--out", other.to_str().unwrap()]));
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let wrong = fail(&run(
+        &db,
+        &["decrypt", b.to_str().unwrap(), "--identity", other.to_str().unwrap(), "--to", elsewhere.to_str().unwrap()],
+    ));
+    assert!(wrong.contains("cannot decrypt"), "{wrong}");
+    assert!(bundles(&elsewhere).is_empty());
+    // A damaged archive: verify-bundle fails, decrypt refuses.
+    let archive = b.join("bundle.tar.age");
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&archive, &bytes).unwrap();
+    fail(&run(&db, &["verify-bundle", b.to_str().unwrap()]));
+    let damaged = fail(&run(
+        &db,
+        &["decrypt", b.to_str().unwrap(), "--identity", key.to_str().unwrap(), "--to", elsewhere.to_str().unwrap()],
+    ));
+    assert!(damaged.contains("damaged"), "{damaged}");
+    // Even past the checksum (the .age file given directly) the AEAD refuses it.
+    let direct = fail(&run(
+        &db,
+        &[
+            "decrypt",
+            archive.to_str().unwrap(),
+            "--identity",
+            key.to_str().unwrap(),
+            "--to",
+            elsewhere.to_str().unwrap(),
+        ],
+    ));
+    assert!(direct.contains("decrypt"), "{direct}");
+    assert!(
+        !bundles(&elsewhere).iter().any(|p| !p.to_string_lossy().ends_with(".partial")),
+        "no bundle from a damaged archive"
+    );
+}
+
+/// Merge: stations with different students merge into one verified bundle
+/// keeping station and seq; the same students at two stations are refused
+/// and listed, or kept and listed with --keep-duplicates; an incremental and
+/// a full export of one station are one record each, not duplicates.
+#[test]
+fn merges_keep_station_and_seq_and_refuse_or_list_the_same_student_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    let out = dir.path().join("merged");
+    std::fs::create_dir(&out).unwrap();
+    let a = dir.path().join("a.sqlite");
+    let b = dir.path().join("b.sqlite");
+    let c = dir.path().join("c.sqlite");
+    ok(&run(&a, &["simulate", "--students", "4", "--date", "2026-06-01", "--seed", "21", "--station", "1"]));
+    // Another school's students at station 2 (the drill students repeat per session otherwise).
+    ok(&run(
+        &b,
+        &[
+            "simulate",
+            "--students",
+            "3",
+            "--date",
+            "2026-06-01",
+            "--seed",
+            "22",
+            "--station",
+            "2",
+            "--school-code",
+            "10002",
+        ],
+    ));
+    // Station 3 photographs station 1's students again (same seed: same people).
+    ok(&run(&c, &["simulate", "--students", "2", "--date", "2026-06-01", "--seed", "21", "--station", "3"]));
+    for db in [&a, &b, &c] {
+        ok(&run(db, &["export", "--to", usb.to_str().unwrap()]));
+    }
+    // Station 1 again, in full: the same records as its first bundle.
+    ok(&run(&a, &["export", "--full", "--to", usb.to_str().unwrap()]));
+    let all = bundles(&usb);
+    let of = |station: &str, batch: &str| {
+        all.iter().find(|p| p.to_string_lossy().ends_with(&format!("_{station}_2026-06-01_{batch}"))).unwrap().clone()
+    };
+    let (a1, a2, b1, c1) = (of("1", "B001"), of("1", "B002"), of("2", "B001"), of("3", "B001"));
+
+    let text = ok(&run(
+        &a,
+        &[
+            "merge",
+            a1.to_str().unwrap(),
+            a2.to_str().unwrap(),
+            b1.to_str().unwrap(),
+            "--to",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    ));
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let merged = std::path::PathBuf::from(report["bundle"].as_str().unwrap());
+    ok(&run(&a, &["verify-bundle", merged.to_str().unwrap()]));
+    let rows = gradcap::export::read_manifest(&merged).unwrap();
+    let count = |db: &Path| gradcap::store::Store::open_read_only(db).unwrap().export_items(true).unwrap().len();
+    assert_eq!(rows.len(), count(&a) + count(&b));
+    assert_eq!(report["superseded"].as_u64().unwrap() as usize, count(&a), "the full export repeats station 1");
+    let stations: std::collections::BTreeSet<_> = rows.iter().map(|r| r["station"].clone()).collect();
+    assert_eq!(stations.into_iter().collect::<Vec<_>>(), ["1", "2"]);
+    assert!(rows.iter().all(|r| r["seq"].starts_with(&format!("{}-", r["station"]))));
+
+    let refused = fail(&run(
+        &a,
+        &["merge", a1.to_str().unwrap(), b1.to_str().unwrap(), c1.to_str().unwrap(), "--to", out.to_str().unwrap()],
+    ));
+    assert!(refused.contains("not merged"), "{refused}");
+    let c_items = gradcap::store::Store::open_read_only(&c).unwrap().export_items(true).unwrap();
+    for item in &c_items {
+        assert!(refused.contains(&item.record.code.cjm) || refused.contains(&item.record.code.xh), "{refused}");
+        assert!(refused.contains(&item.record.display_seq()), "{refused}");
+    }
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "nothing written by a refused merge");
+
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // a new merge name (its time, to the second)
+    let text = ok(&run(
+        &a,
+        &[
+            "merge",
+            a1.to_str().unwrap(),
+            b1.to_str().unwrap(),
+            c1.to_str().unwrap(),
+            "--to",
+            out.to_str().unwrap(),
+            "--keep-duplicates",
+            "--json",
+        ],
+    ));
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["duplicates"].as_array().unwrap().len(), c_items.len(), "{report}");
+    let kept = std::path::PathBuf::from(report["bundle"].as_str().unwrap());
+    ok(&run(&a, &["verify-bundle", kept.to_str().unwrap()]));
+    let rows = gradcap::export::read_manifest(&kept).unwrap();
+    assert_eq!(rows.len(), count(&a) + count(&b) + c_items.len());
+    let files: std::collections::HashSet<_> = rows.iter().map(|r| r["photo_file"].clone()).collect();
+    assert_eq!(files.len(), rows.len(), "one file per record, clashes renamed");
+    let encrypted_usb = dir.path().join("enc");
+    std::fs::create_dir(&encrypted_usb).unwrap();
+    let key = dir.path().join("k.txt");
+    let recipient = ok(&run(&a, &["keygen", "--out", key.to_str().unwrap()])).trim().to_string();
+    ok(&run(&a, &["export", "--full", "--to", encrypted_usb.to_str().unwrap(), "--encrypt-to", &recipient]));
+    let enc = fail(&run(&a, &["merge", bundles(&encrypted_usb)[0].to_str().unwrap(), "--to", out.to_str().unwrap()]));
+    assert!(enc.contains("decrypt"), "{enc}");
+}
+
+/// File names from a template: fields filled in, unsafe characters
+/// replaced, and a template that gives everyone the same name still gives
+/// one file per record.
+#[test]
+fn photo_names_follow_the_template_and_never_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.sqlite");
+    ok(&run(&db, &["simulate", "--students", "5", "--seed", "31"]));
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    let bad = fail(&run(&db, &["export", "--to", usb.to_str().unwrap(), "--name-template", "{name}.jpg"]));
+    assert!(bad.contains("template"), "{bad}");
+    ok(&run(&db, &["export", "--to", usb.to_str().unwrap(), "--name-template", "{yxdm}_{xh}_{xm}"]));
+    let b = bundles(&usb).remove(0);
+    let store = gradcap::store::Store::open_read_only(&db).unwrap();
+    for item in store.export_items(true).unwrap() {
+        let c = &item.record.code;
+        let name = format!("{}_{}_{}.jpg", c.yxdm, c.xh, c.xm.replace('*', "_"));
+        assert!(b.join("photos").join(&name).exists(), "{name}");
+    }
+    ok(&run(&db, &["export", "--full", "--to", usb.to_str().unwrap(), "--name-template", "same"]));
+    let b2 = bundles(&usb).remove(1);
+    let n = store.export_items(true).unwrap().len();
+    assert_eq!(std::fs::read_dir(b2.join("photos")).unwrap().count(), n);
+    assert!(b2.join("photos").join("same.jpg").exists());
+    ok(&run(&db, &["verify-bundle", b2.to_str().unwrap()]));
+}
+
+/// The target disappears mid-way (the folder removed; a drive pulled, by
+/// lazily unmounting a tmpfs): a clear error, nothing recorded, and the
+/// export completes once the drive is back. Progress counts up to the total.
+#[test]
+fn a_target_removed_mid_way_changes_nothing_and_a_rerun_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.sqlite");
+    ok(&run(&db, &["simulate", "--students", "6", "--seed", "41"]));
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    let mut store = gradcap::store::Store::open(&db).unwrap();
+    let options = gradcap::export::ExportOptions::default();
+    let now = "2026-06-01T18:00:00+08:00";
+    let err = gradcap::export::export_with(&mut store, &usb, &options, now, &mut |p| {
+        if p.files_done == 4 && usb.exists() {
+            std::fs::remove_dir_all(&usb).unwrap();
+        }
+    })
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("database is unchanged") && msg.contains("drive removed"), "{msg}");
+    assert!(store.export_history().unwrap().is_empty());
+    std::fs::create_dir(&usb).unwrap();
+    let mut seen: Vec<gradcap::export::Progress> = Vec::new();
+    let report = gradcap::export::export_with(&mut store, &usb, &options, now, &mut |p| seen.push(p.clone())).unwrap();
+    assert_eq!(store.export_history().unwrap().len(), 1);
+    let writing: Vec<_> = seen.iter().filter(|p| p.phase == gradcap::export::Phase::Writing).collect();
+    let verifying: Vec<_> = seen.iter().filter(|p| p.phase == gradcap::export::Phase::Verifying).collect();
+    assert!(writing.windows(2).all(|w| w[0].files_done <= w[1].files_done && w[0].bytes_done <= w[1].bytes_done));
+    let last = writing.last().unwrap();
+    assert_eq!((last.files_done, last.bytes_done), (last.files_total, last.bytes_total));
+    assert_eq!(last.bytes_total, report.bytes);
+    let last = verifying.last().unwrap();
+    assert_eq!(last.files_done, last.files_total);
+    assert!(last.bytes_done >= report.bytes, "every photo read back");
+    drop(store);
+
+    // A drive pulled: the tmpfs goes away under the running export.
+    ok(&run(&db, &["simulate", "--students", "3", "--seed", "42"]));
+    let Some(fs) = common::Tmpfs::mount(dir.path(), "stick", "64m") else { return };
+    let mut store = gradcap::store::Store::open(&db).unwrap();
+    let stick = fs.0.clone();
+    let err = gradcap::export::export_with(&mut store, &stick, &options, now, &mut |p| {
+        if p.files_done == 2 && p.phase == gradcap::export::Phase::Writing {
+            assert!(Command::new("umount").arg("-l").arg(&stick).status().unwrap().success());
+        }
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("database is unchanged"), "{err}");
+    assert_eq!(store.export_history().unwrap().len(), 1, "nothing recorded");
+    let Some(fs2) = common::Tmpfs::mount(dir.path(), "stick", "64m") else { return };
+    let report = gradcap::export::export(&mut store, &fs2.0, false, now).unwrap();
+    assert!(gradcap::export::verify_bundle(&report.bundle).unwrap().ok());
+    assert_eq!(store.export_history().unwrap().len(), 2);
+    drop(fs);
+}
+
+fn set_pin(data_dir: &Path, pin: &str) {
+    let mut settings = gradcap::settings::Settings::default();
+    settings.set_pin(pin).unwrap();
+    settings.save(&data_dir.join(gradcap::settings::SETTINGS_FILE_NAME)).unwrap();
+}
+
+fn run_in(data_dir: &Path, db: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("GRADCAP_PIN")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), stdin.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+/// Purge after handover: PIN and confirmation required; only verified-
+/// exported records of earlier days lose their images; records, hashes and
+/// the audit log stay, the file shrinks and verify still passes.
+#[test]
+fn purge_deletes_only_exported_images_behind_pin_and_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.sqlite");
+    ok(&run(&db, &["simulate", "--students", "6", "--date", "2026-06-01", "--seed", "51"]));
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    ok(&run(&db, &["export", "--to", usb.to_str().unwrap()]));
+    // Shot after the export (not handed over yet) and on a later day.
+    ok(&run(&db, &["simulate", "--students", "2", "--date", "2026-06-01", "--seed", "52"]));
+    ok(&run(&db, &["simulate", "--students", "2", "--date", "2026-06-03", "--seed", "53", "--school-code", "10003"]));
+    ok(&run(&db, &["export", "--to", usb.to_str().unwrap()]));
+    ok(&run(&db, &["simulate", "--students", "2", "--date", "2026-06-01", "--seed", "54"]));
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let purge = ["purge", "--before", "2026-06-02"];
+
+    let no_pin = fail(&run_in(&data, &db, &[&purge[..], &["--pin", "1234", "--yes"]].concat(), ""));
+    assert!(no_pin.contains("no operator PIN"), "{no_pin}");
+    set_pin(&data, "1234");
+    let wrong = fail(&run_in(&data, &db, &[&purge[..], &["--pin", "9999", "--yes"]].concat(), ""));
+    assert!(wrong.contains("wrong PIN"), "{wrong}");
+    let out = run_in(&data, &db, &purge, "1234\nno\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cancelled"));
+    let store = gradcap::store::Store::open_read_only(&db).unwrap();
+    let before: Vec<_> = store.sessions().unwrap().iter().flat_map(|s| store.records(s.id).unwrap()).collect();
+    assert!(before.iter().flat_map(|r| store.takes(r.id).unwrap()).all(|t| t.purged_at.is_none()), "nothing yet");
+    let audit_rows = store.audit_log().unwrap().len();
+    drop(store);
+    let size_before = std::fs::metadata(&db).unwrap().len();
+
+    ok(&run_in(&data, &db, &purge, "1234\nyes\n"));
+    let size_after = std::fs::metadata(&db).unwrap().len();
+    assert!(size_after * 2 < size_before, "VACUUM gave the space back: {size_before} → {size_after}");
+    let store = gradcap::store::Store::open_read_only(&db).unwrap();
+    let exported: std::collections::HashSet<String> = std::fs::read_dir(&usb)
+        .unwrap()
+        .flatten()
+        .flat_map(|b| gradcap::export::read_manifest(&b.path()).unwrap())
+        .map(|r| r["cjm"].clone())
+        .collect();
+    let mut purged = 0;
+    let mut purged_records = std::collections::HashSet::new();
+    let mut photographed = 0;
+    for s in store.sessions().unwrap() {
+        for r in store.records(s.id).unwrap() {
+            photographed += usize::from(r.status == gradcap::store::RecordStatus::Photographed);
+            for t in store.takes(r.id).unwrap() {
+                let should = s.info.date.as_str() < "2026-06-02"
+                    && r.status == gradcap::store::RecordStatus::Photographed
+                    && exported.contains(&r.code.cjm);
+                assert_eq!(t.purged_at.is_some(), should, "{} take {}", r.display_seq(), t.take_no);
+                if should {
+                    purged += 1;
+                    purged_records.insert(r.id);
+                    assert!(matches!(store.take_images(t.id), Err(gradcap::store::StoreError::Purged { .. })));
+                    assert!(!t.deliverable_sha256.is_empty(), "hashes stay");
+                } else {
+                    assert!(store.take_images(t.id).is_ok());
+                }
+            }
+        }
+    }
+    assert!(purged >= purged_records.len());
+    assert_eq!(store.audit_log().unwrap().len(), audit_rows + 1, "one audit row, none removed");
+    assert!(store.verify().unwrap().ok());
+    drop(store);
+    ok(&run(&db, &["verify"]));
+    // The database itself refuses to empty a take that never went out.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let unexported: i64 = conn
+        .query_row("SELECT id FROM takes WHERE record_id NOT IN (SELECT record_id FROM exported) LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let refused = conn.execute(
+        "UPDATE takes SET original_jpeg = X'', deliverable_jpeg = X'', purged_at = 'x' WHERE id = ?1",
+        [unexported],
+    );
+    assert!(refused.is_err(), "trigger");
+    let purged_id: i64 =
+        conn.query_row("SELECT id FROM takes WHERE purged_at IS NOT NULL LIMIT 1", [], |r| r.get(0)).unwrap();
+    assert!(conn.execute("UPDATE takes SET original_jpeg = X'01' WHERE id = ?1", [purged_id]).is_err(), "final");
+    drop(conn);
+    // Unexported and later records still export; purged ones are not offered.
+    let again = dir.path().join("usb2");
+    std::fs::create_dir(&again).unwrap();
+    ok(&run(&db, &["export", "--full", "--to", again.to_str().unwrap()]));
+    let rows = gradcap::export::read_manifest(&bundles(&again)[0]).unwrap();
+    assert_eq!(rows.len(), photographed - purged_records.len());
+    assert!(purged_records.len() >= 5 && photographed > purged_records.len() + 3, "{photographed}");
+}

@@ -1,4 +1,5 @@
-//! End-of-day export to a USB drive or any folder, and the check of a bundle.
+//! End-of-day export to a USB drive or any folder, and everything done with
+//! the bundles afterwards: verification, decryption, merging.
 //!
 //! Safe writing: everything is written into `{bundle}.partial` on the
 //! target, each file synced and read back and compared by SHA-256, then the
@@ -9,17 +10,27 @@
 //! completes it. Incremental by default: what is new since the last export.
 //!
 //! Bundle: `{school}_{station}_{date}_{batch}/` with `photos/` (480×640
-//! deliverables, `{xh}.jpg`; a repeated 学号 gets `_{station}-{seq}`),
-//! `originals/`, `manifest.csv` (UTF-8 with BOM), `manifest.xlsx`,
-//! `manifest.json`, `SHA256SUMS` (`sha256sum -c` compatible) and `说明.txt`.
+//! deliverables named by a template, `{xh}.jpg` by default; a name already
+//! taken gets `_{station}-{seq}`), `originals/`, `manifest.csv` (UTF-8 with
+//! BOM), `manifest.xlsx`, `manifest.json`, `SHA256SUMS` (`sha256sum -c`
+//! compatible) and `说明.txt`. Encrypted on request: the same files in one
+//! tar, age-encrypted to a recipient, so that no plaintext touches the drive.
+
+pub mod bundle;
+pub mod crypt;
+pub mod merge;
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::store::{sha256_hex, ExportItem, ExportRecord, Store, StoreError};
+pub use bundle::{read_manifest, verify_bundle, verify_bundle_with_progress, BundleReport, ManifestRow};
+pub use crypt::{decrypt, keygen, DecryptReport};
+pub use merge::{merge, MergeOptions, MergeReport};
+
+use crate::store::{ExportItem, ExportRecord, Record, Store, StoreError};
+use bundle::{DirSink, Sink};
 
 /// Export faults, phrased for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -30,22 +41,120 @@ pub enum ExportError {
     Write { path: String, reason: String },
     #[error("{path} 读回的内容与写入不同（U 盘可能损坏）；数据库未改动 / {path} reads back different (faulty drive?); the database is unchanged")]
     Mismatch { path: String },
+    #[error("数据库中的照片 {file} 与拍摄时的校验值不符，未导出；请运行 gradcap verify / the stored photo {file} does not match its checksum from capture; nothing exported, run gradcap verify")]
+    Damaged { file: String },
     #[error("没有新的照片需要导出 / nothing new to export")]
     NothingToExport,
     #[error("无法生成清单：{0} / cannot write the manifest: {0}")]
     Manifest(String),
     #[error("不是导出包：{0} / not an export bundle: {0}")]
     NotABundle(String),
+    #[error("文件名模板有误：{0}（可用 {{xh}} {{xm}} {{seq}} {{station}} {{cjm}} {{yxdm}} {{bh}} {{date}}）/ bad file-name template: {0} (placeholders: {{xh}} {{xm}} {{seq}} {{station}} {{cjm}} {{yxdm}} {{bh}} {{date}})")]
+    Template(String),
+    #[error("加密公钥无效：{0}（应以 age1 开头）/ not a valid age recipient: {0} (it starts with age1)")]
+    Recipient(String),
+    #[error("私钥文件无法使用：{0} / cannot use the identity file: {0}")]
+    Identity(String),
+    #[error("无法解密：{0} / cannot decrypt: {0}")]
+    Decrypt(String),
+    #[error("导出包不完整或已损坏：{0} / the bundle is incomplete or damaged: {0}")]
+    BadBundle(String),
+    #[error("{0} 已存在，未覆盖 / {0} already exists, not overwritten")]
+    Exists(String),
+    #[error("{count} 名学生在多个机位（或多天）被拍摄，未合并；加 --keep-duplicates 可同时保留并列出 / {count} students were photographed at more than one station (or day), not merged; --keep-duplicates keeps and lists them:\n{list}")]
+    Duplicates { count: usize, list: String },
 }
 
-fn write_err(path: &Path, e: impl std::fmt::Display) -> ExportError {
+pub(crate) fn write_err(path: &Path, e: impl std::fmt::Display) -> ExportError {
     let reason = e.to_string();
     let reason = if reason.contains("No space left") || reason.contains("os error 28") {
         format!("磁盘已满 / disk full ({reason})")
+    } else if reason.contains("os error 2)") || reason.contains("No such file") || reason.contains("os error 5)") {
+        format!("目标已不存在（U 盘被拔出？）/ the target is gone (drive removed?) ({reason})")
     } else {
         reason
     };
     ExportError::Write { path: path.display().to_string(), reason }
+}
+
+/// Checks an age recipient (public key) without exporting.
+pub fn check_recipient(text: &str) -> Result<(), ExportError> {
+    crypt::parse_recipient(text).map(|_| ())
+}
+
+/// The default photo file-name template.
+pub const DEFAULT_NAME_TEMPLATE: &str = "{xh}.jpg";
+
+/// How to export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// Every photographed record again, not only what is new.
+    pub full: bool,
+    /// Encrypt to this age recipient (`age1…`).
+    pub encrypt_to: Option<String>,
+    /// Photo file names, e.g. `{xh}.jpg` or `{yxdm}_{xh}_{xm}.jpg`.
+    pub name_template: String,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions { full: false, encrypt_to: None, name_template: DEFAULT_NAME_TEMPLATE.into() }
+    }
+}
+
+/// Which part of the work a [`Progress`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Phase {
+    Writing,
+    Verifying,
+}
+
+/// How far an export (or its read-back) has come.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Progress {
+    pub phase: Phase,
+    pub files_done: usize,
+    pub files_total: usize,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+/// Speed and time left of a phase, from its progress and elapsed time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub mb_per_s: f64,
+    /// `None` until there is enough to estimate from.
+    pub seconds_left: Option<f64>,
+}
+
+impl Rate {
+    pub fn measure(p: &Progress, elapsed: std::time::Duration) -> Rate {
+        let secs = elapsed.as_secs_f64();
+        let mb_per_s = if secs > 0.05 { p.bytes_done as f64 / 1e6 / secs } else { 0.0 };
+        let seconds_left = (p.bytes_done > 0 && secs > 0.2)
+            .then(|| p.bytes_total.saturating_sub(p.bytes_done) as f64 / (p.bytes_done as f64 / secs));
+        Rate { mb_per_s, seconds_left }
+    }
+
+    /// `写入 / writing 120/2005 files · 35.2/60.0 MB · 12.3 MB/s · 3 s left`.
+    pub fn line(&self, p: &Progress) -> String {
+        let phase = match p.phase {
+            Phase::Writing => "写入 / writing",
+            Phase::Verifying => "回读校验 / verifying",
+        };
+        let left = match self.seconds_left {
+            Some(s) => format!(" · 剩余 / left {:.0} s", s.ceil()),
+            None => String::new(),
+        };
+        format!(
+            "{phase} {}/{} files · {:.1}/{:.1} MB · {:.1} MB/s{left}",
+            p.files_done,
+            p.files_total,
+            p.bytes_done as f64 / 1e6,
+            p.bytes_total as f64 / 1e6,
+            self.mb_per_s
+        )
+    }
 }
 
 /// What an export did.
@@ -56,64 +165,105 @@ pub struct ExportReport {
     pub records: usize,
     pub files: usize,
     pub bytes: u64,
-}
-
-/// Writes one file (synced later, all together, so the drive can batch).
-fn write_file(path: &Path, bytes: &[u8], written: &mut Vec<PathBuf>) -> Result<(), ExportError> {
-    let mut f = std::fs::File::create(path).map_err(|e| write_err(path, e))?;
-    f.write_all(bytes).map_err(|e| write_err(path, e))?;
-    written.push(path.to_path_buf());
-    Ok(())
-}
-
-/// Syncs every written file and their folders to the drive.
-fn sync_all(written: &[PathBuf], dirs: &[PathBuf]) -> Result<(), ExportError> {
-    for path in written {
-        std::fs::File::open(path).and_then(|f| f.sync_all()).map_err(|e| write_err(path, e))?;
-    }
-    for dir in dirs {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
+    pub encrypted: bool,
 }
 
 /// Keeps what a file name may hold on FAT/NTFS/ext4; Chinese stays.
 pub fn safe_name(s: &str) -> String {
     let cleaned: String =
         s.trim().chars().map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c }).collect();
-    if cleaned.is_empty() {
+    if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
         "_".into()
     } else {
         cleaned
     }
 }
 
-const MANIFEST_COLUMNS: [&str; 17] = [
-    "seq",
-    "station",
-    "scanned_at",
-    "captured_at",
-    "cjm",
-    "xh",
-    "xm",
-    "zjhm",
-    "yxdm",
-    "bh",
-    "fy",
-    "cc",
-    "xllb",
-    "sjc",
-    "photo_file",
-    "photo_sha256",
-    "original_sha256",
-];
+const TEMPLATE_FIELDS: [&str; 8] = ["xh", "xm", "seq", "station", "cjm", "yxdm", "bh", "date"];
 
-/// Exports to `target` (a drive or folder). `full` exports every
-/// photographed record again; otherwise only what is new.
+/// Checks a file-name template: known placeholders, balanced braces.
+pub fn check_template(template: &str) -> Result<(), ExportError> {
+    render_template(template, &|_| Some(String::new())).map(|_| ())
+}
+
+fn render_template(template: &str, value: &dyn Fn(&str) -> Option<String>) -> Result<String, ExportError> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after.find('}').ok_or_else(|| ExportError::Template(format!("{template:?}: {{ without }}")))?;
+        let field = &after[..close];
+        if !TEMPLATE_FIELDS.contains(&field) {
+            return Err(ExportError::Template(format!("{template:?}: {{{field}}}")));
+        }
+        let v = value(field).ok_or_else(|| ExportError::Template(format!("{template:?}: {{{field}}}")))?;
+        out.push_str(&safe_name(&v));
+        rest = &after[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err(ExportError::Template(format!("{template:?}: }} without {{")));
+    }
+    out.push_str(rest);
+    if template.trim().is_empty() {
+        return Err(ExportError::Template("empty".into()));
+    }
+    Ok(out)
+}
+
+/// The photo file name for `record` from `template`, always ending `.jpg`.
+pub fn photo_file_name(template: &str, record: &Record, date: &str) -> Result<String, ExportError> {
+    let c = &record.code;
+    let name = render_template(template, &|field| {
+        Some(match field {
+            "xh" => c.xh.clone(),
+            "xm" => c.xm.clone(),
+            "seq" => record.display_seq(),
+            "station" => record.station.clone(),
+            "cjm" => c.cjm.clone(),
+            "yxdm" => c.yxdm.clone(),
+            "bh" => c.bh.clone(),
+            "date" => date.to_string(),
+            _ => return None,
+        })
+    })?;
+    let name = safe_name(&name);
+    Ok(if name.to_ascii_lowercase().ends_with(".jpg") { name } else { format!("{name}.jpg") })
+}
+
+/// Makes `name` unique among `used` by construction: `{stem}_{tag}.jpg`,
+/// then a counter, and records it as used.
+pub(crate) fn unique_name(name: String, tag: &str, used: &mut HashSet<String>) -> String {
+    if used.insert(name.to_lowercase()) {
+        return name;
+    }
+    let stem = name.strip_suffix(".jpg").or_else(|| name.strip_suffix(".JPG")).unwrap_or(&name).to_string();
+    let mut candidate = format!("{stem}_{}.jpg", safe_name(tag));
+    let mut n = 2;
+    while !used.insert(candidate.to_lowercase()) {
+        candidate = format!("{stem}_{}_{n}.jpg", safe_name(tag));
+        n += 1;
+    }
+    candidate
+}
+
+/// Exports to `target` (a drive or folder): what is new, or with `full`
+/// every photographed record again.
 pub fn export(store: &mut Store, target: &Path, full: bool, now: &str) -> Result<ExportReport, ExportError> {
-    let items = store.export_items(full)?;
+    export_with(store, target, &ExportOptions { full, ..ExportOptions::default() }, now, &mut |_| {})
+}
+
+/// [`export`] with every option, telling `progress` after each file.
+pub fn export_with(
+    store: &mut Store,
+    target: &Path,
+    options: &ExportOptions,
+    now: &str,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<ExportReport, ExportError> {
+    check_template(&options.name_template)?;
+    let recipient = options.encrypt_to.as_deref().map(crypt::parse_recipient).transpose()?;
+    let items = store.export_items(options.full)?;
     if items.is_empty() {
         return Err(ExportError::NothingToExport);
     }
@@ -129,27 +279,45 @@ pub fn export(store: &mut Store, target: &Path, full: bool, now: &str) -> Result
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(|e| write_err(&partial, e))?;
     }
-    for dir in [partial.join("photos"), partial.join("originals")] {
-        std::fs::create_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
-    }
+    std::fs::create_dir_all(&partial).map_err(|e| write_err(&partial, e))?;
+    let header: serde_json::Map<String, Value> = match json!({
+        "batch": batch, "school": school, "station": station, "date": date, "exported_at": now, "full": options.full,
+    }) {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+
+    let mut state = Progress {
+        phase: Phase::Writing,
+        files_done: 0,
+        files_total: items.len() * 2 + 5,
+        bytes_done: 0,
+        bytes_total: items.iter().map(|i| (i.take.original_bytes + i.take.deliverable_bytes) as u64).sum(),
+    };
+    let mut dir_sink = None;
+    let mut age_sink = None;
+    let sink: &mut dyn Sink = match &recipient {
+        Some(r) => age_sink.insert(crypt::AgeSink::create(&partial.join(bundle::ENCRYPTED_FILE), r, &name, now)?),
+        None => dir_sink.insert(DirSink::new(partial.clone())?),
+    };
     let mut sums: BTreeMap<String, String> = BTreeMap::new();
-    let mut rows: Vec<BTreeMap<&str, String>> = Vec::new();
+    let mut rows: Vec<ManifestRow> = Vec::new();
     let mut lines = Vec::new();
     let mut used = HashSet::new();
-    let mut bytes_total = 0u64;
-    let mut written: Vec<PathBuf> = Vec::new();
     for ExportItem { record, take } in &items {
-        let mut file = format!("{}.jpg", safe_name(&record.code.xh));
-        if !used.insert(file.clone()) {
-            file = format!("{}_{}.jpg", safe_name(&record.code.xh), record.display_seq());
-            used.insert(file.clone());
-        }
+        let file = photo_file_name(&options.name_template, record, &date)?;
+        let file = unique_name(file, &record.display_seq(), &mut used);
         // SHA256SUMS carries the hashes stored at capture, so the final check
         // also catches an image damaged in the database, not only on the drive.
         let (original, deliverable) = store.take_images(take.id)?;
-        write_file(&partial.join("photos").join(&file), &deliverable, &mut written)?;
-        write_file(&partial.join("originals").join(&file), &original, &mut written)?;
-        bytes_total += (deliverable.len() + original.len()) as u64;
+        sink.add(&format!("photos/{file}"), &deliverable, &take.deliverable_sha256)?;
+        state.files_done += 1;
+        state.bytes_done += deliverable.len() as u64;
+        progress(&state);
+        sink.add(&format!("originals/{file}"), &original, &take.original_sha256)?;
+        state.files_done += 1;
+        state.bytes_done += original.len() as u64;
+        progress(&state);
         sums.insert(format!("photos/{file}"), take.deliverable_sha256.clone());
         sums.insert(format!("originals/{file}"), take.original_sha256.clone());
         let c = &record.code;
@@ -172,47 +340,28 @@ pub fn export(store: &mut Store, target: &Path, full: bool, now: &str) -> Result
             take.deliverable_sha256.clone(),
             take.original_sha256.clone(),
         ];
-        rows.push(MANIFEST_COLUMNS.iter().copied().zip(values).collect());
+        rows.push(bundle::MANIFEST_COLUMNS.iter().map(|k| k.to_string()).zip(values).collect());
         lines.push(ExportRecord { record_id: record.id, take_id: take.id, photo_file: file });
     }
-    // Manifests.
-    let mut csv_bytes = b"\xEF\xBB\xBF".to_vec();
-    {
-        let mut w = csv::Writer::from_writer(&mut csv_bytes);
-        w.write_record(MANIFEST_COLUMNS).map_err(|e| ExportError::Manifest(e.to_string()))?;
-        for r in &rows {
-            w.write_record(MANIFEST_COLUMNS.iter().map(|k| r[k].as_str()))
-                .map_err(|e| ExportError::Manifest(e.to_string()))?;
-        }
-        w.flush().map_err(|e| ExportError::Manifest(e.to_string()))?;
+    let files = sums.len() + bundle::write_manifests(sink, &header, &rows, &mut sums)?;
+    state.files_done = state.files_total;
+    progress(&state);
+
+    if let Some(age_sink) = age_sink {
+        let (hash, _) = age_sink.finish()?;
+        let readme = crypt::encrypted_readme(&name, &batch);
+        let sums_text =
+            format!("{hash}  {}\n{}  说明.txt\n", bundle::ENCRYPTED_FILE, crate::store::sha256_hex(readme.as_bytes()));
+        let mut outer = DirSink { root: partial.clone(), written: Vec::new() };
+        outer.add("说明.txt", readme.as_bytes(), "")?;
+        outer.add("SHA256SUMS", sums_text.as_bytes(), "")?;
+        outer.sync()?;
     }
-    let json_doc = json!({
-        "batch": batch, "school": school, "station": station, "date": date, "exported_at": now, "full": full,
-        "records": rows.iter().map(|r| Value::Object(r.iter().map(|(k, v)| (k.to_string(), json!(v))).collect())).collect::<Vec<_>>(),
-    });
-    let json_bytes = serde_json::to_vec_pretty(&json_doc).map_err(|e| ExportError::Manifest(e.to_string()))?;
-    let xlsx_bytes = manifest_xlsx(&rows)?;
-    let readme = format!(
-        "gradcap 导出包 / export bundle {batch}\n学校 {school} · 机位 {station} · {date} · {} 人 / students\n\
-         photos/     学历照片 480×640 / diploma photos\noriginals/  原始照片 / original captures\n\
-         manifest.csv / manifest.xlsx / manifest.json  清单 / manifest\n\
-         SHA256SUMS  校验值，可用 `sha256sum -c SHA256SUMS` 或 `gradcap verify-bundle` 检查 / checksums\n",
-        rows.len()
-    );
-    for (file, bytes) in [
-        ("manifest.csv", csv_bytes.as_slice()),
-        ("manifest.json", json_bytes.as_slice()),
-        ("manifest.xlsx", xlsx_bytes.as_slice()),
-        ("说明.txt", readme.as_bytes()),
-    ] {
-        write_file(&partial.join(file), bytes, &mut written)?;
-        sums.insert(file.to_string(), sha256_hex(bytes));
+    if let Some(dir_sink) = &dir_sink {
+        dir_sink.sync()?;
     }
-    let sums_text: String = sums.iter().map(|(f, h)| format!("{h}  {f}\n")).collect();
-    write_file(&partial.join("SHA256SUMS"), sums_text.as_bytes(), &mut written)?;
-    sync_all(&written, &[partial.join("photos"), partial.join("originals"), partial.clone()])?;
     // Everything written is read back and checked before it is called done.
-    let check = verify_bundle(&partial)?;
+    let check = verify_bundle_with_progress(&partial, progress)?;
     if !check.ok() {
         return Err(ExportError::Mismatch { path: check.findings.join("; ") });
     }
@@ -223,94 +372,13 @@ pub fn export(store: &mut Store, target: &Path, full: bool, now: &str) -> Result
     if let Ok(dir) = std::fs::File::open(target) {
         let _ = dir.sync_all();
     }
-    store.record_export(&batch, &bundle.display().to_string(), full, &lines, now)?;
-    Ok(ExportReport { bundle, batch, records: rows.len(), files: sums.len() + 1, bytes: bytes_total })
-}
-
-fn manifest_xlsx(rows: &[BTreeMap<&str, String>]) -> Result<Vec<u8>, ExportError> {
-    let err = |e: rust_xlsxwriter::XlsxError| ExportError::Manifest(e.to_string());
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
-    for (c, h) in MANIFEST_COLUMNS.iter().enumerate() {
-        sheet.write_string(0, c as u16, *h).map_err(err)?;
-    }
-    for (r, row) in rows.iter().enumerate() {
-        for (c, h) in MANIFEST_COLUMNS.iter().enumerate() {
-            // Text cells: a 学号 must never become a number in Excel.
-            sheet.write_string(r as u32 + 1, c as u16, &row[h]).map_err(err)?;
-        }
-    }
-    book.save_to_buffer().map_err(err)
-}
-
-/// What `verify-bundle` found.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct BundleReport {
-    pub files_checked: usize,
-    pub records: usize,
-    pub findings: Vec<String>,
-}
-
-impl BundleReport {
-    pub fn ok(&self) -> bool {
-        self.findings.is_empty()
-    }
-}
-
-/// Checks a bundle: every file in SHA256SUMS present with its hash, every
-/// manifest row's photo and original listed, no stray files.
-pub fn verify_bundle(dir: &Path) -> Result<BundleReport, ExportError> {
-    let sums_path = dir.join("SHA256SUMS");
-    let sums = std::fs::read_to_string(&sums_path)
-        .map_err(|e| ExportError::NotABundle(format!("{}: {e}", sums_path.display())))?;
-    let mut report = BundleReport::default();
-    let mut listed = HashSet::new();
-    // file → its hash as read now: every file is read and hashed once.
-    let mut actual: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    for line in sums.lines().filter(|l| !l.trim().is_empty()) {
-        let Some((hash, file)) = line.split_once("  ") else {
-            report.findings.push(format!("SHA256SUMS: malformed line {line:?}"));
-            continue;
-        };
-        listed.insert(file.to_string());
-        match std::fs::read(dir.join(file)) {
-            Ok(bytes) => {
-                let got = sha256_hex(&bytes);
-                if got == hash {
-                    report.files_checked += 1;
-                } else {
-                    report.findings.push(format!("{file}: content differs from its checksum"));
-                }
-                actual.insert(file.to_string(), got);
-            }
-            Err(e) => report.findings.push(format!("{file}: missing ({e})")),
-        }
-    }
-    for sub in ["photos", "originals"] {
-        for entry in std::fs::read_dir(dir.join(sub)).into_iter().flatten().flatten() {
-            let rel = format!("{sub}/{}", entry.file_name().to_string_lossy());
-            if !listed.contains(&rel) {
-                report.findings.push(format!("{rel}: not in SHA256SUMS"));
-            }
-        }
-    }
-    let manifest =
-        std::fs::read(dir.join("manifest.json")).map_err(|e| ExportError::NotABundle(format!("manifest.json: {e}")))?;
-    let manifest: Value =
-        serde_json::from_slice(&manifest).map_err(|e| ExportError::NotABundle(format!("manifest.json: {e}")))?;
-    for row in manifest["records"].as_array().into_iter().flatten() {
-        report.records += 1;
-        let photo = row["photo_file"].as_str().unwrap_or_default();
-        let original = photo.replacen("photos/", "originals/", 1);
-        for (file, key) in [(photo.to_string(), "photo_sha256"), (original, "original_sha256")] {
-            if !listed.contains(&file) {
-                report.findings.push(format!("manifest row {}: {file} is not in the bundle", row["seq"]));
-            } else if let Some(got) = actual.get(&file) {
-                if Some(got.as_str()) != row[key].as_str() {
-                    report.findings.push(format!("manifest row {}: {file} differs from the manifest", row["seq"]));
-                }
-            }
-        }
-    }
-    Ok(report)
+    store.record_export(&batch, &bundle.display().to_string(), options.full, &lines, now)?;
+    Ok(ExportReport {
+        bundle,
+        batch,
+        records: rows.len(),
+        files: files + 1,
+        bytes: state.bytes_total,
+        encrypted: options.encrypt_to.is_some(),
+    })
 }

@@ -149,7 +149,7 @@ pub enum Outcome {
     /// A take is stored and waits for accept or re-shoot.
     TakeReady {
         record: Record,
-        take: Take,
+        take: Box<Take>,
         deliverable_jpeg: Vec<u8>,
         fit: SizeFit,
     },
@@ -300,7 +300,12 @@ impl Station {
         let record = self.store.record(prepared.for_record)?;
         self.quality_hint = Some(prepared.images.deliverable_quality);
         self.review = Some(Review { take: take.clone(), record: record.id, fit: prepared.fit });
-        Ok(Outcome::TakeReady { record, take, deliverable_jpeg: prepared.images.deliverable_jpeg, fit: prepared.fit })
+        Ok(Outcome::TakeReady {
+            record,
+            take: Box::new(take),
+            deliverable_jpeg: prepared.images.deliverable_jpeg,
+            fit: prepared.fit,
+        })
     }
 
     fn drop_review_of(&mut self, record: RecordId) {

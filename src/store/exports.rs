@@ -15,6 +15,25 @@ pub struct ExportItem {
     pub take: Take,
 }
 
+/// Takes a purge may empty: not yet purged, of a photographed record whose
+/// primary take went out in a verified export, from a session before ?1.
+const PURGEABLE_TAKES: &str = "SELECT t2.id FROM takes t2
+    JOIN records r ON r.id = t2.record_id
+    JOIN sessions s ON s.id = r.session_id
+    WHERE t2.purged_at IS NULL AND r.status = 'photographed' AND s.session_date < ?1
+      AND EXISTS (SELECT 1 FROM takes p JOIN exported e ON e.take_id = p.id
+                  WHERE p.record_id = r.id AND p.is_primary = 1)";
+
+/// What a purge deletes (or deleted).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PurgePlan {
+    pub before: String,
+    pub records: i64,
+    pub takes: i64,
+    /// Image bytes freed.
+    pub bytes: i64,
+}
+
 /// One line of a finished export.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportRecord {
@@ -31,7 +50,7 @@ impl Store {
             .conn()
             .prepare(
                 "SELECT r.id FROM records r JOIN takes t ON t.record_id = r.id AND t.is_primary = 1
-                 WHERE r.status = 'photographed'
+                 WHERE r.status = 'photographed' AND t.purged_at IS NULL
                    AND (?1 OR NOT EXISTS (SELECT 1 FROM exported e WHERE e.take_id = t.id))
                  ORDER BY r.session_id, r.seq",
             )?
@@ -83,6 +102,65 @@ impl Store {
             &json!({"batch": batch, "target": target, "records": lines.len(), "full": full}),
         )?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// What a purge before `before` (a `YYYY-MM-DD` shooting day) would
+    /// delete: takes of photographed records whose current photo went out
+    /// in a verified export, from sessions before that day.
+    pub fn purge_candidates(&self, before: &str) -> Result<PurgePlan, StoreError> {
+        let (records, takes, bytes): (i64, i64, i64) = self.conn().query_row(
+            &format!(
+                "SELECT COUNT(DISTINCT t.record_id), COUNT(*),
+                        COALESCE(SUM(length(t.original_jpeg) + length(t.deliverable_jpeg)), 0)
+                 FROM takes t WHERE t.id IN ({PURGEABLE_TAKES})"
+            ),
+            [before],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        Ok(PurgePlan { before: before.to_string(), records, takes, bytes })
+    }
+
+    /// Deletes the image data (and scan pictures) of verified-exported
+    /// records shot before `before`, in one transaction with its audit row.
+    /// Records, hashes and the audit log stay; `verify` still passes. Run
+    /// [`Store::vacuum`] afterwards to give the space back.
+    pub fn purge(&mut self, before: &str, now: &str) -> Result<PurgePlan, StoreError> {
+        if chrono::NaiveDate::parse_from_str(before, "%Y-%m-%d").is_err() {
+            return Err(StoreError::not_allowed("日期格式应为 YYYY-MM-DD", "the date must be YYYY-MM-DD"));
+        }
+        let plan = self.purge_candidates(before)?;
+        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ids: Vec<TakeId> = tx
+            .prepare(&format!("SELECT id FROM takes WHERE id IN ({PURGEABLE_TAKES}) ORDER BY id"))?
+            .query_map([before], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in &ids {
+            tx.execute(
+                "UPDATE takes SET original_jpeg = X'', deliverable_jpeg = X'', purged_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            tx.execute(
+                "UPDATE records SET scan_thumb_jpeg = NULL WHERE id = (SELECT record_id FROM takes WHERE id = ?1)",
+                [id],
+            )?;
+        }
+        audit::append(
+            &tx,
+            now,
+            AuditRefs::default(),
+            "purged",
+            &json!({"before": before, "records": plan.records, "takes": ids.len(), "bytes": plan.bytes}),
+        )?;
+        tx.commit()?;
+        Ok(PurgePlan { takes: ids.len() as i64, ..plan })
+    }
+
+    /// Gives the space of deleted data back to the disk (SQLite VACUUM).
+    pub fn vacuum(&self) -> Result<(), StoreError> {
+        self.conn().execute_batch("VACUUM")?;
+        // In WAL mode the file shrinks only once the log is written back.
+        self.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 

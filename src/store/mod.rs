@@ -21,7 +21,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use audit::{AuditEntry, GENESIS_HASH};
-pub use exports::{ExportItem, ExportRecord};
+pub use exports::{ExportItem, ExportRecord, PurgePlan};
 pub use queue::ScanOutcome;
 pub use roster::{ClassReport, ImportSummary, RegisterLine, Report, RosterStudent, Unmatched};
 pub use types::{display_seq, sha256_hex, Counts, Record, RecordStatus, Session, SessionInfo, Take, TakeImages};
@@ -59,6 +59,8 @@ pub enum StoreError {
     ReasonRequired,
     #[error("不允许的操作：{zh} / not allowed: {en}")]
     NotAllowed { zh: String, en: String },
+    #[error("照片 {take} 已于 {at} 交接后删除（记录与校验值保留）/ the images of take {take} were deleted after handover on {at} (record and checksums kept)")]
+    Purged { take: TakeId, at: String },
     #[error("数据库错误：{0} / database error: {0}")]
     Sqlite(rusqlite::Error),
     #[error("文件错误：{0} / file error: {0}")]

@@ -78,7 +78,7 @@ fn row_to_record(r: &Row<'_>) -> rusqlite::Result<Record> {
 }
 
 const TAKE_COLUMNS: &str = "id, record_id, take_no, is_primary, original_sha256, original_bytes, original_width,
-    original_height, deliverable_sha256, deliverable_bytes, deliverable_quality, captured_at, rejected_at";
+    original_height, deliverable_sha256, deliverable_bytes, deliverable_quality, captured_at, rejected_at, purged_at";
 
 fn row_to_take(r: &Row<'_>) -> rusqlite::Result<Take> {
     Ok(Take {
@@ -95,6 +95,7 @@ fn row_to_take(r: &Row<'_>) -> rusqlite::Result<Take> {
         deliverable_quality: r.get(10)?,
         captured_at: r.get(11)?,
         rejected_at: r.get(12)?,
+        purged_at: r.get(13)?,
     })
 }
 
@@ -616,12 +617,17 @@ impl Store {
 
     /// The original and deliverable JPEG bytes of a take.
     pub fn take_images(&self, take_id: TakeId) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
-        self.conn()
-            .query_row("SELECT original_jpeg, deliverable_jpeg FROM takes WHERE id = ?1", [take_id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+        let (original, deliverable, purged_at): (Vec<u8>, Vec<u8>, Option<String>) = self
+            .conn()
+            .query_row("SELECT original_jpeg, deliverable_jpeg, purged_at FROM takes WHERE id = ?1", [take_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .optional()?
-            .ok_or(StoreError::NotFound { what_zh: "照片", what_en: "take", id: take_id })
+            .ok_or(StoreError::NotFound { what_zh: "照片", what_en: "take", id: take_id })?;
+        match purged_at {
+            Some(at) => Err(StoreError::Purged { take: take_id, at }),
+            None => Ok((original, deliverable)),
+        }
     }
 
     /// Counts of a session's records.

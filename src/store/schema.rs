@@ -145,6 +145,25 @@ CREATE TABLE exported (
 );
 CREATE INDEX exported_take ON exported(take_id);
 "#,
+    // v3 -> v4: purge after handover. A take's images may be emptied (never
+    // changed otherwise) once its record went out in a verified export; the
+    // hashes stay, so the audit trail still says what was there.
+    r#"
+ALTER TABLE takes ADD COLUMN purged_at TEXT;
+DROP TRIGGER takes_images_immutable;
+CREATE TRIGGER takes_images_immutable
+BEFORE UPDATE OF record_id, take_no, original_jpeg, original_sha256, deliverable_jpeg, deliverable_sha256 ON takes
+WHEN NOT (
+    NEW.record_id = OLD.record_id AND NEW.take_no = OLD.take_no
+    AND NEW.original_sha256 = OLD.original_sha256 AND NEW.deliverable_sha256 = OLD.deliverable_sha256
+    AND length(NEW.original_jpeg) = 0 AND length(NEW.deliverable_jpeg) = 0
+    AND NEW.purged_at IS NOT NULL AND OLD.purged_at IS NULL
+    AND EXISTS (SELECT 1 FROM exported e WHERE e.record_id = OLD.record_id)
+)
+BEGIN SELECT RAISE(ABORT, 'a take''s images never change'); END;
+CREATE TRIGGER takes_purge_is_final BEFORE UPDATE OF purged_at ON takes WHEN OLD.purged_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'a purge is final'); END;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -127,6 +127,8 @@ pub struct Take {
     pub captured_at: String,
     /// When the operator rejected this take (it is kept, never primary).
     pub rejected_at: Option<String>,
+    /// When its images were deleted after a verified handover (hashes kept).
+    pub purged_at: Option<String>,
 }
 
 /// Counts of a session's records by status.

@@ -143,13 +143,26 @@ impl Store {
         let ids: Vec<i64> =
             conn.prepare("SELECT id FROM takes ORDER BY id")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
         for id in ids {
-            let (orig, orig_sha, deliv, deliv_sha, orig_len, deliv_len): (Vec<u8>, String, Vec<u8>, String, i64, i64) =
-                conn.query_row(
-                    "SELECT original_jpeg, original_sha256, deliverable_jpeg, deliverable_sha256, original_bytes, deliverable_bytes
-                     FROM takes WHERE id = ?1",
-                    params![id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-                )?;
+            type Row = (Vec<u8>, String, Vec<u8>, String, i64, i64, Option<String>, bool);
+            let (orig, orig_sha, deliv, deliv_sha, orig_len, deliv_len, purged_at, exported): Row = conn.query_row(
+                "SELECT original_jpeg, original_sha256, deliverable_jpeg, deliverable_sha256, original_bytes,
+                        deliverable_bytes, purged_at,
+                        EXISTS (SELECT 1 FROM exported e WHERE e.record_id = takes.record_id)
+                 FROM takes WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+            )?;
+            if purged_at.is_some() {
+                // Deleted after handover: nothing left to check but that it
+                // is empty and went out in a verified export first.
+                if !orig.is_empty() || !deliv.is_empty() {
+                    report.add("images", format!("take {id}: marked purged but still holds image data"));
+                }
+                if !exported {
+                    report.add("images", format!("take {id}: purged but its record was never exported"));
+                }
+                continue;
+            }
             for (what, bytes, sha, len) in
                 [("original", &orig, &orig_sha, orig_len), ("deliverable", &deliv, &deliv_sha, deliv_len)]
             {

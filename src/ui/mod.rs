@@ -196,6 +196,11 @@ pub fn confirm_dialog(ctx: &egui::Context, state: &mut UiState, lang: Language, 
             "确定重拍这位已拍学生吗？下一张照片将属于他/她。",
             "Re-shoot this photographed student? The next photo goes to them.",
         ),
+        Command::Purge { .. } => tr(
+            lang,
+            "确定删除已导出并校验学生的照片图像吗？此操作不可撤销；记录和日志保留。",
+            "Delete the images of verified-exported students? This cannot be undone; records and the log stay.",
+        ),
         _ => "",
     };
     egui::Window::new(tr(lang, "请确认", "Please confirm")).collapsible(false).resizable(false).show(ctx, |ui| {

@@ -73,6 +73,9 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, lang: Language, out: &mut 
                         if take.rejected_at.is_some() {
                             label.push_str(tr(lang, " 已驳回", " rejected"));
                         }
+                        if take.purged_at.is_some() {
+                            label.push_str(tr(lang, " 交接后已删除图像", " images deleted after handover"));
+                        }
                         ui.label(label);
                     });
                 }

@@ -48,6 +48,12 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, current: &Settings, lang: 
                     ui.add(egui::DragValue::new(&mut draft.max_kb).range(1..=500));
                 });
                 ui.end_row();
+                text(ui, tr(lang, "导出照片文件名", "Export photo file name"), &mut draft.photo_name_template);
+                text(
+                    ui,
+                    tr(lang, "导出加密公钥（age1…）", "Export encryption key (age1…)"),
+                    &mut draft.export_recipient,
+                );
                 text(ui, tr(lang, "拍摄键", "Shoot key"), &mut draft.keys.shoot);
                 text(ui, tr(lang, "确认键", "Accept key"), &mut draft.keys.accept);
                 text(ui, tr(lang, "重拍键", "Re-shoot key"), &mut draft.keys.reshoot);

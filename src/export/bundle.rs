@@ -1,0 +1,298 @@
+//! The bundle on disk: where its files go (a plain folder, or one age-encrypted
+//! tar), the manifests, and the check of a finished bundle (`verify-bundle`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{write_err, ExportError, Phase, Progress};
+use crate::store::sha256_hex;
+
+/// Columns of `manifest.csv` / `.xlsx` / `.json`, in order.
+pub const MANIFEST_COLUMNS: [&str; 17] = [
+    "seq",
+    "station",
+    "scanned_at",
+    "captured_at",
+    "cjm",
+    "xh",
+    "xm",
+    "zjhm",
+    "yxdm",
+    "bh",
+    "fy",
+    "cc",
+    "xllb",
+    "sjc",
+    "photo_file",
+    "photo_sha256",
+    "original_sha256",
+];
+
+/// One manifest row: column → text.
+pub type ManifestRow = BTreeMap<String, String>;
+
+/// Where a bundle's files are written.
+pub(crate) trait Sink {
+    /// Adds the file `rel` (e.g. `photos/2020001.jpg`); `sha256` is the hash
+    /// the bytes must have (the one stored at capture).
+    fn add(&mut self, rel: &str, bytes: &[u8], sha256: &str) -> Result<(), ExportError>;
+}
+
+/// A plain bundle: files written into a folder, synced together at the end.
+pub(crate) struct DirSink {
+    pub root: PathBuf,
+    pub written: Vec<PathBuf>,
+}
+
+impl DirSink {
+    pub fn new(root: PathBuf) -> Result<Self, ExportError> {
+        for dir in [root.join("photos"), root.join("originals")] {
+            std::fs::create_dir_all(&dir).map_err(|e| write_err(&dir, e))?;
+        }
+        Ok(DirSink { root, written: Vec::new() })
+    }
+
+    /// Syncs every written file and the folders to the drive.
+    pub fn sync(&self) -> Result<(), ExportError> {
+        for path in &self.written {
+            std::fs::File::open(path).and_then(|f| f.sync_all()).map_err(|e| write_err(path, e))?;
+        }
+        for dir in [self.root.join("photos"), self.root.join("originals"), self.root.clone()] {
+            if let Ok(d) = std::fs::File::open(&dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Sink for DirSink {
+    fn add(&mut self, rel: &str, bytes: &[u8], _sha256: &str) -> Result<(), ExportError> {
+        // The hash is checked when everything is read back (verify_bundle).
+        let path = self.root.join(rel);
+        let mut f = std::fs::File::create(&path).map_err(|e| write_err(&path, e))?;
+        f.write_all(bytes).map_err(|e| write_err(&path, e))?;
+        self.written.push(path);
+        Ok(())
+    }
+}
+
+/// Builds the manifests and `SHA256SUMS` and adds them to the sink; returns
+/// the number of files added.
+pub(crate) fn write_manifests(
+    sink: &mut dyn Sink,
+    header: &serde_json::Map<String, Value>,
+    rows: &[ManifestRow],
+    sums: &mut BTreeMap<String, String>,
+) -> Result<usize, ExportError> {
+    let mut csv_bytes = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut csv_bytes);
+        w.write_record(MANIFEST_COLUMNS).map_err(|e| ExportError::Manifest(e.to_string()))?;
+        for r in rows {
+            w.write_record(MANIFEST_COLUMNS.iter().map(|k| r.get(*k).map(String::as_str).unwrap_or_default()))
+                .map_err(|e| ExportError::Manifest(e.to_string()))?;
+        }
+        w.flush().map_err(|e| ExportError::Manifest(e.to_string()))?;
+    }
+    let mut doc = header.clone();
+    doc.insert(
+        "records".into(),
+        Value::Array(
+            rows.iter()
+                .map(|r| {
+                    Value::Object(
+                        MANIFEST_COLUMNS
+                            .iter()
+                            .map(|k| (k.to_string(), Value::String(r.get(*k).cloned().unwrap_or_default())))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        ),
+    );
+    let json_bytes = serde_json::to_vec_pretty(&doc).map_err(|e| ExportError::Manifest(e.to_string()))?;
+    let xlsx_bytes = manifest_xlsx(rows)?;
+    let text = |k: &str| header.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let readme = format!(
+        "gradcap 导出包 / export bundle {}\n学校 {} · 机位 {} · {} · {} 人 / students\n\
+         photos/     学历照片 480×640 / diploma photos\noriginals/  原始照片 / original captures\n\
+         manifest.csv / manifest.xlsx / manifest.json  清单 / manifest\n\
+         SHA256SUMS  校验值，可用 `sha256sum -c SHA256SUMS` 或 `gradcap verify-bundle` 检查 / checksums\n",
+        text("batch"),
+        text("school"),
+        text("station"),
+        text("date"),
+        rows.len()
+    );
+    for (file, bytes) in [
+        ("manifest.csv", csv_bytes.as_slice()),
+        ("manifest.json", json_bytes.as_slice()),
+        ("manifest.xlsx", xlsx_bytes.as_slice()),
+        ("说明.txt", readme.as_bytes()),
+    ] {
+        let hash = sha256_hex(bytes);
+        sink.add(file, bytes, &hash)?;
+        sums.insert(file.to_string(), hash);
+    }
+    let sums_text: String = sums.iter().map(|(f, h)| format!("{h}  {f}\n")).collect();
+    sink.add("SHA256SUMS", sums_text.as_bytes(), &sha256_hex(sums_text.as_bytes()))?;
+    Ok(5)
+}
+
+fn manifest_xlsx(rows: &[ManifestRow]) -> Result<Vec<u8>, ExportError> {
+    let err = |e: rust_xlsxwriter::XlsxError| ExportError::Manifest(e.to_string());
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in MANIFEST_COLUMNS.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).map_err(err)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, h) in MANIFEST_COLUMNS.iter().enumerate() {
+            // Text cells: a 学号 must never become a number in Excel.
+            sheet
+                .write_string(r as u32 + 1, c as u16, row.get(*h).map(String::as_str).unwrap_or_default())
+                .map_err(err)?;
+        }
+    }
+    book.save_to_buffer().map_err(err)
+}
+
+/// What `verify-bundle` found.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct BundleReport {
+    pub files_checked: usize,
+    pub records: usize,
+    /// The bundle is age-encrypted: only the ciphertext's checksums could be
+    /// checked (`gradcap decrypt` checks the rest).
+    pub encrypted: bool,
+    pub findings: Vec<String>,
+}
+
+impl BundleReport {
+    pub fn ok(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+/// Name of the encrypted archive inside an encrypted bundle.
+pub const ENCRYPTED_FILE: &str = "bundle.tar.age";
+
+/// Checks a bundle: every file in SHA256SUMS present with its hash, every
+/// manifest row's photo and original listed, no stray files.
+pub fn verify_bundle(dir: &Path) -> Result<BundleReport, ExportError> {
+    verify_bundle_with_progress(dir, &mut |_| {})
+}
+
+/// [`verify_bundle`], telling `progress` after each file read.
+pub fn verify_bundle_with_progress(
+    dir: &Path,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<BundleReport, ExportError> {
+    let sums_path = dir.join("SHA256SUMS");
+    let sums = std::fs::read_to_string(&sums_path)
+        .map_err(|e| ExportError::NotABundle(format!("{}: {e}", sums_path.display())))?;
+    let mut report = BundleReport::default();
+    let mut listed = HashSet::new();
+    let entries: Vec<&str> = sums.lines().filter(|l| !l.trim().is_empty()).collect();
+    let bytes_total = entries
+        .iter()
+        .filter_map(|l| l.split_once("  "))
+        .filter_map(|(_, f)| std::fs::metadata(dir.join(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut state =
+        Progress { phase: Phase::Verifying, files_done: 0, files_total: entries.len(), bytes_done: 0, bytes_total };
+    // file → its hash as read now: every file is read and hashed once.
+    let mut actual: HashMap<String, String> = HashMap::new();
+    for line in entries {
+        let Some((hash, file)) = line.split_once("  ") else {
+            report.findings.push(format!("SHA256SUMS: malformed line {line:?}"));
+            continue;
+        };
+        listed.insert(file.to_string());
+        match std::fs::read(dir.join(file)) {
+            Ok(bytes) => {
+                let got = sha256_hex(&bytes);
+                if got == hash {
+                    report.files_checked += 1;
+                } else {
+                    report.findings.push(format!("{file}: content differs from its checksum"));
+                }
+                state.bytes_done += bytes.len() as u64;
+                actual.insert(file.to_string(), got);
+            }
+            Err(e) => report.findings.push(format!("{file}: missing ({e})")),
+        }
+        state.files_done += 1;
+        progress(&state);
+    }
+    if listed.contains(ENCRYPTED_FILE) && !dir.join("manifest.json").exists() {
+        report.encrypted = true;
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name != "SHA256SUMS" && !listed.contains(&name) {
+                report.findings.push(format!("{name}: not in SHA256SUMS"));
+            }
+        }
+        return Ok(report);
+    }
+    for sub in ["photos", "originals"] {
+        for entry in std::fs::read_dir(dir.join(sub)).into_iter().flatten().flatten() {
+            let rel = format!("{sub}/{}", entry.file_name().to_string_lossy());
+            if !listed.contains(&rel) {
+                report.findings.push(format!("{rel}: not in SHA256SUMS"));
+            }
+        }
+    }
+    for row in read_manifest(dir)? {
+        report.records += 1;
+        let photo = row.get("photo_file").cloned().unwrap_or_default();
+        let seq = row.get("seq").cloned().unwrap_or_default();
+        let original = photo.replacen("photos/", "originals/", 1);
+        for (file, key) in [(photo, "photo_sha256"), (original, "original_sha256")] {
+            if !listed.contains(&file) {
+                report.findings.push(format!("manifest row {seq}: {file} is not in the bundle"));
+            } else if let Some(got) = actual.get(&file) {
+                if Some(got) != row.get(key) {
+                    report.findings.push(format!("manifest row {seq}: {file} differs from the manifest"));
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The rows of a bundle's `manifest.json`.
+pub fn read_manifest(dir: &Path) -> Result<Vec<ManifestRow>, ExportError> {
+    Ok(read_manifest_doc(dir)?.1)
+}
+
+/// `manifest.json`: its header fields and its rows.
+pub(crate) fn read_manifest_doc(dir: &Path) -> Result<(serde_json::Map<String, Value>, Vec<ManifestRow>), ExportError> {
+    let bytes =
+        std::fs::read(dir.join("manifest.json")).map_err(|e| ExportError::NotABundle(format!("manifest.json: {e}")))?;
+    let doc: Value =
+        serde_json::from_slice(&bytes).map_err(|e| ExportError::NotABundle(format!("manifest.json: {e}")))?;
+    let Value::Object(mut header) = doc else {
+        return Err(ExportError::NotABundle("manifest.json: not an object".into()));
+    };
+    let records = header.remove("records");
+    let rows = records
+        .as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|row| {
+            row.as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .collect()
+        })
+        .collect();
+    Ok((header, rows))
+}
