@@ -309,4 +309,23 @@ fn the_export_view_exports_a_verified_bundle_while_the_station_runs() {
     assert!(shows(&h, "B001"), "the history lists the batch");
     let bundle = std::fs::read_dir(&usb).unwrap().next().unwrap().unwrap().path();
     assert!(gradcap::export::verify_bundle(&bundle).unwrap().ok());
+
+    // After handover: the images go, behind the PIN and a confirmation.
+    let ctx = h.ctx.clone();
+    h.state_mut().apply(Command::SetPin("2468".into()), &ctx);
+    let tomorrow = (chrono::Local::now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+    h.state_mut().ui.purge_before = tomorrow;
+    h.state_mut().ui.purge_pin = "2468".into();
+    h.step();
+    h.get_by_label("删除…").click();
+    h.step();
+    h.step();
+    assert!(shows(&h, "此操作不可撤销"), "a last confirmation");
+    h.get_by_label("确定").click();
+    h.step();
+    step_until(&mut h, "the purge", |h| shows(h, "已删除 1 名学生"));
+    let store = gradcap::store::Store::open_read_only(&dir.path().join("station.sqlite")).unwrap();
+    assert!(store.verify().unwrap().ok());
+    let record = store.search_records(&student(9).xh, 1).unwrap().remove(0);
+    assert!(store.takes(record.id).unwrap().iter().all(|t| t.purged_at.is_some()));
 }
