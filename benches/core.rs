@@ -63,7 +63,7 @@ fn capture_to_committed_1080p(bencher: divan::Bencher) {
     let frame = portrait(1920, 1080, 1);
     bencher.bench_local(|| {
         let prepared =
-            prepare_take(head.id, &frame, None, SizeRange::default(), station.quality_hint()).expect("prepare");
+            prepare_take(head.id, &frame, None, &StationConfig::default(), station.quality_hint()).expect("prepare");
         station.handle(Event::TakePrepared(prepared)).expect("commit");
         station.handle(Event::Reshoot).expect("reshoot")
     });

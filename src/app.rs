@@ -172,6 +172,8 @@ pub struct ReviewView {
     pub take: Take,
     pub in_range: bool,
     pub bytes: usize,
+    /// The photo checks, shown green / amber / red.
+    pub assessment: crate::photo::checks::Assessment,
 }
 
 /// A record opened in the records view.
@@ -190,6 +192,8 @@ pub struct UiState {
     pub preview: Option<egui::TextureHandle>,
     pub preview_frame: u64,
     pub preview_size: [usize; 2],
+    /// The latest framing hints of the preview (worker thread).
+    pub framing: Option<crate::photo::framing::Framing>,
     pub head_thumb: Option<(RecordId, egui::TextureHandle)>,
     pub review: Option<(ReviewView, egui::TextureHandle)>,
     pub skip_prompt: bool,
@@ -260,20 +264,20 @@ fn spawn_job<T: Send + 'static>(
 
 /// The photo worker: deliverable and original off the UI thread.
 struct PhotoWorker {
-    jobs: Sender<(RecordId, Frame, crate::photo::SizeRange, Option<u8>)>,
+    jobs: Sender<(RecordId, Frame, StationConfig, Option<u8>)>,
     results: Receiver<PhotoResult>,
 }
 
 impl PhotoWorker {
     fn start() -> Result<Self, String> {
-        let (jobs, job_rx) = std::sync::mpsc::channel::<(RecordId, Frame, crate::photo::SizeRange, Option<u8>)>();
+        let (jobs, job_rx) = std::sync::mpsc::channel::<(RecordId, Frame, StationConfig, Option<u8>)>();
         let (result_tx, results) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("photo-worker".into())
             .spawn(move || {
-                for (record, frame, range, hint) in job_rx {
+                for (record, frame, config, hint) in job_rx {
                     let jpeg = frame.jpeg.as_ref().map(|j| j.as_ref().clone());
-                    let result = prepare_take(record, &frame.rgb, jpeg, range, hint);
+                    let result = prepare_take(record, &frame.rgb, jpeg, &config, hint);
                     if result_tx.send((record, result)).is_err() {
                         return;
                     }
@@ -292,6 +296,7 @@ pub struct GradcapApp {
     pub startup_error: Option<String>,
     capture: Option<Capture>,
     scanner: Option<ScanWorker>,
+    framing: Option<crate::photo::framing::FramingWorker>,
     photo: Option<PhotoWorker>,
     player: Player,
     backup_results: Option<Receiver<Result<(PathBuf, bool), String>>>,
@@ -343,6 +348,7 @@ impl GradcapApp {
             startup_error: None,
             capture: None,
             scanner: None,
+            framing: None,
             photo: None,
             view: View::Operator,
             ui: UiState::default(),
@@ -370,7 +376,7 @@ impl GradcapApp {
     }
 
     fn open_station(&mut self) {
-        let config = StationConfig { size_range: self.settings.size_range() };
+        let config = self.settings.station_config();
         let opened = Store::open(&self.opts.db_path)
             .map_err(|e| e.to_string())
             .and_then(|store| Station::open(store, &self.settings.session_info(), config).map_err(|e| e.to_string()));
@@ -388,6 +394,7 @@ impl GradcapApp {
 
     fn start_camera(&mut self) {
         self.scanner = None;
+        self.framing = None;
         self.capture = None;
         let lang = self.lang();
         let factory: Option<Arc<dyn SourceFactory>> = match &self.opts.camera {
@@ -423,6 +430,17 @@ impl GradcapApp {
                 let wake = Box::new(move || ctx.request_repaint());
                 match ScanWorker::start(capture.slot(), self.settings.scan_hold_ms, wake) {
                     Ok(w) => self.scanner = Some(w),
+                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+                }
+                let ctx = self.ctx.clone();
+                let wake = Box::new(move || ctx.request_repaint());
+                match crate::photo::framing::FramingWorker::start(
+                    capture.slot(),
+                    self.settings.photo_checks,
+                    crate::photo::framing::DEFAULT_INTERVAL_MS,
+                    wake,
+                ) {
+                    Ok(w) => self.framing = Some(w),
                     Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
                 }
                 self.capture = Some(capture);
@@ -498,6 +516,9 @@ impl GradcapApp {
         } else {
             self.ui.camera_ok = false;
             self.ui.camera_label = tr(self.lang(), "无摄像头", "no camera");
+        }
+        if let Some(framing) = self.framing.as_ref().and_then(|f| f.latest()) {
+            self.ui.framing = Some(framing);
         }
         if let Some(scanner) = &self.scanner {
             while let Some(hit) = scanner.try_recv() {
@@ -915,8 +936,8 @@ impl GradcapApp {
             self.ui.feedback = Some(Feedback::error(&e));
             return;
         }
-        let session_changed =
-            new.session_info() != self.settings.session_info() || new.size_range() != self.settings.size_range();
+        let session_changed = new.session_info() != self.settings.session_info()
+            || new.station_config() != self.settings.station_config();
         let camera_changed = (&new.camera_name, new.camera_width, new.camera_height, new.camera_fps, new.scan_hold_ms)
             != (
                 &self.settings.camera_name,
@@ -975,7 +996,7 @@ impl GradcapApp {
             return;
         };
         if let Some(photo) = &self.photo {
-            let job = (head.id, frame, st.config().size_range, st.quality_hint());
+            let job = (head.id, frame, st.config(), st.quality_hint());
             if photo.jobs.send(job).is_ok() {
                 self.ui.shooting = true;
             }
@@ -1021,7 +1042,7 @@ impl GradcapApp {
                     text.split_once(" / ").map_or((text.clone(), String::new()), |(a, b)| (a.into(), b.into()));
                 Feedback::new(Rejected, "✗", zh, en)
             }
-            Outcome::TakeReady { record, take, deliverable_jpeg, fit } => {
+            Outcome::TakeReady { record, take, deliverable_jpeg, fit, assessment } => {
                 match crate::photo::decode_jpeg(&deliverable_jpeg) {
                     Ok(img) => {
                         let tex = ctx.load_texture("review", ui::color_image(&img), egui::TextureOptions::LINEAR);
@@ -1030,6 +1051,7 @@ impl GradcapApp {
                             take: *take,
                             in_range: fit == crate::photo::SizeFit::InRange,
                             bytes: deliverable_jpeg.len(),
+                            assessment: *assessment,
                         };
                         self.ui.review = Some((review, tex));
                     }

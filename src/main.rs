@@ -204,6 +204,17 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Face-based crop and the CHSI photo checks for image files: writes each 480×640 deliverable into DIR.
+    Photo {
+        /// One JSON object per image: file, deliverable, eyes, checks.
+        #[arg(long)]
+        json: bool,
+        /// Folder the deliverables are written into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(value_name = "IMAGE", required = true)]
+        images: Vec<PathBuf>,
+    },
     /// Correction lookup (勘误): by token, 学号, number or masked name → record, takes, station, times, audit.
     Lookup {
         query: String,
@@ -485,6 +496,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 gradcap::settings::Settings::load(&data_dir.join(gradcap::settings::SETTINGS_FILE_NAME));
             purge(&db()?, &settings, &before, pin, yes)
         }
+        Some(Command::Photo { json, out, images }) => {
+            let data_dir = paths::data_dir(cli.data_dir.as_deref())?;
+            let (settings, _) =
+                gradcap::settings::Settings::load(&data_dir.join(gradcap::settings::SETTINGS_FILE_NAME));
+            photo_command(&images, &out, json, &settings)
+        }
         Some(Command::Lookup { query, json, export }) => lookup(&db()?, &query, json, export.as_deref()),
         Some(Command::Verify { json }) => {
             let path = db()?;
@@ -602,6 +619,65 @@ fn register_header(store: &Store, class: &str) -> roster::pdf::RegisterHeader {
         station: session.as_ref().map(|s| s.info.station.clone()).unwrap_or_default(),
         date: session.as_ref().map(|s| s.info.date.clone()).unwrap_or_default(),
     }
+}
+
+fn photo_command(
+    images: &[PathBuf],
+    out: &Path,
+    as_json: bool,
+    settings: &gradcap::settings::Settings,
+) -> Result<ExitCode> {
+    std::fs::create_dir_all(out).with_context(|| format!("创建 / creating {}", out.display()))?;
+    let mut unreadable = 0;
+    for file in images {
+        let frame = match image::open(file) {
+            Ok(img) => img.to_rgb8(),
+            Err(e) => {
+                unreadable += 1;
+                if as_json {
+                    println!(
+                        "{}",
+                        json!({"file": file.display().to_string(), "error": format!("图像无法读取 / cannot read the image: {e}")})
+                    );
+                } else {
+                    eprintln!("{}: 图像无法读取 / cannot read the image: {e}", file.display());
+                }
+                continue;
+            }
+        };
+        let checked = gradcap::photo::check_frame(&frame, &settings.photo_checks)?;
+        let deliverable = gradcap::photo::encode_in_range(&checked.image, settings.size_range(), None)?;
+        let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "photo".into());
+        let path = out.join(format!("{}.jpg", gradcap::export::safe_name(&stem)));
+        write_file(&path, &deliverable.jpeg)?;
+        let a = &checked.assessment;
+        let eyes = a.face.map(|f| {
+            let r = |v: f32| (f64::from(v) * 10.0).round() / 10.0;
+            json!([[r(f.left_eye[0]), r(f.left_eye[1])], [r(f.right_eye[0]), r(f.right_eye[1])]])
+        });
+        if as_json {
+            let checks: Vec<Value> = a
+                .checks
+                .iter()
+                .map(|c| {
+                    json!({"name": c.name, "value": c.value, "threshold": c.threshold, "pass": c.pass,
+                           "level": c.level, "message_zh": c.message_zh, "message_en": c.message_en})
+                })
+                .collect();
+            println!(
+                "{}",
+                json!({"file": file.display().to_string(), "deliverable": path.display().to_string(), "eyes": eyes,
+                       "auto_crop": a.auto_crop, "level": a.level(), "bytes": deliverable.jpeg.len(),
+                       "checks": checks})
+            );
+        } else {
+            println!("{} → {} ({:?}, {} bytes)", file.display(), path.display(), a.level(), deliverable.jpeg.len());
+            for c in &a.checks {
+                println!("  {:<22} {:>5}  {}", c.name, if c.pass { "ok" } else { "FAIL" }, c.message_zh);
+            }
+        }
+    }
+    Ok(if unreadable == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn prompt(question: &str) -> Result<String> {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::photo::checks::Thresholds;
 use crate::photo::SizeRange;
 use crate::store::{sha256_hex, SessionInfo};
 
@@ -48,7 +49,7 @@ impl Default for Keys {
 }
 
 /// Everything the settings view edits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     /// Camera position (机位), e.g. `2`.
@@ -77,6 +78,8 @@ pub struct Settings {
     pub photo_name_template: String,
     /// age recipient (public key) exports are encrypted to; empty: plain.
     pub export_recipient: String,
+    /// Thresholds of the photo checks.
+    pub photo_checks: Thresholds,
 }
 
 impl Default for Settings {
@@ -100,6 +103,7 @@ impl Default for Settings {
             scan_hold_ms: crate::scan::worker::DEFAULT_HOLD_MS,
             photo_name_template: crate::export::DEFAULT_NAME_TEMPLATE.into(),
             export_recipient: String::new(),
+            photo_checks: Thresholds::default(),
         }
     }
 }
@@ -119,6 +123,11 @@ impl Settings {
             date,
             operator: self.operator.trim().to_string(),
         }
+    }
+
+    /// What the station core needs from the settings.
+    pub fn station_config(&self) -> crate::station::StationConfig {
+        crate::station::StationConfig { size_range: self.size_range(), thresholds: self.photo_checks }
     }
 
     pub fn size_range(&self) -> SizeRange {

@@ -305,7 +305,7 @@ pub fn run(store: Store, opts: &SimulateOptions) -> Result<SimulateReport, Simul
         for shot in 0..shots {
             let frame = faces.frame(head.seq as usize + shot);
             let t = Instant::now();
-            let prepared = prepare_take(head.id, frame, None, station.config().size_range, station.quality_hint())?;
+            let prepared = prepare_take(head.id, frame, None, &station.config(), station.quality_hint())?;
             samples.deliverable.push(ms(t));
             let t = Instant::now();
             station.handle(Event::TakePrepared(prepared))?;

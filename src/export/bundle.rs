@@ -11,7 +11,7 @@ use super::{write_err, ExportError, Phase, Progress};
 use crate::store::sha256_hex;
 
 /// Columns of `manifest.csv` / `.xlsx` / `.json`, in order.
-pub const MANIFEST_COLUMNS: [&str; 17] = [
+pub const MANIFEST_COLUMNS: [&str; 21] = [
     "seq",
     "station",
     "scanned_at",
@@ -29,6 +29,10 @@ pub const MANIFEST_COLUMNS: [&str; 17] = [
     "photo_file",
     "photo_sha256",
     "original_sha256",
+    "check_level",
+    "checks_failed",
+    "accepted_failed",
+    "check_values",
 ];
 
 /// One manifest row: column → text.

@@ -321,6 +321,13 @@ pub fn export_with(
         sums.insert(format!("photos/{file}"), take.deliverable_sha256.clone());
         sums.insert(format!("originals/{file}"), take.original_sha256.clone());
         let c = &record.code;
+        // The photo checks: overall level, what failed, what the operator
+        // accepted anyway, every measured value (empty for takes made before
+        // checks existed).
+        let assessment = serde_json::from_str::<crate::photo::checks::Assessment>(&take.checks_json).ok();
+        let level = assessment.as_ref().map(|a| format!("{:?}", a.level()).to_lowercase()).unwrap_or_default();
+        let failed = assessment.as_ref().map(|a| a.failed().join(";")).unwrap_or_default();
+        let values_line = assessment.as_ref().map(|a| a.values_line()).unwrap_or_default();
         let values = [
             record.display_seq(),
             record.station.clone(),
@@ -339,6 +346,10 @@ pub fn export_with(
             format!("photos/{file}"),
             take.deliverable_sha256.clone(),
             take.original_sha256.clone(),
+            level,
+            failed,
+            take.accepted_failed.replace(',', ";"),
+            values_line,
         ];
         rows.push(bundle::MANIFEST_COLUMNS.iter().map(|k| k.to_string()).zip(values).collect());
         lines.push(ExportRecord { record_id: record.id, take_id: take.id, photo_file: file });

@@ -14,6 +14,7 @@ use image::RgbImage;
 use serde_json::json;
 
 use crate::code::{self, CaptureCode, CodeError};
+use crate::photo::checks::{Assessment, Thresholds};
 use crate::photo::{self, PhotoError, SizeFit, SizeRange};
 use crate::store::{Record, RecordId, ScanOutcome, Session, SessionInfo, Store, StoreError, Take, TakeImages};
 
@@ -36,9 +37,10 @@ pub enum StationError {
 }
 
 /// Station settings the core needs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StationConfig {
     pub size_range: SizeRange,
+    pub thresholds: Thresholds,
 }
 
 /// The images of a take, made from a frame off the UI thread, bound to the
@@ -48,26 +50,29 @@ pub struct PreparedTake {
     pub for_record: RecordId,
     pub images: TakeImages,
     pub fit: SizeFit,
+    /// The photo checks (also in `images.checks_json`).
+    pub assessment: Assessment,
 }
 
 /// Makes the deliverable and the original from a frame. Pure CPU work: call it
 /// on a worker thread. `source_jpeg` is the camera's own JPEG of the frame
 /// (MJPEG cameras), kept as the original without re-encoding.
 ///
-/// The deliverable and the original are encoded on two threads at once.
-/// `quality_hint` is the quality the previous deliverable needed.
+/// The deliverable (face-based crop and checks) and the original are made
+/// on two threads at once. `quality_hint` is the quality the previous
+/// deliverable needed.
 pub fn prepare_take(
     for_record: RecordId,
     frame: &RgbImage,
     source_jpeg: Option<Vec<u8>>,
-    range: SizeRange,
+    config: &StationConfig,
     quality_hint: Option<u8>,
 ) -> Result<PreparedTake, PhotoError> {
     let (deliverable, original_jpeg) = std::thread::scope(|scope| {
         let original_worker = std::thread::Builder::new()
             .name("encode-original".into())
             .spawn_scoped(scope, || original_for(frame, source_jpeg));
-        let deliverable = photo::make_deliverable(frame, range, quality_hint);
+        let deliverable = photo::make_checked(frame, &config.thresholds, config.size_range, quality_hint);
         let original = match original_worker {
             Ok(handle) => handle.join().unwrap_or_else(|_| Err(PhotoError::Encode("the encoder thread failed".into()))),
             // No thread to be had: encode here, after the deliverable.
@@ -75,7 +80,7 @@ pub fn prepare_take(
         };
         (deliverable, original)
     });
-    let (deliverable, original_jpeg) = (deliverable?, original_jpeg?);
+    let ((deliverable, assessment), original_jpeg) = (deliverable?, original_jpeg?);
     Ok(PreparedTake {
         for_record,
         images: TakeImages {
@@ -84,8 +89,10 @@ pub fn prepare_take(
             original_height: frame.height(),
             deliverable_jpeg: deliverable.jpeg,
             deliverable_quality: deliverable.quality,
+            checks_json: serde_json::to_string(&assessment).unwrap_or_default(),
         },
         fit: deliverable.fit,
+        assessment,
     })
 }
 
@@ -152,6 +159,7 @@ pub enum Outcome {
         take: Box<Take>,
         deliverable_jpeg: Vec<u8>,
         fit: SizeFit,
+        assessment: Box<Assessment>,
     },
     /// The take is the student's photo now.
     Accepted(Record),
@@ -169,6 +177,7 @@ struct Review {
     take: Take,
     record: RecordId,
     fit: SizeFit,
+    failed: Vec<String>,
 }
 
 /// The station: one session at one camera position.
@@ -226,7 +235,7 @@ impl Station {
             Event::CodeScanned { text, frame } => self.scan(&text, frame.as_ref()),
             Event::FrameCaptured { frame, source_jpeg } => {
                 let head = self.head()?.ok_or(StationError::NoStudent)?;
-                let prepared = prepare_take(head.id, &frame, source_jpeg, self.config.size_range, self.quality_hint)?;
+                let prepared = prepare_take(head.id, &frame, source_jpeg, &self.config, self.quality_hint)?;
                 self.commit_take(prepared)
             }
             Event::TakePrepared(prepared) => self.commit_take(prepared),
@@ -265,14 +274,18 @@ impl Station {
         }
     }
 
-    /// Accepts the take under review, recording `flags` (e.g. failed checks
-    /// the operator accepted anyway) with it.
+    /// Accepts the take under review, recording `flags` with it; failed
+    /// photo checks the operator accepts anyway are always recorded (in the
+    /// audit row and on the take).
     pub fn accept(&mut self, flags: &serde_json::Value) -> Result<Outcome, StationError> {
         let review = self.review.as_ref().ok_or(StationError::NothingToReview)?;
         let mut flags = flags.clone();
-        if review.fit != SizeFit::InRange {
-            if let serde_json::Value::Object(map) = &mut flags {
+        if let serde_json::Value::Object(map) = &mut flags {
+            if review.fit != SizeFit::InRange {
                 map.insert("size_fit".into(), serde_json::to_value(review.fit).unwrap_or_default());
+            }
+            if !review.failed.is_empty() {
+                map.insert("accepted_failed".into(), json!(review.failed));
             }
         }
         let record = self.store.accept_take(self.session.id, review.take.id, &flags, &now())?;
@@ -299,12 +312,18 @@ impl Station {
         let take = self.store.add_take(self.session.id, prepared.for_record, &prepared.images, &now())?;
         let record = self.store.record(prepared.for_record)?;
         self.quality_hint = Some(prepared.images.deliverable_quality);
-        self.review = Some(Review { take: take.clone(), record: record.id, fit: prepared.fit });
+        self.review = Some(Review {
+            take: take.clone(),
+            record: record.id,
+            fit: prepared.fit,
+            failed: prepared.assessment.failed(),
+        });
         Ok(Outcome::TakeReady {
             record,
             take: Box::new(take),
             deliverable_jpeg: prepared.images.deliverable_jpeg,
             fit: prepared.fit,
+            assessment: Box::new(prepared.assessment),
         })
     }
 

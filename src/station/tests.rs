@@ -76,7 +76,7 @@ fn a_take_prepared_for_a_student_who_is_no_longer_head_is_not_stored() {
     scan(&mut st, 0);
     scan(&mut st, 1);
     let head = st.head().unwrap().unwrap();
-    let prepared = prepare_take(head.id, &synth::portrait(960, 720, 3), None, SizeRange::default(), None).unwrap();
+    let prepared = prepare_take(head.id, &synth::portrait(960, 720, 3), None, &StationConfig::default(), None).unwrap();
     // The operator skips the head while the take was being prepared.
     st.handle(Event::Skip { reason: "未到".into() }).unwrap();
     let err = st.handle(Event::TakePrepared(prepared)).unwrap_err();
@@ -420,7 +420,7 @@ fn a_rejected_take_can_never_be_accepted() {
 
 #[test]
 fn accepting_an_out_of_range_photo_is_recorded() {
-    let tight = StationConfig { size_range: SizeRange { min_bytes: 100, max_bytes: 2000 } };
+    let tight = StationConfig { size_range: SizeRange { min_bytes: 100, max_bytes: 2000 }, ..StationConfig::default() };
     let mut st = Station::open(Store::open_in_memory().unwrap(), &info("2"), tight).unwrap();
     scan(&mut st, 0);
     let Outcome::TakeReady { fit, record, .. } = shoot(&mut st, 1) else { panic!() };
@@ -435,10 +435,10 @@ fn a_truncated_camera_jpeg_is_not_kept_as_the_original() {
     let frame = synth::portrait(640, 480, 4);
     let good = crate::photo::encode_jpeg(&frame, 90).unwrap();
     let truncated = good[..good.len() / 3].to_vec();
-    let p = prepare_take(1, &frame, Some(truncated.clone()), SizeRange::default(), None).unwrap();
+    let p = prepare_take(1, &frame, Some(truncated.clone()), &StationConfig::default(), None).unwrap();
     assert!(p.images.original_jpeg != truncated, "the truncated JPEG was kept");
     assert!(crate::photo::decode_jpeg(&p.images.original_jpeg).is_ok());
-    let p = prepare_take(1, &frame, Some(good.clone()), SizeRange::default(), None).unwrap();
+    let p = prepare_take(1, &frame, Some(good.clone()), &StationConfig::default(), None).unwrap();
     assert!(p.images.original_jpeg == good, "a good camera JPEG is kept as is");
 }
 
@@ -573,4 +573,39 @@ mod reconciliation {
         assert_eq!(st.store().report(None).unwrap().classes[0].class, "法学 2102");
         assert!(st.store().verify().unwrap().ok(), "imports are audited and masked");
     }
+}
+
+/// A take carries its photo checks from the moment it is stored; accepting
+/// one with failed checks records them on the take and in the audit row.
+#[test]
+fn accepting_a_photo_with_failed_checks_records_them_on_the_take() {
+    let mut st = station();
+    scan(&mut st, 0);
+    // A blank grey frame: no face, a wrong background.
+    let frame = RgbImage::from_pixel(960, 720, image::Rgb([128, 128, 128]));
+    let Outcome::TakeReady { take, assessment, .. } =
+        st.handle(Event::FrameCaptured { frame, source_jpeg: None }).unwrap()
+    else {
+        panic!()
+    };
+    let failed = assessment.failed();
+    assert!(failed.contains(&"face_count".to_string()) && failed.contains(&"background".to_string()), "{failed:?}");
+    assert!(!assessment.auto_crop);
+    let stored = st.store().takes(take.record_id).unwrap().remove(0);
+    let from_db: crate::photo::checks::Assessment = serde_json::from_str(&stored.checks_json).unwrap();
+    assert_eq!(from_db, *assessment);
+    assert!(stored.accepted_failed.is_empty());
+    st.handle(Event::Accept).unwrap();
+    let stored = st.store().takes(take.record_id).unwrap().remove(0);
+    assert_eq!(stored.accepted_failed, failed.join(","));
+    let audit = st.store().audit_for_record(take.record_id).unwrap();
+    let accepted = audit.iter().find(|a| a.action == "accepted").unwrap();
+    assert!(
+        accepted.detail.contains("accepted_failed") && accepted.detail.contains("face_count"),
+        "{}",
+        accepted.detail
+    );
+    // The checks of a stored take never change.
+    let changed = st.store().conn().execute("UPDATE takes SET checks_json = '[]' WHERE id = ?1", [take.id]);
+    assert!(changed.is_err());
 }

@@ -78,7 +78,8 @@ fn row_to_record(r: &Row<'_>) -> rusqlite::Result<Record> {
 }
 
 const TAKE_COLUMNS: &str = "id, record_id, take_no, is_primary, original_sha256, original_bytes, original_width,
-    original_height, deliverable_sha256, deliverable_bytes, deliverable_quality, captured_at, rejected_at, purged_at";
+    original_height, deliverable_sha256, deliverable_bytes, deliverable_quality, captured_at, rejected_at, purged_at,
+    checks_json, accepted_failed";
 
 fn row_to_take(r: &Row<'_>) -> rusqlite::Result<Take> {
     Ok(Take {
@@ -96,6 +97,8 @@ fn row_to_take(r: &Row<'_>) -> rusqlite::Result<Take> {
         captured_at: r.get(11)?,
         rejected_at: r.get(12)?,
         purged_at: r.get(13)?,
+        checks_json: r.get(14)?,
+        accepted_failed: r.get(15)?,
     })
 }
 
@@ -390,8 +393,8 @@ impl Store {
         tx.execute(
             "INSERT INTO takes (record_id, take_no, is_primary, original_jpeg, original_sha256, original_bytes,
                                 original_width, original_height, deliverable_jpeg, deliverable_sha256,
-                                deliverable_bytes, deliverable_quality, captured_at)
-             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                deliverable_bytes, deliverable_quality, captured_at, checks_json)
+             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 expected,
                 take_no,
@@ -404,7 +407,8 @@ impl Store {
                 deliverable_sha,
                 images.deliverable_jpeg.len() as i64,
                 images.deliverable_quality,
-                now
+                now,
+                images.checks_json
             ],
         )?;
         let take_id = tx.last_insert_rowid();
@@ -449,7 +453,16 @@ impl Store {
             .query_row("SELECT id FROM takes WHERE record_id = ?1 AND is_primary = 1", [record_id], |r| r.get(0))
             .optional()?;
         tx.execute("UPDATE takes SET is_primary = 0 WHERE record_id = ?1 AND is_primary = 1", [record_id])?;
-        tx.execute("UPDATE takes SET is_primary = 1 WHERE id = ?1", [take_id])?;
+        // Failed checks accepted anyway are kept on the take itself.
+        let accepted_failed = flags
+            .get("accepted_failed")
+            .and_then(|v| v.as_array())
+            .map(|names| names.iter().filter_map(|n| n.as_str()).collect::<Vec<_>>().join(","))
+            .unwrap_or_default();
+        tx.execute(
+            "UPDATE takes SET is_primary = 1, accepted_failed = ?2 WHERE id = ?1",
+            params![take_id, accepted_failed],
+        )?;
         tx.execute(
             "UPDATE records SET status = 'photographed', status_at = ?1, status_reason = '', reshoot_session_id = NULL
              WHERE id = ?2",

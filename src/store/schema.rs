@@ -164,6 +164,14 @@ BEGIN SELECT RAISE(ABORT, 'a take''s images never change'); END;
 CREATE TRIGGER takes_purge_is_final BEFORE UPDATE OF purged_at ON takes WHEN OLD.purged_at IS NOT NULL
 BEGIN SELECT RAISE(ABORT, 'a purge is final'); END;
 "#,
+    // v4 -> v5: the photo checks of each take (JSON, written with the take,
+    // never changed) and the failed checks the operator accepted anyway.
+    r#"
+ALTER TABLE takes ADD COLUMN checks_json TEXT NOT NULL DEFAULT '';
+ALTER TABLE takes ADD COLUMN accepted_failed TEXT NOT NULL DEFAULT '';
+CREATE TRIGGER takes_checks_immutable BEFORE UPDATE OF checks_json ON takes
+BEGIN SELECT RAISE(ABORT, 'a take''s checks never change'); END;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -108,6 +108,8 @@ pub struct TakeImages {
     pub original_height: u32,
     pub deliverable_jpeg: Vec<u8>,
     pub deliverable_quality: u8,
+    /// The photo checks, as JSON (empty: not checked).
+    pub checks_json: String,
 }
 
 /// A stored take (its images stay in the database; fetch them with `take_images`).
@@ -129,6 +131,10 @@ pub struct Take {
     pub rejected_at: Option<String>,
     /// When its images were deleted after a verified handover (hashes kept).
     pub purged_at: Option<String>,
+    /// The photo checks, as JSON (empty: taken before checks existed).
+    pub checks_json: String,
+    /// Failed checks the operator accepted anyway, comma-separated.
+    pub accepted_failed: String,
 }
 
 /// Counts of a session's records by status.

@@ -7,6 +7,7 @@ use egui::{Align2, Color32, FontId, Rect, RichText, Stroke, StrokeKind, Vec2};
 
 use super::{short_time, tr};
 use crate::app::{Command, UiState};
+use crate::photo::checks::{Assessment, Hint, Level};
 use crate::settings::{Language, Settings};
 
 /// Eye band and hairline band of the 640-px-high deliverable (DOMAIN.md).
@@ -70,7 +71,27 @@ fn review(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Languag
             .size(20.0)
             .strong(),
     );
-    ui.add(egui::Image::new((tex.id(), Vec2::new(240.0, 320.0))));
+    ui.horizontal(|ui| {
+        let response = ui.add(egui::Image::new((tex.id(), Vec2::new(240.0, 320.0))));
+        // Where the checks found the eyes, and the spec's bands.
+        let r = response.rect;
+        let painter = ui.painter_at(r);
+        let to_screen = |x: f32, y: f32| r.min + Vec2::new(x * r.width() / 480.0, y * r.height() / 640.0);
+        let eyes = Color32::from_rgb(0, 230, 120);
+        for y in [EYE_BAND.0, EYE_BAND.1] {
+            painter.line_segment([to_screen(0.0, y), to_screen(480.0, y)], Stroke::new(1.0, eyes));
+        }
+        if let Some(face) = &review.assessment.face {
+            for eye in [face.left_eye, face.right_eye] {
+                painter.circle_stroke(
+                    to_screen(eye[0], eye[1]),
+                    4.0,
+                    Stroke::new(1.5, Color32::from_rgb(255, 60, 200)),
+                );
+            }
+        }
+        checks_list(ui, &review.assessment, lang);
+    });
     let kb = review.bytes as f32 / 1024.0;
     let size_text = format!("{kb:.1} KB, Q{}", review.take.deliverable_quality);
     if review.in_range {
@@ -81,14 +102,57 @@ fn review(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Languag
                 .color(Color32::from_rgb(200, 130, 0)),
         );
     }
+    let failed = !review.assessment.failed().is_empty();
     ui.horizontal(|ui| {
-        if ui.button(RichText::new(format!("{} [{}]", tr(lang, "确认", "Accept"), keys.accept)).size(22.0)).clicked()
-        {
+        let accept = if failed {
+            tr(lang, "仍然确认（将记录）", "Accept anyway (recorded)")
+        } else {
+            tr(lang, "确认", "Accept")
+        };
+        if ui.button(RichText::new(format!("{accept} [{}]", keys.accept)).size(22.0)).clicked() {
             out.push(Command::Accept);
         }
         if ui.button(RichText::new(format!("{} [{}]", tr(lang, "重拍", "Re-shoot"), keys.reshoot)).size(22.0)).clicked()
         {
             out.push(Command::Reshoot);
+        }
+    });
+}
+
+/// Colour of a check level.
+pub fn level_color(level: Level) -> Color32 {
+    match level {
+        Level::Green => Color32::from_rgb(30, 150, 60),
+        Level::Amber => Color32::from_rgb(210, 140, 0),
+        Level::Red => Color32::from_rgb(200, 40, 40),
+    }
+}
+
+/// The checks of a photo: a dot per check and its message.
+fn checks_list(ui: &mut egui::Ui, assessment: &Assessment, lang: Language) {
+    ui.vertical(|ui| {
+        let (zh, en) = match assessment.level() {
+            Level::Green => ("照片检查全部通过", "all photo checks pass"),
+            Level::Amber => ("通过，有接近限值的项", "passes, some values near a limit"),
+            Level::Red => ("有不合格项：建议重拍", "checks failed: re-shoot advised"),
+        };
+        ui.label(RichText::new(tr(lang, zh, en)).strong().color(level_color(assessment.level())));
+        if !assessment.auto_crop {
+            ui.label(
+                RichText::new(tr(lang, "未找到人脸，已居中裁切", "no face found: centred crop"))
+                    .color(level_color(Level::Amber)),
+            );
+        }
+        for c in &assessment.checks {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("●").color(level_color(c.level)));
+                let text = match lang {
+                    Language::Chinese => &c.message_zh,
+                    Language::English => &c.message_en,
+                };
+                ui.label(RichText::new(text).small())
+                    .on_hover_text(format!("{}: {:?} / {}", c.name, c.value, c.threshold));
+            });
         }
     });
 }
@@ -160,15 +224,61 @@ fn preview(ui: &mut egui::Ui, state: &UiState, lang: Language) {
     };
     let response = ui.add(egui::Image::new((tex.id(), size)));
     let rect = response.rect;
-    // The centred 3:4 crop the deliverable is cut from, and its guide bands.
-    let crop_h = rect.height().min(rect.width() * 4.0 / 3.0);
-    let crop_w = crop_h * 3.0 / 4.0;
-    let crop = Rect::from_center_size(rect.center(), Vec2::new(crop_w, crop_h));
+    // The 3:4 crop the deliverable will be cut from — placed by the face the
+    // framing worker found, centred without one — and its guide bands.
+    let to_screen =
+        |x: f32, y: f32| rect.min + Vec2::new(x * rect.width() / w.max(1) as f32, y * rect.height() / h.max(1) as f32);
+    let framing = state.framing.as_ref().filter(|f| f.frame_size == [w as u32, h as u32]);
+    let crop = match framing {
+        Some(f) => Rect::from_min_max(
+            to_screen(f.crop.x as f32, f.crop.y as f32),
+            to_screen((f.crop.x + f.crop.width) as f32, (f.crop.y + f.crop.height) as f32),
+        ),
+        None => {
+            let crop_h = rect.height().min(rect.width() * 4.0 / 3.0);
+            Rect::from_center_size(rect.center(), Vec2::new(crop_h * 3.0 / 4.0, crop_h))
+        }
+    };
     let painter = ui.painter_at(rect);
     let dim = Color32::from_black_alpha(110);
     painter.rect_filled(Rect::from_min_max(rect.min, egui::pos2(crop.left(), rect.bottom())), 0.0, dim);
     painter.rect_filled(Rect::from_min_max(egui::pos2(crop.right(), rect.top()), rect.max), 0.0, dim);
+    painter.rect_filled(
+        Rect::from_min_max(egui::pos2(crop.left(), rect.top()), egui::pos2(crop.right(), crop.top())),
+        0.0,
+        dim,
+    );
+    painter.rect_filled(
+        Rect::from_min_max(egui::pos2(crop.left(), crop.bottom()), egui::pos2(crop.right(), rect.bottom())),
+        0.0,
+        dim,
+    );
     painter.rect_stroke(crop, 0.0, Stroke::new(2.0, Color32::WHITE), StrokeKind::Inside);
+    if let Some(f) = framing {
+        if let Some(face) = &f.face {
+            for eye in [face.left_eye, face.right_eye] {
+                painter.circle_stroke(
+                    to_screen(eye[0], eye[1]),
+                    5.0,
+                    Stroke::new(2.0, Color32::from_rgb(255, 60, 200)),
+                );
+            }
+        }
+        let good = f.hints == [Hint::Good];
+        let text: Vec<&str> = f
+            .hints
+            .iter()
+            .map(|h| {
+                let (zh, en) = h.text();
+                tr(lang, zh, en)
+            })
+            .collect();
+        let color = if good { level_color(Level::Green) } else { level_color(Level::Amber) };
+        let galley = painter.layout_no_wrap(text.join(" · "), FontId::proportional(26.0), Color32::WHITE);
+        let at = rect.center_top() + Vec2::new(-galley.size().x / 2.0, 10.0);
+        painter.rect_filled(Rect::from_min_size(at, galley.size()).expand(6.0), 6.0, color);
+        painter.galley(at, galley, Color32::WHITE);
+    }
     let band = |(top, bottom): (f32, f32), color: Color32, label: &str| {
         let y0 = crop.top() + crop.height() * top / 640.0;
         let y1 = crop.top() + crop.height() * bottom / 640.0;

@@ -1,0 +1,68 @@
+//! Auto-crop + every photo check on a 1080p frame, on one core (the target
+//! is ≤ 150 ms). Run: `cargo bench --bench photo`. Prints a per-stage table
+//! first (detection, crop, checks, JPEG size search), then divan times the
+//! whole of `photo::check_frame` and `photo::make_checked`.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Instant;
+
+use gradcap::photo::checks::Thresholds;
+use gradcap::photo::{self, SizeRange};
+
+fn frame() -> image::RgbImage {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/portraits/obama-1080p.jpg");
+    image::open(&path).expect("../shared/testdata/portraits/obama-1080p.jpg").to_rgb8()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let frame = frame();
+    let t = Thresholds::default();
+    let (mut detect, mut checks, mut encode) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..15 {
+        let a = Instant::now();
+        let faces = photo::face::detect(&frame).unwrap();
+        let b = Instant::now();
+        let checked = photo::checked_with_faces(&frame, &faces, &t).unwrap();
+        let c = Instant::now();
+        black_box(photo::encode_in_range(&checked.image, SizeRange::default(), Some(80)).unwrap());
+        let d = Instant::now();
+        detect.push((b - a).as_secs_f64() * 1e3);
+        checks.push((c - b).as_secs_f64() * 1e3);
+        encode.push((d - c).as_secs_f64() * 1e3);
+    }
+    println!("1920×1080, one thread, median of 15:");
+    println!("  face + landmarks     {:7.1} ms", median(detect.clone()));
+    println!("  crop + all checks    {:7.1} ms", median(checks.clone()));
+    println!("  JPEG size search     {:7.1} ms", median(encode.clone()));
+    divan::main();
+}
+
+#[divan::bench(sample_count = 20)]
+fn autocrop_and_checks_1080p(bencher: divan::Bencher) {
+    let frame = frame();
+    let t = Thresholds::default();
+    bencher.bench_local(|| black_box(photo::check_frame(black_box(&frame), &t).unwrap()));
+}
+
+#[divan::bench(sample_count = 20)]
+fn deliverable_with_checks_1080p(bencher: divan::Bencher) {
+    let frame = frame();
+    let t = Thresholds::default();
+    bencher
+        .bench_local(|| black_box(photo::make_checked(black_box(&frame), &t, SizeRange::default(), Some(80)).unwrap()));
+}
+
+#[divan::bench(args = [(0, false, false), (0, true, false), (1, true, false), (1, true, true)], sample_count = 10)]
+fn detector_1080p(bencher: divan::Bencher, (levels, refine, pupil): (u32, bool, bool)) {
+    let frame = frame();
+    let config = photo::face::DetectorConfig { tile_levels: levels, refine, pupil_refine: pupil, ..Default::default() };
+    let detector = photo::face::FaceDetector::with_config(config).unwrap();
+    bencher.bench_local(|| black_box(detector.detect(black_box(&frame)).unwrap()));
+}

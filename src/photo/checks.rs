@@ -1,0 +1,808 @@
+//! The CHSI photo spec as measurable checks, and the face-based crop.
+//!
+//! Each check has a measured value, a threshold, pass/fail and a level the
+//! operator sees (green: well inside; amber: passes but near the limit;
+//! red: fails), with a plain message in Chinese and English. Thresholds live
+//! in one table ([`Thresholds`], adjustable in settings; defaults from
+//! DOMAIN.md: eyes 200–300 px from the top, face width 180–300 px, top of
+//! the head 50–110 px from the top). The crop puts the eyes at 250 px and
+//! makes the face 240 px wide; it never rotates or mirrors: a tilted head is
+//! a failed check and a re-shoot.
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{CropRect, DELIVERABLE_HEIGHT, DELIVERABLE_WIDTH};
+
+/// The background colour CHSI asks for (light blue).
+pub const BACKGROUND_RGB: [f32; 3] = [100.0, 197.0, 255.0];
+/// Where the crop puts the eye line, px from the top of the deliverable.
+pub const TARGET_EYE_Y: f32 = 250.0;
+/// The face width the crop aims for, px.
+pub const TARGET_FACE_WIDTH: f32 = 240.0;
+/// Top of the head above the eye line, in face widths: the spec's centres
+/// (eyes 250, head top 80, face 240) give 0.7. Used when the background is
+/// too uneven to see the head's outline.
+pub const HEAD_ABOVE_EYES: f32 = 0.7;
+
+/// A face, in the pixels of the picture it was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Face {
+    /// x, y, width, height of the face box (cheek to cheek, brow to chin).
+    pub bbox: [f32; 4],
+    pub score: f32,
+    /// Eye centres: the one on the image's left, then the one on its right.
+    pub left_eye: [f32; 2],
+    pub right_eye: [f32; 2],
+}
+
+impl Face {
+    pub fn eye_mid(&self) -> [f32; 2] {
+        [(self.left_eye[0] + self.right_eye[0]) / 2.0, (self.left_eye[1] + self.right_eye[1]) / 2.0]
+    }
+
+    pub fn eye_distance(&self) -> f32 {
+        (self.right_eye[0] - self.left_eye[0]).hypot(self.right_eye[1] - self.left_eye[1])
+    }
+
+    /// Angle of the eye line from horizontal, degrees (positive: the
+    /// image-right eye is lower).
+    pub fn tilt_deg(&self) -> f32 {
+        (self.right_eye[1] - self.left_eye[1]).atan2(self.right_eye[0] - self.left_eye[0]).to_degrees()
+    }
+
+    /// Face width: the face box's width.
+    pub fn width(&self) -> f32 {
+        self.bbox[2]
+    }
+
+    /// The same face in a crop of `crop` scaled by `scale`.
+    pub fn mapped(&self, crop: &CropRect, scale: f32) -> Face {
+        let (ox, oy) = (crop.x as f32, crop.y as f32);
+        let p = |q: [f32; 2]| [(q[0] - ox) * scale, (q[1] - oy) * scale];
+        Face {
+            bbox: [
+                (self.bbox[0] - ox) * scale,
+                (self.bbox[1] - oy) * scale,
+                self.bbox[2] * scale,
+                self.bbox[3] * scale,
+            ],
+            score: self.score,
+            left_eye: p(self.left_eye),
+            right_eye: p(self.right_eye),
+        }
+    }
+}
+
+/// Every threshold of the checks, in one table (settings: `photo_checks`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    /// Eye line, px from the top of the 480×640 photo.
+    pub eye_height_px: [f32; 2],
+    /// Face width, px.
+    pub face_width_px: [f32; 2],
+    /// Most the eye line may lean, degrees.
+    pub eye_tilt_max_deg: f32,
+    /// Top of the head (hair), px from the top.
+    pub head_top_px: [f32; 2],
+    /// Least sharpness on the face: variance of the Laplacian over variance
+    /// of the luminance, × 100 (see [`sharpness`]).
+    pub sharpness_min: f32,
+    /// Mean face luminance (0–255): under / over exposed outside this.
+    pub exposure: [f32; 2],
+    /// Most the background's mean colour may be from RGB 100,197,255 (RGB distance).
+    pub background_distance_max: f32,
+    /// Most the background may vary (standard deviation, grey levels).
+    pub background_spread_max: f32,
+    /// A passing value this close to a limit (share of the range) shows amber.
+    pub amber_margin: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            eye_height_px: [200.0, 300.0],
+            face_width_px: [180.0, 300.0],
+            eye_tilt_max_deg: 3.0,
+            head_top_px: [50.0, 110.0],
+            sharpness_min: 2.5,
+            exposure: [80.0, 190.0],
+            background_distance_max: 60.0,
+            background_spread_max: 18.0,
+            amber_margin: 0.1,
+        }
+    }
+}
+
+/// How a check looks to the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Green,
+    Amber,
+    Red,
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    /// The measured value; `null` when it could not be measured (no face).
+    pub value: Option<f64>,
+    /// A number (a limit) or `[min, max]`.
+    pub threshold: Value,
+    pub pass: bool,
+    pub level: Level,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+/// Every check of one photo, and where the face was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    /// The face the crop was built on, in deliverable pixels.
+    pub face: Option<Face>,
+    /// The crop was placed by the face (not the centred fallback).
+    pub auto_crop: bool,
+    pub checks: Vec<Check>,
+}
+
+impl Assessment {
+    /// The worst level of all checks.
+    pub fn level(&self) -> Level {
+        self.checks.iter().map(|c| c.level).max().unwrap_or(Level::Green)
+    }
+
+    /// Names of the failed checks.
+    pub fn failed(&self) -> Vec<String> {
+        self.checks.iter().filter(|c| !c.pass).map(|c| c.name.clone()).collect()
+    }
+
+    /// `name=value` of every check, `;`-separated (manifests).
+    pub fn values_line(&self) -> String {
+        self.checks
+            .iter()
+            .map(|c| match c.value {
+                Some(v) => format!("{}={}", c.name, (v * 10.0).round() / 10.0),
+                None => format!("{}=", c.name),
+            })
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+}
+
+/// Where to crop a frame of `width` × `height` so the face lands at the
+/// target size and place. The crop is shifted back inside the frame (the
+/// checks then catch eyes that did not land in the band) and never larger
+/// than the frame.
+pub fn plan_crop(face: &Face, width: u32, height: u32) -> CropRect {
+    let scale = TARGET_FACE_WIDTH / face.width().max(1.0);
+    // Never blown up more than 2×: a tiny face stays small (and fails its check).
+    let mut w = (DELIVERABLE_WIDTH as f32 / scale).max(DELIVERABLE_WIDTH as f32 / 2.0);
+    let mut h = w * DELIVERABLE_HEIGHT as f32 / DELIVERABLE_WIDTH as f32;
+    // Too big for the frame: the largest 3:4 crop that fits.
+    let fit = (width as f32 / w).min(height as f32 / h).min(1.0);
+    w *= fit;
+    h *= fit;
+    let scale = DELIVERABLE_WIDTH as f32 / w;
+    let [mx, my] = face.eye_mid();
+    let x = (mx - DELIVERABLE_WIDTH as f32 / 2.0 / scale).clamp(0.0, (width as f32 - w).max(0.0));
+    let y = (my - TARGET_EYE_Y / scale).clamp(0.0, (height as f32 - h).max(0.0));
+    let (w, h) = (w.floor().max(1.0) as u32, h.floor().max(1.0) as u32);
+    CropRect {
+        x: (x.round() as u32).min(width - w.min(width)),
+        y: (y.round() as u32).min(height - h.min(height)),
+        width: w,
+        height: h,
+    }
+}
+
+fn luminance(p: &image::Rgb<u8>) -> f32 {
+    0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])
+}
+
+/// Clamped integer rectangle `[x0, y0, x1, y1)` inside `img`.
+fn rect_in(img: &RgbImage, x: f32, y: f32, w: f32, h: f32) -> Option<[u32; 4]> {
+    let x0 = x.max(0.0).floor() as u32;
+    let y0 = y.max(0.0).floor() as u32;
+    let x1 = ((x + w).min(img.width() as f32).ceil().max(0.0) as u32).min(img.width());
+    let y1 = ((y + h).min(img.height() as f32).ceil().max(0.0) as u32).min(img.height());
+    (x1 > x0 + 2 && y1 > y0 + 2).then_some([x0, y0, x1, y1])
+}
+
+/// Sharpness inside `r`: the variance of the 4-neighbour Laplacian of the
+/// luminance over the variance of the luminance itself (× 100). Blur takes
+/// away fine detail relative to the coarse shading; light and exposure
+/// scale both alike, so a dark but sharp face still reads as sharp.
+pub fn sharpness(img: &RgbImage, r: [u32; 4]) -> f32 {
+    let [x0, y0, x1, y1] = r;
+    let lum = |x: u32, y: u32| f64::from(luminance(img.get_pixel(x, y)));
+    let (mut sum, mut sum2, mut n) = (0f64, 0f64, 0f64);
+    let (mut lsum, mut lsum2) = (0f64, 0f64);
+    for y in (y0 + 1)..(y1 - 1) {
+        for x in (x0 + 1)..(x1 - 1) {
+            let c = lum(x, y);
+            let l = lum(x - 1, y) + lum(x + 1, y) + lum(x, y - 1) + lum(x, y + 1) - 4.0 * c;
+            sum += l;
+            sum2 += l * l;
+            lsum += c;
+            lsum2 += c * c;
+            n += 1.0;
+        }
+    }
+    if n < 1.0 {
+        return 0.0;
+    }
+    let lap_var = sum2 / n - (sum / n).powi(2);
+    let lum_var = lsum2 / n - (lsum / n).powi(2);
+    (100.0 * lap_var / (lum_var + 25.0)) as f32
+}
+
+fn mean_luminance(img: &RgbImage, r: [u32; 4]) -> f32 {
+    let [x0, y0, x1, y1] = r;
+    let mut sum = 0f64;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            sum += f64::from(luminance(img.get_pixel(x, y)));
+        }
+    }
+    (sum / f64::from((x1 - x0) * (y1 - y0)).max(1.0)) as f32
+}
+
+/// Mean colour and spread (RMS distance from the mean) of the pixels in `rects`.
+fn colour_stats(img: &RgbImage, rects: &[[u32; 4]]) -> Option<([f32; 3], f32)> {
+    let mut sum = [0f64; 3];
+    let mut n = 0f64;
+    for &[x0, y0, x1, y1] in rects {
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let p = img.get_pixel(x, y);
+                for c in 0..3 {
+                    sum[c] += f64::from(p[c]);
+                }
+                n += 1.0;
+            }
+        }
+    }
+    if n < 50.0 {
+        return None;
+    }
+    let mean = [sum[0] / n, sum[1] / n, sum[2] / n];
+    let mut var = 0f64;
+    for &[x0, y0, x1, y1] in rects {
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let p = img.get_pixel(x, y);
+                var += (0..3).map(|c| (f64::from(p[c]) - mean[c]).powi(2)).sum::<f64>();
+            }
+        }
+    }
+    Some(([mean[0] as f32, mean[1] as f32, mean[2] as f32], (var / n / 3.0).sqrt() as f32))
+}
+
+fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+}
+
+/// The top of the head in the deliverable: in each column over the middle
+/// of the face, the first row (going down) that differs from that column's
+/// top rows; the median over the columns. `None` when that lands somewhere
+/// a head cannot be (then the caller estimates it from the face).
+fn head_top(img: &RgbImage, face: &Face) -> Option<f32> {
+    let [mx, my] = face.eye_mid();
+    let w = img.width();
+    let x0 = (mx - face.width() * 0.25).max(0.0) as u32;
+    let x1 = ((mx + face.width() * 0.25).min(w as f32)).max(0.0) as u32;
+    let limit = my.clamp(0.0, img.height() as f32) as u32;
+    if x1 <= x0 + 4 || limit < 8 {
+        return None;
+    }
+    let px = |x: u32, y: u32| {
+        let p = img.get_pixel(x, y);
+        [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])]
+    };
+    let mut tops: Vec<u32> = (x0..x1)
+        .map(|x| {
+            let reference = (0..4).fold([0f32; 3], |acc, y| {
+                let p = px(x, y);
+                [acc[0] + p[0] / 4.0, acc[1] + p[1] / 4.0, acc[2] + p[2] / 4.0]
+            });
+            // The head is solid: the change must hold for 6 rows (a thin
+            // line in the background is not a head).
+            let differs = |y: u32| distance(px(x, y), reference) > 45.0;
+            (0..limit).find(|&y| (y..(y + 6).min(limit)).all(differs)).unwrap_or(limit)
+        })
+        .collect();
+    tops.sort_unstable();
+    let top = tops[tops.len() / 2] as f32;
+    // A head top is above the brows and not two face widths above the eyes.
+    let plausible = (my - 1.2 * face.width())..=(my - 0.4 * face.width());
+    plausible.contains(&top).then_some(top).or_else(|| (top == 0.0 && my - 0.4 * face.width() > 0.0).then_some(0.0))
+}
+
+struct Builder<'a> {
+    t: &'a Thresholds,
+    checks: Vec<Check>,
+}
+
+impl Builder<'_> {
+    fn push(
+        &mut self,
+        name: &str,
+        value: Option<f32>,
+        threshold: Value,
+        pass: bool,
+        amber: bool,
+        (zh, en): (String, String),
+    ) {
+        let level = if !pass {
+            Level::Red
+        } else if amber {
+            Level::Amber
+        } else {
+            Level::Green
+        };
+        self.checks.push(Check {
+            name: name.into(),
+            value: value.map(|v| f64::from((v * 100.0).round() / 100.0)),
+            threshold,
+            pass,
+            level,
+            message_zh: zh,
+            message_en: en,
+        });
+    }
+
+    /// A value that must lie in `[lo, hi]`; `low`/`high` say what is wrong.
+    fn range(
+        &mut self,
+        name: &str,
+        value: Option<f32>,
+        [lo, hi]: [f32; 2],
+        what: (&str, &str),
+        low: (&str, &str),
+        high: (&str, &str),
+    ) {
+        let Some(v) = value else {
+            self.push(
+                name,
+                None,
+                json!([lo, hi]),
+                false,
+                false,
+                (format!("{}：未找到人脸，无法测量", what.0), format!("{}: no face found to measure", what.1)),
+            );
+            return;
+        };
+        let margin = (hi - lo) * self.t.amber_margin;
+        let pass = (lo..=hi).contains(&v);
+        let amber = v < lo + margin || v > hi - margin;
+        let (zh, en) = if v < lo {
+            (
+                format!("{}{v:.0} px，{}（应为 {lo:.0}–{hi:.0}）", what.0, low.0),
+                format!("{} {v:.0} px: {} (should be {lo:.0}–{hi:.0})", what.1, low.1),
+            )
+        } else if v > hi {
+            (
+                format!("{}{v:.0} px，{}（应为 {lo:.0}–{hi:.0}）", what.0, high.0),
+                format!("{} {v:.0} px: {} (should be {lo:.0}–{hi:.0})", what.1, high.1),
+            )
+        } else {
+            (format!("{}{v:.0} px，合格", what.0), format!("{} {v:.0} px: fine", what.1))
+        };
+        self.push(name, Some(v), json!([lo, hi]), pass, amber, (zh, en));
+    }
+}
+
+/// Checks a 480×640 deliverable. `face` is the face the crop was built on
+/// (deliverable pixels), `face_count` how many faces the frame held.
+pub fn assess(img: &RgbImage, face: Option<&Face>, face_count: usize, auto_crop: bool, t: &Thresholds) -> Assessment {
+    let mut b = Builder { t, checks: Vec::new() };
+    let (zh, en) = match face_count {
+        0 => (
+            "未检测到人脸：已按居中裁切，请调整后重拍".to_string(),
+            "no face found: cropped centred; adjust and re-shoot".to_string(),
+        ),
+        1 => ("检测到一张人脸".to_string(), "one face".to_string()),
+        n => (
+            format!("画面中有 {n} 张人脸，应只有一人"),
+            format!("{n} faces in the picture: only the student may be in it"),
+        ),
+    };
+    b.push("face_count", Some(face_count as f32), json!(1), face_count == 1, false, (zh, en));
+
+    b.range(
+        "eye_height",
+        face.map(|f| f.eye_mid()[1]),
+        t.eye_height_px,
+        ("眼睛距上边", "eyes from the top"),
+        ("偏高，请降低相机或让学生坐低", "too high: lower the camera or the student"),
+        ("偏低，请升高相机或让学生坐直", "too low: raise the camera or have the student sit up"),
+    );
+    b.range(
+        "face_width",
+        face.map(Face::width),
+        t.face_width_px,
+        ("脸宽", "face width"),
+        ("脸太小，请靠近或放大", "face too small: move closer or zoom in"),
+        ("脸太大，请后退或缩小", "face too large: step back or zoom out"),
+    );
+    match face {
+        Some(f) => {
+            let tilt = f.tilt_deg().abs();
+            let max = t.eye_tilt_max_deg;
+            let pass = tilt <= max;
+            let (zh, en) = if pass {
+                (format!("头部倾斜 {tilt:.1}°，合格"), format!("head tilt {tilt:.1}°: fine"))
+            } else {
+                (
+                    format!("头部倾斜 {tilt:.1}°（最多 {max:.1}°），请摆正头部后重拍"),
+                    format!("head tilted {tilt:.1}° (at most {max:.1}°): straighten the head and re-shoot"),
+                )
+            };
+            b.push("eye_tilt", Some(tilt), json!(max), pass, tilt > max * (1.0 - t.amber_margin * 3.0), (zh, en));
+        }
+        None => b.push(
+            "eye_tilt",
+            None,
+            json!(t.eye_tilt_max_deg),
+            false,
+            false,
+            ("头部倾斜：未找到人脸".into(), "head tilt: no face found".into()),
+        ),
+    }
+    let top = face.and_then(|f| head_top(img, f).or(Some(f.eye_mid()[1] - HEAD_ABOVE_EYES * f.width())));
+    b.range(
+        "head_top",
+        top,
+        t.head_top_px,
+        ("头顶距上边", "top of the head from the top"),
+        ("头顶太靠上，请降低相机", "head too close to the top: lower the camera"),
+        ("头顶留白太多，请升高相机或靠近", "too much space above the head: raise the camera or move closer"),
+    );
+
+    // Face region for sharpness and exposure: the inner face box, or the
+    // middle of the photo without a face.
+    let region = match face {
+        Some(f) => {
+            rect_in(img, f.bbox[0] + f.bbox[2] * 0.2, f.bbox[1] + f.bbox[3] * 0.15, f.bbox[2] * 0.6, f.bbox[3] * 0.7)
+        }
+        None => rect_in(img, 140.0, 180.0, 200.0, 240.0),
+    }
+    .unwrap_or([0, 0, img.width(), img.height()]);
+    let sharp = sharpness(img, region);
+    let min = t.sharpness_min;
+    let pass = sharp >= min;
+    let (zh, en) = if pass {
+        (format!("清晰度 {sharp:.0}，合格"), format!("sharpness {sharp:.0}: fine"))
+    } else {
+        (
+            format!("照片模糊（清晰度 {sharp:.0}，至少 {min:.0}），请对焦、保持不动后重拍"),
+            format!("blurred (sharpness {sharp:.0}, at least {min:.0}): focus, hold still and re-shoot"),
+        )
+    };
+    b.push("sharpness", Some(sharp), json!(min), pass, sharp < min * 1.25, (zh, en));
+    let lum = mean_luminance(img, region);
+    let [lo, hi] = t.exposure;
+    b.range(
+        "exposure",
+        Some(lum),
+        t.exposure,
+        ("面部亮度", "face brightness"),
+        ("曝光不足，请补光", "under-exposed: add light"),
+        ("曝光过度，请减光", "over-exposed: reduce light"),
+    );
+    if let Some(c) = b.checks.last_mut() {
+        // Brightness is not in px.
+        c.message_zh = c.message_zh.replace(" px", "");
+        c.message_en = c.message_en.replace(" px", "");
+        c.threshold = json!([lo, hi]);
+    }
+
+    // Background: above the head and beside it, clear of the face.
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let rects: Vec<[u32; 4]> = match face {
+        Some(f) => {
+            let top = top.unwrap_or(f.bbox[1]).max(0.0);
+            let side_bottom = f.eye_mid()[1].min(h);
+            let margin = f.width() * 0.25;
+            [
+                rect_in(img, 0.0, 0.0, w, (top - 8.0).max(0.0)),
+                rect_in(img, 0.0, 0.0, (f.bbox[0] - margin).max(0.0), side_bottom),
+                rect_in(img, f.bbox[0] + f.bbox[2] + margin, 0.0, w, side_bottom),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()
+        }
+        None => [rect_in(img, 0.0, 0.0, w, 40.0)].into_iter().flatten().collect(),
+    };
+    match colour_stats(img, &rects) {
+        Some((mean, spread)) => {
+            let d = distance(mean, BACKGROUND_RGB);
+            let max = t.background_distance_max;
+            let pass = d <= max;
+            let (zh, en) = if pass {
+                (
+                    format!("背景颜色与标准蓝色相差 {d:.0}，合格"),
+                    format!("background {d:.0} from the standard blue: fine"),
+                )
+            } else {
+                (
+                    format!(
+                        "背景颜色不符（平均 RGB {:.0},{:.0},{:.0}，与 100,197,255 相差 {d:.0}，最多 {max:.0}）",
+                        mean[0], mean[1], mean[2]
+                    ),
+                    format!(
+                        "background colour off (mean RGB {:.0},{:.0},{:.0}, {d:.0} from 100,197,255, at most {max:.0})",
+                        mean[0], mean[1], mean[2]
+                    ),
+                )
+            };
+            b.push("background", Some(d), json!(max), pass, d > max * 0.75, (zh, en));
+            let max = t.background_spread_max;
+            let pass = spread <= max;
+            let (zh, en) = if pass {
+                (format!("背景均匀（{spread:.0}），合格"), format!("background even ({spread:.0}): fine"))
+            } else {
+                (
+                    format!("背景不均匀（{spread:.0}，最多 {max:.0}）：有阴影、杂物或光照不匀"),
+                    format!("background uneven ({spread:.0}, at most {max:.0}): shadows, objects or uneven light"),
+                )
+            };
+            b.push("background_uniformity", Some(spread), json!(max), pass, spread > max * 0.75, (zh, en));
+        }
+        None => {
+            b.push(
+                "background",
+                None,
+                json!(t.background_distance_max),
+                false,
+                false,
+                ("看不到背景：脸占满画面".into(), "no background visible: the face fills the picture".into()),
+            );
+            b.push(
+                "background_uniformity",
+                None,
+                json!(t.background_spread_max),
+                false,
+                false,
+                ("看不到背景".into(), "no background visible".into()),
+            );
+        }
+    }
+    Assessment { face: face.copied(), auto_crop, checks: b.checks }
+}
+
+/// A framing hint for the live preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hint {
+    NoFace,
+    SeveralFaces,
+    TooSmall,
+    TooLarge,
+    TooHigh,
+    TooLow,
+    OffCentre,
+    Tilted,
+    Good,
+}
+
+impl Hint {
+    pub fn text(self) -> (&'static str, &'static str) {
+        match self {
+            Hint::NoFace => ("未检测到人脸", "no face"),
+            Hint::SeveralFaces => ("画面中不止一人", "more than one face"),
+            Hint::TooSmall => ("脸太小：请靠近", "face too small: move closer"),
+            Hint::TooLarge => ("脸太大：请后退", "face too large: step back"),
+            Hint::TooHigh => ("脸太靠上：请降低相机", "face too high: lower the camera"),
+            Hint::TooLow => ("脸太靠下：请升高相机", "face too low: raise the camera"),
+            Hint::OffCentre => ("脸不在中间", "face off centre"),
+            Hint::Tilted => ("头部倾斜：请摆正", "head tilted: straighten it"),
+            Hint::Good => ("位置合适", "framing good"),
+        }
+    }
+}
+
+/// Framing hints for a frame of `width` × `height` with `faces` (frame pixels).
+pub fn framing_hints(faces: &[Face], width: u32, height: u32, t: &Thresholds) -> Vec<Hint> {
+    let Some(face) = main_face(faces) else { return vec![Hint::NoFace] };
+    let mut hints = Vec::new();
+    let crop = plan_crop(face, width, height);
+    if count_faces(faces, &crop) > 1 {
+        hints.push(Hint::SeveralFaces);
+    }
+    let scale = DELIVERABLE_WIDTH as f32 / crop.width as f32;
+    let f = face.mapped(&crop, scale);
+    if f.width() > t.face_width_px[1] {
+        hints.push(Hint::TooLarge);
+    } else if crop.width < DELIVERABLE_WIDTH * 3 / 4 || f.width() < t.face_width_px[0] {
+        // Less than 360 frame px for 480 photo px: the photo would be blown up.
+        hints.push(Hint::TooSmall);
+    }
+    let eye_y = f.eye_mid()[1];
+    if eye_y < t.eye_height_px[0] {
+        hints.push(Hint::TooHigh);
+    } else if eye_y > t.eye_height_px[1] {
+        hints.push(Hint::TooLow);
+    }
+    if (f.eye_mid()[0] - DELIVERABLE_WIDTH as f32 / 2.0).abs() > 40.0 {
+        hints.push(Hint::OffCentre);
+    }
+    if face.tilt_deg().abs() > t.eye_tilt_max_deg {
+        hints.push(Hint::Tilted);
+    }
+    if hints.is_empty() {
+        hints.push(Hint::Good);
+    }
+    hints
+}
+
+/// The student's face: the largest.
+pub fn main_face(faces: &[Face]) -> Option<&Face> {
+    faces.iter().max_by(|a, b| (a.bbox[2] * a.bbox[3]).total_cmp(&(b.bbox[2] * b.bbox[3])))
+}
+
+/// Faces in the photo cut out by `crop`: those whose eyes fall inside it,
+/// at least a third as wide as the largest (a face on a poster far behind
+/// is not a second person in the photo).
+pub fn count_faces(faces: &[Face], crop: &CropRect) -> usize {
+    let Some(main) = main_face(faces) else { return 0 };
+    let inside = |f: &&Face| {
+        let [x, y] = f.eye_mid();
+        x >= crop.x as f32
+            && x < (crop.x + crop.width) as f32
+            && y >= crop.y as f32
+            && y < (crop.y + crop.height) as f32
+    };
+    faces.iter().filter(inside).filter(|f| f.width() >= main.width() / 3.0).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 480×640 studio photo drawn to order: blue background, dark hair,
+    /// a skin-coloured face with a textured cheek, two eyes.
+    fn studio(eye_y: f32, face_w: f32, tilt_deg: f32, background: [u8; 3]) -> (RgbImage, Face) {
+        let (cx, half) = (240.0f32, face_w / 2.0);
+        let face_top = eye_y - 0.45 * face_w;
+        let face_bottom = eye_y + 0.85 * face_w;
+        let hair_top = eye_y - 0.7 * face_w;
+        let slope = tilt_deg.to_radians().tan();
+        let eye_dx = 0.22 * face_w;
+        let left_eye = [cx - eye_dx, eye_y - slope * eye_dx];
+        let right_eye = [cx + eye_dx, eye_y + slope * eye_dx];
+        let img = RgbImage::from_fn(480, 640, |x, y| {
+            let (x, y) = (x as f32, y as f32);
+            let in_head = ((x - cx) / (half * 1.1)).powi(2)
+                + ((y - (hair_top + face_top) / 2.0 - 40.0) / (face_bottom - hair_top) * 2.0).powi(2)
+                <= 1.0
+                && y >= hair_top;
+            let in_face = ((x - cx) / half).powi(2)
+                + ((y - (face_top + face_bottom) / 2.0) / ((face_bottom - face_top) / 2.0)).powi(2)
+                <= 1.0;
+            let near = |e: [f32; 2]| (x - e[0]).hypot(y - e[1]) < face_w * 0.05;
+            if in_face && (near(left_eye) || near(right_eye)) {
+                image::Rgb([30, 20, 20])
+            } else if in_face {
+                // Skin with fine texture (pores, light): something to be sharp.
+                let t = ((x * 1.7).sin() * (y * 1.3).cos() * 14.0) as i16;
+                image::Rgb([(200 + t) as u8, (160 + t) as u8, (140 + t) as u8])
+            } else if in_head || (y > face_bottom - 20.0 && (x - cx).abs() < half * 1.4) {
+                image::Rgb([25, 20, 18])
+            } else {
+                image::Rgb(background)
+            }
+        });
+        let face =
+            Face { bbox: [cx - half, face_top, face_w, face_bottom - face_top], score: 0.9, left_eye, right_eye };
+        (img, face)
+    }
+
+    fn check<'a>(a: &'a Assessment, name: &str) -> &'a Check {
+        a.checks.iter().find(|c| c.name == name).unwrap()
+    }
+
+    #[test]
+    fn a_good_studio_photo_passes_every_check() {
+        let t = Thresholds::default();
+        let (img, face) = studio(250.0, 240.0, 0.0, [100, 197, 255]);
+        let a = assess(&img, Some(&face), 1, true, &t);
+        for c in &a.checks {
+            assert!(c.pass, "{}: {:?} vs {} — {}", c.name, c.value, c.threshold, c.message_en);
+        }
+        assert_eq!(a.level(), Level::Green, "{:#?}", a.checks);
+        assert!((check(&a, "head_top").value.unwrap() - (250.0 - 0.7 * 240.0)).abs() < 3.0);
+    }
+
+    #[test]
+    fn each_fault_fails_its_own_check() {
+        let t = Thresholds::default();
+        type Case = (&'static str, (f32, f32, f32, [u8; 3]));
+        let cases: [Case; 5] = [
+            ("eye_height", (330.0, 240.0, 0.0, [100, 197, 255])),
+            ("face_width", (250.0, 150.0, 0.0, [100, 197, 255])),
+            ("eye_tilt", (250.0, 240.0, 8.0, [100, 197, 255])),
+            ("background", (250.0, 240.0, 0.0, [235, 235, 235])),
+            ("head_top", (250.0, 290.0, 0.0, [100, 197, 255])),
+        ];
+        for (name, (eye_y, width, tilt, bg)) in cases {
+            let (img, face) = studio(eye_y, width, tilt, bg);
+            let a = assess(&img, Some(&face), 1, true, &t);
+            assert!(!check(&a, name).pass, "{name} should fail: {:#?}", check(&a, name));
+            assert_eq!(check(&a, name).level, Level::Red);
+            assert!(!check(&a, name).message_zh.is_empty() && !check(&a, name).message_en.is_empty());
+        }
+    }
+
+    #[test]
+    fn blur_darkness_glare_and_a_second_face_are_caught() {
+        let t = Thresholds::default();
+        let (img, face) = studio(250.0, 240.0, 0.0, [100, 197, 255]);
+        let blurred = image::imageops::blur(&img, 4.0);
+        assert!(!check(&assess(&blurred, Some(&face), 1, true, &t), "sharpness").pass);
+        let dark = RgbImage::from_fn(480, 640, |x, y| {
+            let p = img.get_pixel(x, y);
+            image::Rgb([p[0] / 4, p[1] / 4, p[2] / 4])
+        });
+        let a = assess(&dark, Some(&face), 1, true, &t);
+        assert!(!check(&a, "exposure").pass && check(&a, "exposure").message_en.contains("under"));
+        let bright = RgbImage::from_fn(480, 640, |x, y| {
+            let p = img.get_pixel(x, y);
+            image::Rgb([p[0].saturating_add(90), p[1].saturating_add(90), p[2].saturating_add(90)])
+        });
+        let a = assess(&bright, Some(&face), 1, true, &t);
+        assert!(!check(&a, "exposure").pass && check(&a, "exposure").message_en.contains("over"));
+        let a = assess(&img, Some(&face), 2, true, &t);
+        assert!(!check(&a, "face_count").pass);
+        let none = assess(&img, None, 0, false, &t);
+        assert!(!check(&none, "face_count").pass && check(&none, "eye_height").value.is_none());
+    }
+
+    #[test]
+    fn the_crop_puts_the_eyes_and_the_face_on_target() {
+        let face = Face {
+            bbox: [900.0, 400.0, 300.0, 360.0],
+            score: 1.0,
+            left_eye: [990.0, 520.0],
+            right_eye: [1110.0, 520.0],
+        };
+        let crop = plan_crop(&face, 1920, 1080);
+        let scale = DELIVERABLE_WIDTH as f32 / crop.width as f32;
+        let m = face.mapped(&crop, scale);
+        assert!((m.width() - TARGET_FACE_WIDTH).abs() < 2.0, "{}", m.width());
+        assert!((m.eye_mid()[1] - TARGET_EYE_Y).abs() < 2.0, "{:?}", m.eye_mid());
+        assert!((m.eye_mid()[0] - 240.0).abs() < 2.0);
+        // A face too high in the frame: the crop stays inside, the eyes land high.
+        let high = Face {
+            bbox: [900.0, -100.0, 300.0, 360.0],
+            score: 1.0,
+            left_eye: [990.0, 20.0],
+            right_eye: [1110.0, 20.0],
+        };
+        let crop = plan_crop(&high, 1920, 1080);
+        assert_eq!(crop.y, 0);
+        let m = high.mapped(&crop, DELIVERABLE_WIDTH as f32 / crop.width as f32);
+        assert!(m.eye_mid()[1] < 200.0);
+        assert!(framing_hints(&[high], 1920, 1080, &Thresholds::default()).contains(&Hint::TooHigh));
+        // Too close: the crop would exceed the frame; it is fitted and the face comes out large.
+        let close = Face {
+            bbox: [560.0, 100.0, 800.0, 900.0],
+            score: 1.0,
+            left_eye: [780.0, 400.0],
+            right_eye: [1140.0, 400.0],
+        };
+        let crop = plan_crop(&close, 1920, 1080);
+        assert!(crop.height <= 1080 && crop.width * 4 / 3 <= 1080 + 2);
+        assert!(framing_hints(&[close], 1920, 1080, &Thresholds::default()).contains(&Hint::TooLarge));
+        let tiny =
+            Face { bbox: [940.0, 500.0, 40.0, 48.0], score: 1.0, left_eye: [950.0, 515.0], right_eye: [970.0, 515.0] };
+        assert!(framing_hints(&[tiny], 1920, 1080, &Thresholds::default()).contains(&Hint::TooSmall));
+        assert!(framing_hints(&[face], 1920, 1080, &Thresholds::default()) == [Hint::Good]);
+        assert_eq!(framing_hints(&[], 1920, 1080, &Thresholds::default()), [Hint::NoFace]);
+    }
+}
