@@ -36,7 +36,8 @@ fn parse_payload(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 30)]
 fn deliverable_1080p(bencher: divan::Bencher) {
     let frame = portrait(1920, 1080, 1);
-    bencher.bench(|| photo::make_deliverable(black_box(&frame), SizeRange::default(), Some(85)));
+    let thresholds = gradcap::photo::checks::Thresholds::default();
+    bencher.bench(|| photo::make_checked(black_box(&frame), &thresholds, SizeRange::default(), Some(85)));
 }
 
 #[divan::bench(sample_count = 30)]
