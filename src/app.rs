@@ -192,6 +192,8 @@ pub struct UiState {
     pub preview: Option<egui::TextureHandle>,
     pub preview_frame: u64,
     pub preview_size: [usize; 2],
+    /// The camera frame's own size (the preview is scaled down).
+    pub frame_size: [u32; 2],
     /// The latest framing hints of the preview (worker thread).
     pub framing: Option<crate::photo::framing::Framing>,
     pub head_thumb: Option<(RecordId, egui::TextureHandle)>,
@@ -505,6 +507,7 @@ impl GradcapApp {
                     }
                     let image = ui::preview_image(&frame.rgb, 960);
                     self.ui.preview_size = image.size;
+                    self.ui.frame_size = [frame.rgb.width(), frame.rgb.height()];
                     match &mut self.ui.preview {
                         Some(tex) => tex.set(image, egui::TextureOptions::LINEAR),
                         None => {

@@ -131,6 +131,7 @@ pub fn level_color(level: Level) -> Color32 {
 /// The checks of a photo: a dot per check and its message.
 fn checks_list(ui: &mut egui::Ui, assessment: &Assessment, lang: Language) {
     ui.vertical(|ui| {
+        ui.set_max_width(300.0);
         let (zh, en) = match assessment.level() {
             Level::Green => ("照片检查全部通过", "all photo checks pass"),
             Level::Amber => ("通过，有接近限值的项", "passes, some values near a limit"),
@@ -150,7 +151,7 @@ fn checks_list(ui: &mut egui::Ui, assessment: &Assessment, lang: Language) {
                     Language::Chinese => &c.message_zh,
                     Language::English => &c.message_en,
                 };
-                ui.label(RichText::new(text).small())
+                ui.add(egui::Label::new(RichText::new(text).small()).wrap())
                     .on_hover_text(format!("{}: {:?} / {}", c.name, c.value, c.threshold));
             });
         }
@@ -226,9 +227,11 @@ fn preview(ui: &mut egui::Ui, state: &UiState, lang: Language) {
     let rect = response.rect;
     // The 3:4 crop the deliverable will be cut from — placed by the face the
     // framing worker found, centred without one — and its guide bands.
-    let to_screen =
-        |x: f32, y: f32| rect.min + Vec2::new(x * rect.width() / w.max(1) as f32, y * rect.height() / h.max(1) as f32);
-    let framing = state.framing.as_ref().filter(|f| f.frame_size == [w as u32, h as u32]);
+    let [fw, fh] = state.frame_size;
+    let to_screen = |x: f32, y: f32| {
+        rect.min + Vec2::new(x * rect.width() / fw.max(1) as f32, y * rect.height() / fh.max(1) as f32)
+    };
+    let framing = state.framing.as_ref().filter(|f| f.frame_size == state.frame_size);
     let crop = match framing {
         Some(f) => Rect::from_min_max(
             to_screen(f.crop.x as f32, f.crop.y as f32),
