@@ -152,6 +152,10 @@ impl Settings {
         if self.min_kb == 0 || self.min_kb > self.max_kb {
             return bad("照片大小范围无效", "the photo size range is invalid");
         }
+        let t = &self.photo_checks;
+        if [t.eye_height_px, t.face_width_px, t.head_top_px, t.exposure].iter().any(|[lo, hi]| lo > hi) {
+            return bad("照片检查阈值的下限大于上限", "a photo-check threshold has its minimum above its maximum");
+        }
         if let Err(e) = crate::export::check_template(&self.photo_name_template) {
             return bad(&format!("照片文件名模板有误：{e}"), &format!("bad photo file-name template: {e}"));
         }
@@ -278,5 +282,21 @@ mod tests {
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn photo_check_thresholds_are_saved_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SETTINGS_FILE_NAME);
+        let mut s = Settings::default();
+        s.photo_checks.eye_tilt_max_deg = 2.0;
+        s.validate().unwrap();
+        s.save(&path).unwrap();
+        assert_eq!(Settings::load(&path).0.photo_checks.eye_tilt_max_deg, 2.0);
+        s.photo_checks.exposure = [200.0, 100.0];
+        assert!(s.validate().is_err(), "minimum above maximum");
+        // An older file without the table gets the defaults.
+        std::fs::write(&path, r#"{"station": "3"}"#).unwrap();
+        assert_eq!(Settings::load(&path).0.photo_checks, crate::photo::checks::Thresholds::default());
     }
 }

@@ -50,6 +50,15 @@ fn an_export_is_complete_verified_and_incremental() {
     let img = image::open(std::fs::read_dir(b.join("photos")).unwrap().next().unwrap().unwrap().path()).unwrap();
     assert_eq!((img.width(), img.height()), (480, 640));
     ok(&run(&db, &["verify-bundle", b.to_str().unwrap()]));
+    // The photo checks of each take go out with it.
+    for row in gradcap::export::read_manifest(b).unwrap() {
+        assert!(["green", "amber", "red"].contains(&row["check_level"].as_str()), "{row:?}");
+        assert!(row["check_values"].contains("eye_height=") && row["check_values"].contains("sharpness="), "{row:?}");
+        assert_eq!(row["checks_failed"].is_empty(), row["check_level"] != "red", "{row:?}");
+    }
+    let csv_header =
+        String::from_utf8_lossy(&std::fs::read(b.join("manifest.csv")).unwrap()).lines().next().unwrap().to_string();
+    assert!(csv_header.ends_with("check_level,checks_failed,accepted_failed,check_values"), "{csv_header}");
     if let Ok(out) = Command::new("sha256sum").args(["-c", "--quiet", "SHA256SUMS"]).current_dir(b).output() {
         assert!(out.status.success(), "sha256sum -c: {}", String::from_utf8_lossy(&out.stdout));
     }

@@ -65,6 +65,9 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, current: &Settings, lang: 
                 });
                 ui.end_row();
             });
+            egui::CollapsingHeader::new(tr(lang, "照片检查阈值", "Photo check thresholds")).show(ui, |ui| {
+                thresholds(ui, &mut draft.photo_checks, lang);
+            });
             if ui.button(RichText::new(tr(lang, "保存设置", "Save settings")).strong()).clicked() {
                 out.push(Command::SaveSettings(Box::new(draft.clone())));
             }
@@ -104,5 +107,33 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, current: &Settings, lang: 
                 }
             });
         });
+    });
+}
+
+/// The photo-check thresholds (one table; README lists their meaning).
+fn thresholds(ui: &mut egui::Ui, t: &mut crate::photo::checks::Thresholds, lang: Language) {
+    let range = |ui: &mut egui::Ui, label: &str, v: &mut [f32; 2], max: f32| {
+        ui.label(label);
+        ui.horizontal(|ui| {
+            ui.add(egui::DragValue::new(&mut v[0]).range(0.0..=max));
+            ui.label("–");
+            ui.add(egui::DragValue::new(&mut v[1]).range(0.0..=max));
+        });
+        ui.end_row();
+    };
+    let one = |ui: &mut egui::Ui, label: &str, v: &mut f32, max: f32| {
+        ui.label(label);
+        ui.add(egui::DragValue::new(v).range(0.0..=max).speed(0.1));
+        ui.end_row();
+    };
+    egui::Grid::new("thresholds").num_columns(2).spacing([16.0, 6.0]).show(ui, |ui| {
+        range(ui, tr(lang, "眼睛距上边（px）", "Eyes from the top (px)"), &mut t.eye_height_px, 640.0);
+        range(ui, tr(lang, "脸宽（px）", "Face width (px)"), &mut t.face_width_px, 480.0);
+        one(ui, tr(lang, "头部倾斜上限（°）", "Most head tilt (°)"), &mut t.eye_tilt_max_deg, 45.0);
+        range(ui, tr(lang, "头顶距上边（px）", "Top of the head from the top (px)"), &mut t.head_top_px, 640.0);
+        one(ui, tr(lang, "清晰度下限", "Least sharpness"), &mut t.sharpness_min, 100.0);
+        range(ui, tr(lang, "面部亮度（0–255）", "Face brightness (0–255)"), &mut t.exposure, 255.0);
+        one(ui, tr(lang, "背景色差上限", "Most background colour distance"), &mut t.background_distance_max, 450.0);
+        one(ui, tr(lang, "背景不均匀上限", "Most background spread"), &mut t.background_spread_max, 128.0);
     });
 }
