@@ -122,6 +122,24 @@ pub enum Command {
         full: bool,
         encrypt: bool,
     },
+    /// Ask to purge: works out what would go, then asks for confirmation.
+    AskPurge {
+        before: String,
+        pin: String,
+    },
+    /// Check a bundle on a drive (as `gradcap verify-bundle`), on its own thread.
+    CheckBundle(PathBuf),
+    /// Look for removable drives again.
+    RefreshDrives,
+}
+
+/// The last export or bundle check, shown in the export view until the next.
+#[derive(Debug, Clone)]
+pub enum ExportOutcome {
+    Exported(crate::export::ExportReport),
+    Failed(String),
+    Checked { dir: PathBuf, report: crate::export::BundleReport },
+    CheckFailed { dir: PathBuf, error: String },
 }
 
 /// How a message looks: green, amber, red, neutral.
@@ -217,6 +235,11 @@ pub struct UiState {
     /// The running export's latest progress and when its phase began.
     pub export_progress: Option<(crate::export::Progress, std::time::Instant)>,
     pub export_history: Vec<(String, String, String, i64)>,
+    /// The last export's or bundle check's result.
+    pub export_outcome: Option<ExportOutcome>,
+    pub bundle_check_running: bool,
+    /// What the purge waiting for confirmation would delete.
+    pub purge_plan: Option<crate::store::PurgePlan>,
     /// Purge after handover: the day before which images go, the PIN, running.
     pub purge_before: String,
     pub purge_pin: String,
@@ -304,7 +327,10 @@ pub struct GradcapApp {
     backup_results: Option<Receiver<Result<(PathBuf, bool), String>>>,
     export_results: Option<Receiver<Result<crate::export::ExportReport, String>>>,
     export_progress: Option<Receiver<crate::export::Progress>>,
+    bundle_check_results: Option<Receiver<(PathBuf, Result<crate::export::BundleReport, String>)>>,
     purge_results: Option<Receiver<Result<(crate::store::PurgePlan, bool), String>>>,
+    /// New session settings wait for the photo under review.
+    session_change_pending: bool,
     gun: GunBuffer,
     pub view: View,
     pub ui: UiState,
@@ -343,7 +369,9 @@ impl GradcapApp {
             backup_results: None,
             export_results: None,
             export_progress: None,
+            bundle_check_results: None,
             purge_results: None,
+            session_change_pending: false,
             opts,
             settings,
             station: None,
@@ -394,6 +422,24 @@ impl GradcapApp {
         }
     }
 
+    /// (Re)starts the framing-hint worker on the camera's frames with the
+    /// current photo checks.
+    fn start_framing(&mut self) {
+        self.framing = None;
+        let Some(capture) = &self.capture else { return };
+        let ctx = self.ctx.clone();
+        let wake = Box::new(move || ctx.request_repaint());
+        match crate::photo::framing::FramingWorker::start(
+            capture.slot(),
+            self.settings.photo_checks,
+            crate::photo::framing::DEFAULT_INTERVAL_MS,
+            wake,
+        ) {
+            Ok(w) => self.framing = Some(w),
+            Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+        }
+    }
+
     fn start_camera(&mut self) {
         self.scanner = None;
         self.framing = None;
@@ -434,18 +480,8 @@ impl GradcapApp {
                     Ok(w) => self.scanner = Some(w),
                     Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
                 }
-                let ctx = self.ctx.clone();
-                let wake = Box::new(move || ctx.request_repaint());
-                match crate::photo::framing::FramingWorker::start(
-                    capture.slot(),
-                    self.settings.photo_checks,
-                    crate::photo::framing::DEFAULT_INTERVAL_MS,
-                    wake,
-                ) {
-                    Ok(w) => self.framing = Some(w),
-                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
-                }
                 self.capture = Some(capture);
+                self.start_framing();
             }
             Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
         }
@@ -490,6 +526,13 @@ impl GradcapApp {
     /// 1. Workers: camera state, codes read, photos prepared.
     fn poll_workers(&mut self, ctx: &egui::Context) -> Vec<Command> {
         let mut commands = Vec::new();
+        // A session change saved while a photo awaited its decision applies
+        // once that photo is accepted or re-shot.
+        if self.session_change_pending && self.station.as_ref().is_none_or(|s| s.take_under_review().is_none()) {
+            self.session_change_pending = false;
+            self.station = None;
+            self.open_station();
+        }
         if let Some(capture) = &self.capture {
             let state = capture.state();
             self.ui.camera_ok = matches!(state, CameraState::Running { .. });
@@ -597,18 +640,32 @@ impl GradcapApp {
                 self.ui.export_progress = None;
                 self.export_results = None;
                 self.export_progress = None;
-                self.ui.feedback = Some(match result {
+                self.ui.feedback = Some(match &result {
                     Ok(r) => Feedback::new(
                         FeedbackKind::Success,
                         "✓",
                         format!("导出完成并已校验：{} 人，{}", r.records, r.bundle.display()),
                         format!("exported and verified: {} students, {}", r.records, r.bundle.display()),
                     ),
-                    Err(e) => Feedback::error(&e),
+                    Err(e) => Feedback::error(e),
+                });
+                self.ui.export_outcome = Some(match result {
+                    Ok(r) => ExportOutcome::Exported(r),
+                    Err(e) => ExportOutcome::Failed(e),
                 });
                 if let Some(st) = &self.station {
                     self.ui.export_history = st.store().export_history().unwrap_or_default();
                 }
+            }
+        }
+        if let Some(rx) = &self.bundle_check_results {
+            if let Ok((dir, result)) = rx.try_recv() {
+                self.ui.bundle_check_running = false;
+                self.bundle_check_results = None;
+                self.ui.export_outcome = Some(match result {
+                    Ok(report) => ExportOutcome::Checked { dir, report },
+                    Err(error) => ExportOutcome::CheckFailed { dir, error },
+                });
             }
         }
         let mut results = Vec::new();
@@ -756,6 +813,7 @@ impl GradcapApp {
             Command::CancelPrompt => {
                 self.ui.skip_prompt = false;
                 self.ui.confirm = None;
+                self.ui.purge_plan = None;
             }
             Command::Void { record, reason, pin } => {
                 self.ui.confirm = None;
@@ -764,8 +822,48 @@ impl GradcapApp {
                     self.open_detail(record, ctx);
                 }
             }
+            Command::AskPurge { before, pin } => {
+                if !self.pin_ok(&pin) {
+                    return;
+                }
+                if let Some(st) = &self.station {
+                    match st.store().purge_candidates(&before) {
+                        Ok(plan) if plan.takes == 0 => {
+                            self.ui.feedback = Some(Feedback::new(
+                                FeedbackKind::Info,
+                                "",
+                                format!("{before} 之前没有已导出并校验、可删除的照片"),
+                                format!("nothing to delete: no verified-exported photos shot before {before}"),
+                            ));
+                        }
+                        Ok(plan) => {
+                            self.ui.purge_plan = Some(plan);
+                            self.ui.confirm = Some(Command::Purge { before, pin });
+                        }
+                        Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+                    }
+                }
+            }
+            Command::CheckBundle(dir) => {
+                if self.ui.bundle_check_running {
+                    return;
+                }
+                let job = move || {
+                    let result = crate::export::verify_bundle(&dir).map_err(|e| e.to_string());
+                    (dir, result)
+                };
+                match spawn_job("bundle-check", ctx, job) {
+                    Ok(rx) => {
+                        self.ui.bundle_check_running = true;
+                        self.bundle_check_results = Some(rx);
+                    }
+                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+                }
+            }
+            Command::RefreshDrives => self.ui.drives = crate::paths::removable_targets(),
             Command::Purge { before, pin } => {
                 self.ui.confirm = None;
+                self.ui.purge_plan = None;
                 self.ui.purge_pin.clear();
                 if self.ui.purge_running || !self.pin_ok(&pin) {
                     return;
@@ -939,8 +1037,8 @@ impl GradcapApp {
             self.ui.feedback = Some(Feedback::error(&e));
             return;
         }
-        let session_changed = new.session_info() != self.settings.session_info()
-            || new.station_config() != self.settings.station_config();
+        let session_changed = new.session_info() != self.settings.session_info();
+        let config_changed = new.station_config() != self.settings.station_config();
         let camera_changed = (&new.camera_name, new.camera_width, new.camera_height, new.camera_fps, new.scan_hold_ms)
             != (
                 &self.settings.camera_name,
@@ -950,21 +1048,32 @@ impl GradcapApp {
                 self.settings.scan_hold_ms,
             );
         self.settings = new;
+        if camera_changed {
+            self.start_camera();
+        }
+        if config_changed {
+            // The photo checks apply from the next shot and to the live hints at once.
+            if let Some(st) = &mut self.station {
+                st.set_config(self.settings.station_config());
+            }
+            if !camera_changed {
+                self.start_framing();
+            }
+        }
         if session_changed {
             if self.station.as_ref().is_some_and(|s| s.take_under_review().is_some()) {
+                self.session_change_pending = true;
+                self.ui.settings_draft = Some(self.settings.clone());
                 self.ui.feedback = Some(Feedback::new(
                     FeedbackKind::Rejected,
                     "!",
-                    "设置已保存；请先确认或重拍当前照片，再切换场次",
-                    "settings saved; accept or re-shoot the current photo before the session changes",
+                    "设置已保存；确认或重拍当前照片后切换到新场次",
+                    "settings saved; the new session starts once the current photo is accepted or re-shot",
                 ));
                 return;
             }
             self.station = None; // close the old store before opening
             self.open_station();
-        }
-        if camera_changed {
-            self.start_camera();
         }
         self.ui.settings_draft = Some(self.settings.clone());
         let msg = tr(self.lang(), "设置已保存", "settings saved");

@@ -621,6 +621,33 @@ fn register_header(store: &Store, class: &str) -> roster::pdf::RegisterHeader {
     }
 }
 
+/// Reads an image as the camera would have seen it: EXIF orientation applied
+/// (a phone photo stored sideways is turned upright before anything else).
+fn read_upright(file: &Path) -> Result<image::RgbImage, String> {
+    use image::ImageDecoder as _;
+    let reader = image::ImageReader::open(file).map_err(|e| e.to_string())?;
+    let reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
+    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = image::DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+    img.apply_orientation(orientation);
+    Ok(img.to_rgb8())
+}
+
+/// A file name in `out` for the deliverable of `file` that no earlier image
+/// of this run took (`a/x.jpg` and `b/x.png` both give `x`: `x.jpg`, `x_2.jpg`).
+fn deliverable_name(file: &Path, used: &mut std::collections::HashSet<String>) -> String {
+    let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "photo".into());
+    let stem = gradcap::export::safe_name(&stem);
+    let mut name = format!("{stem}.jpg");
+    let mut n = 2;
+    while !used.insert(name.to_lowercase()) {
+        name = format!("{stem}_{n}.jpg");
+        n += 1;
+    }
+    name
+}
+
 fn photo_command(
     images: &[PathBuf],
     out: &Path,
@@ -628,32 +655,42 @@ fn photo_command(
     settings: &gradcap::settings::Settings,
 ) -> Result<ExitCode> {
     std::fs::create_dir_all(out).with_context(|| format!("创建 / creating {}", out.display()))?;
-    let mut unreadable = 0;
+    let mut failed = 0;
+    let mut used = std::collections::HashSet::new();
     for file in images {
-        let frame = match image::open(file) {
-            Ok(img) => img.to_rgb8(),
-            Err(e) => {
-                unreadable += 1;
+        // Each image on its own: one that cannot be read or made into a photo
+        // is reported and the rest go on.
+        let result =
+            read_upright(file).map_err(|e| format!("图像无法读取 / cannot read the image: {e}")).and_then(|frame| {
+                let checked = gradcap::photo::check_frame(&frame, &settings.photo_checks).map_err(|e| e.to_string())?;
+                let deliverable = gradcap::photo::encode_in_range(&checked.image, settings.size_range(), None)
+                    .map_err(|e| e.to_string())?;
+                let path = out.join(deliverable_name(file, &mut used));
+                write_file(&path, &deliverable.jpeg).map_err(|e| format!("{e:#}"))?;
+                Ok((checked, deliverable, path))
+            });
+        let (checked, deliverable, path) = match result {
+            Ok(done) => done,
+            Err(error) => {
+                failed += 1;
                 if as_json {
-                    println!(
-                        "{}",
-                        json!({"file": file.display().to_string(), "error": format!("图像无法读取 / cannot read the image: {e}")})
-                    );
+                    println!("{}", json!({"file": file.display().to_string(), "error": error}));
                 } else {
-                    eprintln!("{}: 图像无法读取 / cannot read the image: {e}", file.display());
+                    eprintln!("{}: {error}", file.display());
                 }
                 continue;
             }
         };
-        let checked = gradcap::photo::check_frame(&frame, &settings.photo_checks)?;
-        let deliverable = gradcap::photo::encode_in_range(&checked.image, settings.size_range(), None)?;
-        let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "photo".into());
-        let path = out.join(format!("{}.jpg", gradcap::export::safe_name(&stem)));
-        write_file(&path, &deliverable.jpeg)?;
         let a = &checked.assessment;
+        if !a.auto_crop {
+            eprintln!("{}: 未找到人脸，已居中裁切 / no face found: centred crop", file.display());
+        }
+        // Image-left eye first, whatever the model's point order.
         let eyes = a.face.map(|f| {
             let r = |v: f32| (f64::from(v) * 10.0).round() / 10.0;
-            json!([[r(f.left_eye[0]), r(f.left_eye[1])], [r(f.right_eye[0]), r(f.right_eye[1])]])
+            let (left, right) =
+                if f.left_eye[0] <= f.right_eye[0] { (f.left_eye, f.right_eye) } else { (f.right_eye, f.left_eye) };
+            json!([[r(left[0]), r(left[1])], [r(right[0]), r(right[1])]])
         });
         if as_json {
             let checks: Vec<Value> = a
@@ -668,6 +705,7 @@ fn photo_command(
                 "{}",
                 json!({"file": file.display().to_string(), "deliverable": path.display().to_string(), "eyes": eyes,
                        "auto_crop": a.auto_crop, "level": a.level(), "bytes": deliverable.jpeg.len(),
+                       "size_fit": deliverable.fit, "quality": deliverable.quality,
                        "checks": checks})
             );
         } else {
@@ -677,7 +715,7 @@ fn photo_command(
             }
         }
     }
-    Ok(if unreadable == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn prompt(question: &str) -> Result<String> {

@@ -42,22 +42,21 @@ pub fn free_space(path: &Path) -> Option<u64> {
     fs4::available_space(dir).ok()
 }
 
-/// Mounted removable drives the export can write to: `/media/USER/*` and
-/// `/run/media/USER/*` on Linux, `/Volumes/*` on macOS, drive letters D–Z on
-/// Windows. Any folder can be typed instead.
+/// Mounted removable drives the export can write to. Linux: every mount
+/// point under `/media` or `/run/media` (any depth: `/media/usb0` and
+/// `/media/USER/LABEL` alike) and every mount of a block device the kernel
+/// calls removable (`/sys/class/block/*/removable`), wherever mounted;
+/// macOS: `/Volumes/*` but the system volume; Windows: drive letters D–Z
+/// that exist (the letters cannot be told apart from fixed disks without
+/// the OS's drive-type call). Any folder can be typed instead.
 pub fn removable_targets() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for root in ["/media", "/run/media"] {
-        for user in std::fs::read_dir(root).into_iter().flatten().flatten() {
-            for mount in std::fs::read_dir(user.path()).into_iter().flatten().flatten() {
-                if mount.path().is_dir() {
-                    out.push(mount.path());
-                }
-            }
-        }
+    if let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") {
+        out = removable_mounts(&mounts, &block_device_is_removable);
     }
     for vol in std::fs::read_dir("/Volumes").into_iter().flatten().flatten() {
-        if vol.path().is_dir() && vol.file_name() != "Macintosh HD" {
+        let is_system = std::fs::canonicalize(vol.path()).map(|p| p == Path::new("/")).unwrap_or(false);
+        if vol.path().is_dir() && !is_system && vol.file_name() != "Macintosh HD" {
             out.push(vol.path());
         }
     }
@@ -72,6 +71,65 @@ pub fn removable_targets() -> Vec<PathBuf> {
     out
 }
 
+/// The mount points in `mounts` (the text of `/proc/self/mounts`) that are
+/// removable drives: under `/media` or `/run/media`, or a device that
+/// `is_removable` (given `/dev/sdb1`) says is one. In mount order, once each.
+pub fn removable_mounts(mounts: &str, is_removable: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for line in mounts.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(device), Some(point)) = (fields.next(), fields.next()) else { continue };
+        let point = unescape_mount(point);
+        let under_media = ["/media/", "/run/media/"].iter().any(|root| point.starts_with(root));
+        if (under_media || (device.starts_with("/dev/") && is_removable(device)))
+            && point != "/"
+            && !out.iter().any(|p| p == Path::new(&point))
+        {
+            out.push(PathBuf::from(point));
+        }
+    }
+    out
+}
+
+/// `/proc/self/mounts` writes a space as `\040`, a tab `\011`, a newline
+/// `\012` and a backslash `\134`.
+fn unescape_mount(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let code = bytes
+            .get(i + 1..i + 4)
+            .filter(|_| bytes[i] == b'\\')
+            .and_then(|d| std::str::from_utf8(d).ok().and_then(|d| u8::from_str_radix(d, 8).ok()));
+        match code {
+            Some(b) => {
+                out.push(b);
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The kernel's `removable` flag of a block device (`/dev/sdb1`): the
+/// partition's own, else its disk's.
+fn block_device_is_removable(device: &str) -> bool {
+    let Some(name) = device.strip_prefix("/dev/") else { return false };
+    if name.contains('/') {
+        return false;
+    }
+    let dir = Path::new("/sys/class/block").join(name);
+    let flag = |d: &Path| std::fs::read_to_string(d.join("removable")).ok().map(|t| t.trim() == "1");
+    flag(&dir)
+        .or_else(|| std::fs::canonicalize(&dir).ok().and_then(|real| real.parent().and_then(flag)))
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +139,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let space = free_space(&dir.path().join("gradcap.sqlite")).unwrap();
         assert!(space > 0);
+    }
+
+    #[test]
+    fn removable_mounts_are_found_under_media_and_by_the_kernel_flag() {
+        let mounts = "/dev/vda / ext4 rw 0 0
+proc /proc proc rw 0 0
+/dev/sdb1 /media/usb0 vfat rw 0 0
+/dev/sdc1 /media/op/KINGSTON\\040USB vfat rw 0 0
+/dev/sdd1 /run/media/op/DATA exfat rw 0 0
+/dev/sde1 /mnt/stick vfat rw 0 0
+/dev/sdf1 /mnt/backup ext4 rw 0 0
+/dev/sde1 /mnt/stick vfat rw 0 0
+tmpfs /run tmpfs rw 0 0
+";
+        let removable = |dev: &str| dev == "/dev/sde1" || dev == "/dev/vda";
+        let found = removable_mounts(mounts, &removable);
+        let expected: Vec<PathBuf> =
+            ["/media/usb0", "/media/op/KINGSTON USB", "/run/media/op/DATA", "/mnt/stick"].map(PathBuf::from).into();
+        assert_eq!(found, expected, "the root file system is never offered; a fixed disk under /mnt is not either");
     }
 
     #[test]

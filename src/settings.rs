@@ -152,9 +152,11 @@ impl Settings {
         if self.min_kb == 0 || self.min_kb > self.max_kb {
             return bad("照片大小范围无效", "the photo size range is invalid");
         }
-        let t = &self.photo_checks;
-        if [t.eye_height_px, t.face_width_px, t.head_top_px, t.exposure].iter().any(|[lo, hi]| lo > hi) {
-            return bad("照片检查阈值的下限大于上限", "a photo-check threshold has its minimum above its maximum");
+        if !thresholds_ok(&self.photo_checks) {
+            return bad(
+                "照片检查阈值无效（负数，或下限大于上限）",
+                "a photo-check threshold is invalid (negative, or its minimum above its maximum)",
+            );
         }
         if let Err(e) = crate::export::check_template(&self.photo_name_template) {
             return bad(&format!("照片文件名模板有误：{e}"), &format!("bad photo file-name template: {e}"));
@@ -195,6 +197,15 @@ impl Settings {
             return (Settings::default(), None);
         };
         match serde_json::from_str::<Settings>(&text) {
+            // A hand-edited table that makes no sense is not used: the
+            // defaults are, and the station says so.
+            Ok(mut s) if !thresholds_ok(&s.photo_checks) => {
+                s.photo_checks = Thresholds::default();
+                let msg = "照片检查阈值无效，已改用默认值 / the photo-check thresholds in the settings were invalid; \
+                           the defaults are used"
+                    .to_string();
+                (s, Some(msg))
+            }
             Ok(s) => (s, None),
             Err(e) => {
                 let aside = path.with_extension("json.damaged");
@@ -225,6 +236,16 @@ impl Settings {
         }
         std::fs::rename(&tmp, path).map_err(err)
     }
+}
+
+/// Every threshold a number ≥ 0, every range's minimum at most its maximum.
+fn thresholds_ok(t: &Thresholds) -> bool {
+    let ranges = [t.eye_height_px, t.face_width_px, t.head_top_px, t.exposure];
+    let singles =
+        [t.eye_tilt_max_deg, t.sharpness_min, t.background_distance_max, t.background_spread_max, t.amber_margin];
+    ranges.iter().flatten().chain(singles.iter()).all(|v| v.is_finite() && *v >= 0.0)
+        && ranges.iter().all(|[lo, hi]| lo <= hi)
+        && t.amber_margin < 0.5
 }
 
 #[cfg(test)]
@@ -295,6 +316,15 @@ mod tests {
         assert_eq!(Settings::load(&path).0.photo_checks.eye_tilt_max_deg, 2.0);
         s.photo_checks.exposure = [200.0, 100.0];
         assert!(s.validate().is_err(), "minimum above maximum");
+        // A hand-edited file with an impossible table: defaults, and a message.
+        let mut text: serde_json::Value = serde_json::to_value(Settings::default()).unwrap();
+        text["photo_checks"]["eye_height_px"] = serde_json::json!([300.0, 200.0]);
+        std::fs::write(&path, text.to_string()).unwrap();
+        let (loaded, warning) = Settings::load(&path);
+        assert_eq!(loaded.photo_checks, crate::photo::checks::Thresholds::default());
+        assert!(warning.unwrap().contains("thresholds"));
+        s.photo_checks = crate::photo::checks::Thresholds { sharpness_min: -1.0, ..Default::default() };
+        assert!(s.validate().is_err(), "negative");
         // An older file without the table gets the defaults.
         std::fs::write(&path, r#"{"station": "3"}"#).unwrap();
         assert_eq!(Settings::load(&path).0.photo_checks, crate::photo::checks::Thresholds::default());

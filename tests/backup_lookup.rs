@@ -103,6 +103,13 @@ fn lookup_finds_a_student_by_any_key_and_exports_their_files() {
         assert!(out.status.success(), "lookup by {key}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("0021010101"), "lookup by {key}");
     }
+    // By masked name: 欧**娜 is one student; 王* the other.
+    let out = run(&db, &["lookup", "欧**娜", "--json"]);
+    assert!(out.status.success(), "lookup by masked name");
+    let found: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["xh"], "0021010101");
     assert_eq!(run(&db, &["lookup", "nobody"]).status.code(), Some(1));
 
     let export = dir.path().join("correction");

@@ -95,6 +95,93 @@ fn verify_bundle_finds_a_changed_a_missing_and_a_stray_file() {
     assert_eq!(run(&db, &["verify-bundle", dir.path().to_str().unwrap()]).status.code(), Some(1), "not a bundle");
 }
 
+/// A bundle must be whole, not only self-consistent: a manifest removed
+/// together with its SHA256SUMS line, a stray file at the top, or a path
+/// that leaves the bundle (`../`) are findings.
+#[test]
+fn verify_bundle_requires_the_manifests_and_paths_inside_the_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.sqlite");
+    ok(&run(&db, &["simulate", "--students", "3", "--seed", "5"]));
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    ok(&run(&db, &["export", "--to", usb.to_str().unwrap()]));
+    let b = bundles(&usb).remove(0);
+    let sums = std::fs::read_to_string(b.join("SHA256SUMS")).unwrap();
+    let without_csv: String = sums.lines().filter(|l| !l.ends_with("manifest.csv")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(b.join("SHA256SUMS"), &without_csv).unwrap();
+    std::fs::remove_file(b.join("manifest.csv")).unwrap();
+    std::fs::write(b.join("notes.txt"), "x").unwrap();
+    std::fs::write(dir.path().join("outside.jpg"), "secret").unwrap();
+    let outside = format!("{}  ../../outside.jpg\n", gradcap::store::sha256_hex(b"secret"));
+    std::fs::write(b.join("SHA256SUMS"), format!("{without_csv}{outside}")).unwrap();
+    let out = run(&db, &["verify-bundle", "--json", b.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].to_string();
+    assert!(findings.contains("manifest.csv: missing"), "{findings}");
+    assert!(findings.contains("notes.txt: not part of a bundle"), "{findings}");
+    assert!(findings.contains("not a path inside the bundle"), "{findings}");
+}
+
+/// Exporting twice never gives one record two different files: a full
+/// export after incremental ones names every record as before, also when
+/// the template gives several records the same name.
+#[test]
+fn a_record_keeps_its_file_name_from_export_to_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.sqlite");
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    let names = |b: &std::path::Path| -> std::collections::BTreeMap<String, String> {
+        gradcap::export::read_manifest(b)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r["seq"].clone(), r["photo_file"].clone()))
+            .collect()
+    };
+    ok(&run(&db, &["simulate", "--students", "3", "--seed", "71"]));
+    ok(&run(&db, &["export", "--to", usb.to_str().unwrap(), "--name-template", "{bh}"]));
+    ok(&run(&db, &["simulate", "--students", "3", "--seed", "72"]));
+    ok(&run(&db, &["export", "--to", usb.to_str().unwrap(), "--name-template", "{bh}"]));
+    let mut before = names(&bundles(&usb)[0]);
+    before.extend(names(&bundles(&usb)[1]));
+    assert!(before.len() >= 4, "{before:?}");
+    ok(&run(&db, &["export", "--full", "--to", usb.to_str().unwrap(), "--name-template", "{bh}"]));
+    let full = names(&bundles(&usb)[2]);
+    assert_eq!(full, before);
+    let distinct: std::collections::BTreeSet<_> = full.values().collect();
+    assert_eq!(distinct.len(), full.len(), "{full:?}");
+}
+
+/// A finished bundle already on the drive under the next batch's name (the
+/// database was restored from an earlier backup) is never replaced: the new
+/// export takes the next free batch number.
+#[test]
+fn an_existing_bundle_on_the_drive_is_never_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.sqlite");
+    ok(&run(&db, &["simulate", "--students", "3", "--seed", "73"]));
+    let backup_dir = dir.path().join("backup");
+    std::fs::create_dir(&backup_dir).unwrap();
+    ok(&run(&db, &["backup", "--to", backup_dir.to_str().unwrap()]));
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    ok(&run(&db, &["export", "--to", usb.to_str().unwrap()]));
+    let first = bundles(&usb).remove(0);
+    let first_sums = std::fs::read(first.join("SHA256SUMS")).unwrap();
+    // The station's database is lost; the backup from before the export is used.
+    let restored = bundles(&backup_dir).remove(0);
+    ok(&run(&restored, &["simulate", "--students", "2", "--seed", "74"]));
+    ok(&run(&restored, &["export", "--to", usb.to_str().unwrap()]));
+    let all = bundles(&usb);
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(std::fs::read(first.join("SHA256SUMS")).unwrap(), first_sums, "the first bundle is untouched");
+    assert!(all[1].to_string_lossy().ends_with("_B002"), "{all:?}");
+    ok(&run(&db, &["verify-bundle", first.to_str().unwrap()]));
+    ok(&run(&db, &["verify-bundle", all[1].to_str().unwrap()]));
+}
+
 /// A full drive: a 512 KiB tmpfs (needs root, as CI runs). The database is
 /// unchanged, the half-written folder is named `.partial`, and the export
 /// completes once there is room.
@@ -173,9 +260,21 @@ fn an_encrypted_export_reveals_nothing_and_decrypts_to_a_verified_bundle() {
     assert_eq!(names, ["SHA256SUMS", "bundle.tar.age", "说明.txt"]);
     let store = gradcap::store::Store::open_read_only(&db).unwrap();
     let items = store.export_items(true).unwrap();
+    // A piece of every photo's bytes (its first 64, then 64 from the middle):
+    // ciphertext is random, so a short signature could turn up by chance.
+    let pieces: Vec<Vec<u8>> = items
+        .iter()
+        .flat_map(|item| {
+            let (original, deliverable) = store.take_images(item.take.id).unwrap();
+            [original, deliverable]
+        })
+        .flat_map(|jpeg| [jpeg[..64].to_vec(), jpeg[jpeg.len() / 2..jpeg.len() / 2 + 64].to_vec()])
+        .collect();
     for name in &names {
         let bytes = std::fs::read(b.join(name)).unwrap();
-        assert!(!contains(&bytes, b"\xFF\xD8\xFF"), "{name}: no JPEG in the clear");
+        for piece in &pieces {
+            assert!(!contains(&bytes, piece), "{name}: no JPEG in the clear");
+        }
         for item in &items {
             assert!(!contains(&bytes, item.record.code.xh.as_bytes()), "{name}: no 学号 in the clear");
             assert!(!contains(&bytes, item.record.code.cjm.as_bytes()), "{name}: no code in the clear");
@@ -579,4 +678,79 @@ fn purge_deletes_only_exported_images_behind_pin_and_confirmation() {
     let rows = gradcap::export::read_manifest(&bundles(&again)[0]).unwrap();
     assert_eq!(rows.len(), photographed - purged_records.len());
     assert!(purged_records.len() >= 5 && photographed > purged_records.len() + 3, "{photographed}");
+}
+
+/// A photo that is not what was captured (damaged in the database behind
+/// the triggers' backs) is caught before anything is recorded, and named as
+/// the database's fault, not the drive's: the plain export finds it when the
+/// bundle reads back different, the encrypted one before encrypting. The
+/// database stays unchanged.
+#[test]
+fn a_photo_damaged_in_the_database_is_refused_and_nothing_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.sqlite");
+    ok(&run(&db, &["simulate", "--students", "3", "--seed", "61"]));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER takes_images_immutable;
+         UPDATE takes SET deliverable_jpeg =
+             CAST(substr(deliverable_jpeg, 1, length(deliverable_jpeg) - 10) || zeroblob(10) AS BLOB)
+         WHERE id = (SELECT MIN(id) FROM takes WHERE is_primary = 1);",
+    )
+    .unwrap();
+    drop(conn);
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    let err = fail(&run(&db, &["export", "--to", usb.to_str().unwrap()]));
+    assert!(err.contains("does not match its checksum from capture") && err.contains("run gradcap verify"), "{err}");
+    assert_eq!(exports_in_db(&db), 0);
+    assert!(!bundles(&usb).is_empty());
+    assert!(bundles(&usb).iter().all(|p| p.to_string_lossy().ends_with(".partial")));
+    let key = dir.path().join("k.txt");
+    let recipient = ok(&run(&db, &["keygen", "--out", key.to_str().unwrap()])).trim().to_string();
+    let err = fail(&run(&db, &["export", "--to", usb.to_str().unwrap(), "--encrypt-to", &recipient]));
+    assert!(err.contains("does not match its checksum from capture"), "{err}");
+    assert_eq!(exports_in_db(&db), 0);
+}
+
+/// A drive that hands back other bytes than were written (here: a file is
+/// changed on the target while the export is still writing) fails the
+/// read-back: a clear error naming the file, nothing recorded, the folder
+/// left as `.partial`; the next export completes and verifies.
+#[test]
+fn a_file_that_reads_back_different_fails_the_export_and_a_rerun_completes() {
+    use gradcap::export::{export_with, ExportOptions, Phase};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.sqlite");
+    ok(&run(&db, &["simulate", "--students", "4", "--seed", "62"]));
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    let mut store = gradcap::store::Store::open(&db).unwrap();
+    let mut corrupted = None;
+    let err = export_with(&mut store, &usb, &ExportOptions::default(), "2026-06-01T18:00:00+08:00", &mut |p| {
+        // After the third file: flip a byte of the first photo on the "drive".
+        if p.phase == Phase::Writing && p.files_done == 3 && corrupted.is_none() {
+            let partial = bundles(&usb).into_iter().find(|b| b.to_string_lossy().ends_with(".partial")).unwrap();
+            let photo = std::fs::read_dir(partial.join("photos")).unwrap().next().unwrap().unwrap().path();
+            let mut bytes = std::fs::read(&photo).unwrap();
+            let mid = bytes.len() / 2;
+            bytes[mid] ^= 0xff;
+            std::fs::write(&photo, bytes).unwrap();
+            corrupted = Some(photo);
+        }
+    })
+    .unwrap_err()
+    .to_string();
+    let corrupted = corrupted.expect("the test changed a file");
+    let name = corrupted.file_name().unwrap().to_string_lossy().to_string();
+    assert!(err.contains("reads back different") && err.contains(&name), "{err}");
+    assert!(err.contains("database is unchanged"), "{err}");
+    drop(store);
+    assert_eq!(exports_in_db(&db), 0);
+    assert!(bundles(&usb).iter().all(|p| p.to_string_lossy().ends_with(".partial")));
+    ok(&run(&db, &["export", "--to", usb.to_str().unwrap()]));
+    assert_eq!(exports_in_db(&db), 1);
+    let done: Vec<_> = bundles(&usb).into_iter().filter(|b| !b.to_string_lossy().ends_with(".partial")).collect();
+    assert_eq!(done.len(), 1);
+    ok(&run(&db, &["verify-bundle", done[0].to_str().unwrap()]));
 }

@@ -309,6 +309,20 @@ fn the_export_view_exports_a_verified_bundle_while_the_station_runs() {
     assert!(shows(&h, "B001"), "the history lists the batch");
     let bundle = std::fs::read_dir(&usb).unwrap().next().unwrap().unwrap().path();
     assert!(gradcap::export::verify_bundle(&bundle).unwrap().ok());
+    // The result stays on the view; the bundle can be checked again from it.
+    assert!(shows(&h, "✓ 导出完成，已回读校验"), "the verification result");
+    h.get_by_label("校验导出包").click();
+    h.step();
+    step_until(&mut h, "the bundle check", |h| shows(h, "✓ 导出包完整无误"));
+    let photo = std::fs::read_dir(bundle.join("photos")).unwrap().next().unwrap().unwrap().path();
+    std::fs::write(&photo, b"changed on the drive").unwrap();
+    h.state_mut().ui.export_target = bundle.display().to_string();
+    h.state_mut().ui.export_outcome = None;
+    h.step();
+    h.get_by_label("校验导出包").click();
+    h.step();
+    step_until(&mut h, "the second bundle check", |h| shows(h, "✗ 导出包有问题："));
+    assert!(shows(&h, "content differs from its checksum"));
 
     // After handover: the images go, behind the PIN and a confirmation.
     let ctx = h.ctx.clone();
@@ -321,6 +335,7 @@ fn the_export_view_exports_a_verified_bundle_while_the_station_runs() {
     h.step();
     h.step();
     assert!(shows(&h, "此操作不可撤销"), "a last confirmation");
+    assert!(shows(&h, "已导出并校验的 1 名学生的 1 张照片图像"), "it says what goes");
     h.get_by_label("确定").click();
     h.step();
     step_until(&mut h, "the purge", |h| shows(h, "已删除 1 名学生"));

@@ -302,3 +302,81 @@ fn the_photo_command_writes_deliverables_and_one_json_line_per_image() {
     assert_eq!(last["file"], broken.display().to_string());
     assert!(last["error"].as_str().unwrap().contains("cannot read"));
 }
+
+/// The hard inputs of `gradcap photo`: an image too small to make a photo of
+/// is reported and the rest go on (exit 1); a picture without a face gets
+/// the centred crop, a warning and a failed `face_count` (exit 0); two
+/// images with the same file stem get two deliverables; a phone photo
+/// stored sideways with an EXIF orientation is turned upright first.
+#[test]
+fn the_photo_command_handles_small_faceless_same_named_and_rotated_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let tiny = dir.path().join("tiny.png");
+    image::RgbImage::from_pixel(200, 300, image::Rgb([100, 197, 255])).save(&tiny).unwrap();
+    let wall = dir.path().join("wall.png");
+    image::RgbImage::from_pixel(900, 1200, image::Rgb([100, 197, 255])).save(&wall).unwrap();
+    let other = dir.path().join("b");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::copy(portraits().join("obama.jpg"), other.join("obama.jpg")).unwrap();
+    // Stored turned a quarter to the left, with EXIF orientation 6 ("rotate
+    // 90° clockwise to show").
+    let sideways = dir.path().join("sideways.jpg");
+    let upright = image::open(portraits().join("obama.jpg")).unwrap().to_rgb8();
+    let stored = image::imageops::rotate270(&upright);
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&stored).unwrap();
+    let tiff: &[u8] =
+        b"MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00\x00\x00\x00\x00";
+    let mut app1 = b"Exif\x00\x00".to_vec();
+    app1.extend_from_slice(tiff);
+    let mut with_exif = jpeg[..2].to_vec();
+    with_exif.extend_from_slice(&[0xFF, 0xE1]);
+    with_exif.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    with_exif.extend_from_slice(&app1);
+    with_exif.extend_from_slice(&jpeg[2..]);
+    std::fs::write(&sideways, with_exif).unwrap();
+
+    let run = |files: &[PathBuf]| {
+        Command::new(BIN)
+            .args(["--data-dir"])
+            .arg(dir.path())
+            .args(["photo", "--json", "--out"])
+            .arg(&out_dir)
+            .args(files)
+            .output()
+            .unwrap()
+    };
+    let files = vec![portraits().join("obama.jpg"), other.join("obama.jpg"), wall.clone(), sideways.clone()];
+    let out = run(&files);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4);
+    let (a, b) = (lines[0]["deliverable"].as_str().unwrap(), lines[1]["deliverable"].as_str().unwrap());
+    assert_ne!(a, b, "same stem, two files");
+    assert!(PathBuf::from(a).exists() && PathBuf::from(b).exists());
+    // No face: centred crop, warned, face_count fails, eyes null.
+    let wall_line = &lines[2];
+    assert_eq!(wall_line["auto_crop"], false);
+    assert!(wall_line["eyes"].is_null());
+    let face_count = wall_line["checks"].as_array().unwrap().iter().find(|c| c["name"] == "face_count").unwrap();
+    assert_eq!(face_count["pass"], false);
+    assert_eq!(face_count["value"].as_f64(), Some(0.0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no face found"));
+    // EXIF orientation applied: the face is found upright, eyes level.
+    let rotated = &lines[3];
+    assert_eq!(rotated["auto_crop"], true, "{rotated}");
+    let eyes = rotated["eyes"].as_array().unwrap();
+    let dy = (eyes[0][1].as_f64().unwrap() - eyes[1][1].as_f64().unwrap()).abs();
+    let dx = eyes[1][0].as_f64().unwrap() - eyes[0][0].as_f64().unwrap();
+    assert!(dx > 60.0 && dy < 10.0, "{eyes:?}");
+
+    let out = run(&[tiny.clone(), portraits().join("astronaut.png")]);
+    assert_eq!(out.status.code(), Some(1), "an image that cannot be made into a photo counts as failed");
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "the next image is still done");
+    assert!(lines[0]["error"].as_str().unwrap().contains("too small"), "{}", lines[0]);
+    assert!(lines[1]["deliverable"].is_string());
+}

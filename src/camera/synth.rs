@@ -110,7 +110,9 @@ pub fn portrait(width: u32, height: u32, seed: u64) -> RgbImage {
         if (x - l.face_cx).abs() < l.face_rx * 0.45 && y > l.face_cy && y < shoulders_top + l.face_ry * 0.2 {
             c = [skin[0] - 20, skin[1] - 20, skin[2] - 15]; // neck
         }
-        if in_ellipse(x, y, l.face_cx, l.face_cy - l.face_ry * 0.18, l.face_rx * 1.12, l.face_ry * 0.98) {
+        // Hair up to about 0.7 face widths above the eyes, as on a person
+        // (the photo spec's head-top band assumes that much forehead).
+        if in_ellipse(x, y, l.face_cx, l.face_cy - l.face_ry * 0.3, l.face_rx * 1.12, l.face_ry * 1.08) {
             c = hair;
         }
         if in_ellipse(x, y, l.face_cx, l.face_cy, l.face_rx, l.face_ry) && y > l.face_cy - l.face_ry * 0.62 {

@@ -62,7 +62,12 @@ impl DirSink {
     /// Syncs every written file and the folders to the drive.
     pub fn sync(&self) -> Result<(), ExportError> {
         for path in &self.written {
-            std::fs::File::open(path).and_then(|f| f.sync_all()).map_err(|e| write_err(path, e))?;
+            // Opened for writing: Windows flushes only a handle with write access.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| write_err(path, e))?;
         }
         for dir in [self.root.join("photos"), self.root.join("originals"), self.root.clone()] {
             if let Ok(d) = std::fs::File::open(&dir) {
@@ -185,8 +190,41 @@ impl BundleReport {
 /// Name of the encrypted archive inside an encrypted bundle.
 pub const ENCRYPTED_FILE: &str = "bundle.tar.age";
 
-/// Checks a bundle: every file in SHA256SUMS present with its hash, every
-/// manifest row's photo and original listed, no stray files.
+/// Files every plain bundle has besides its photos and originals.
+pub const REQUIRED_FILES: [&str; 5] = ["manifest.csv", "manifest.json", "manifest.xlsx", "说明.txt", "SHA256SUMS"];
+
+/// A path as SHA256SUMS or a manifest may name it: relative, inside the
+/// bundle, at most one folder deep (`photos/x.jpg`), no `..`.
+fn is_bundle_path(rel: &str) -> bool {
+    let parts: Vec<&str> = rel.split('/').collect();
+    parts.len() <= 2
+        && parts.iter().all(|p| !p.is_empty() && *p != "." && *p != ".." && !p.contains('\\') && !p.contains(':'))
+        && (parts.len() == 1 || parts[0] == "photos" || parts[0] == "originals")
+}
+
+/// SHA-256 of a file, read in pieces (an encrypted bundle is one large file).
+fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((hash, total))
+}
+
+/// Checks a bundle: every file in SHA256SUMS present with its hash, the
+/// manifests present, every manifest row's photo and original listed, no
+/// stray files.
 pub fn verify_bundle(dir: &Path) -> Result<BundleReport, ExportError> {
     verify_bundle_with_progress(dir, &mut |_| {})
 }
@@ -217,16 +255,19 @@ pub fn verify_bundle_with_progress(
             report.findings.push(format!("SHA256SUMS: malformed line {line:?}"));
             continue;
         };
+        if !is_bundle_path(file) {
+            report.findings.push(format!("SHA256SUMS: {file:?} is not a path inside the bundle"));
+            continue;
+        }
         listed.insert(file.to_string());
-        match std::fs::read(dir.join(file)) {
-            Ok(bytes) => {
-                let got = sha256_hex(&bytes);
+        match hash_file(&dir.join(file)) {
+            Ok((got, len)) => {
                 if got == hash {
                     report.files_checked += 1;
                 } else {
                     report.findings.push(format!("{file}: content differs from its checksum"));
                 }
-                state.bytes_done += bytes.len() as u64;
+                state.bytes_done += len;
                 actual.insert(file.to_string(), got);
             }
             Err(e) => report.findings.push(format!("{file}: missing ({e})")),
@@ -244,6 +285,17 @@ pub fn verify_bundle_with_progress(
         }
         return Ok(report);
     }
+    for required in REQUIRED_FILES {
+        if required != "SHA256SUMS" && !listed.contains(required) {
+            report.findings.push(format!("{required}: missing from the bundle and from SHA256SUMS"));
+        }
+    }
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !REQUIRED_FILES.contains(&name.as_str()) && name != "photos" && name != "originals" {
+            report.findings.push(format!("{name}: not part of a bundle (stray file)"));
+        }
+    }
     for sub in ["photos", "originals"] {
         for entry in std::fs::read_dir(dir.join(sub)).into_iter().flatten().flatten() {
             let rel = format!("{sub}/{}", entry.file_name().to_string_lossy());
@@ -257,6 +309,10 @@ pub fn verify_bundle_with_progress(
         let photo = row.get("photo_file").cloned().unwrap_or_default();
         let seq = row.get("seq").cloned().unwrap_or_default();
         let original = photo.replacen("photos/", "originals/", 1);
+        if !photo.starts_with("photos/") || !is_bundle_path(&photo) {
+            report.findings.push(format!("manifest row {seq}: photo_file {photo:?} is not a file in photos/"));
+            continue;
+        }
         for (file, key) in [(photo, "photo_sha256"), (original, "original_sha256")] {
             if !listed.contains(&file) {
                 report.findings.push(format!("manifest row {seq}: {file} is not in the bundle"));

@@ -6,7 +6,7 @@
 //! ciphertext and a `说明.txt` without personal data. Standard tools open it
 //! too: `age -d -i key.txt bundle.tar.age | tar -x`.
 
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::path::{Component, Path, PathBuf};
 
 use age::secrecy::ExposeSecret as _;
@@ -196,10 +196,9 @@ pub fn decrypt(bundle: &Path, identity: &Path, to: &Path) -> Result<DecryptRepor
         if let Some(dir) = dest.parent() {
             std::fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
         }
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut bytes).map_err(|e| ExportError::Decrypt(e.to_string()))?;
+        // Streamed: the size in a tar header is not trusted for an allocation.
         let mut f = std::fs::File::create(&dest).map_err(|e| write_err(&dest, e))?;
-        f.write_all(&bytes).map_err(|e| write_err(&dest, e))?;
+        std::io::copy(&mut entry, &mut f).map_err(|e| ExportError::Decrypt(format!("{}: {e}", dest.display())))?;
         f.sync_all().map_err(|e| write_err(&dest, e))?;
         written.push(dest);
     }

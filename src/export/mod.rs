@@ -20,7 +20,7 @@ pub mod bundle;
 pub mod crypt;
 pub mod merge;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
@@ -247,6 +247,13 @@ pub(crate) fn unique_name(name: String, tag: &str, used: &mut HashSet<String>) -
     candidate
 }
 
+/// `old` (a name a record went out with) is what `fresh` (the template's
+/// name for it now) becomes: the same, or the same with a collision tag.
+fn same_template_name(old: &str, fresh: &str) -> bool {
+    let stem = fresh.strip_suffix(".jpg").or_else(|| fresh.strip_suffix(".JPG")).unwrap_or(fresh);
+    old == fresh || (old.starts_with(&format!("{stem}_")) && old.to_lowercase().ends_with(".jpg"))
+}
+
 /// Exports to `target` (a drive or folder): what is new, or with `full`
 /// every photographed record again.
 pub fn export(store: &mut Store, target: &Path, full: bool, now: &str) -> Result<ExportReport, ExportError> {
@@ -271,9 +278,20 @@ pub fn export_with(
     let (school, station, date) = session
         .map(|s| (s.info.school_name, s.info.station, s.info.date))
         .unwrap_or_else(|| (String::new(), String::new(), String::new()));
-    let batch = format!("B{:03}", store.next_export_number()?);
     let school = if school.is_empty() { "school".to_string() } else { school };
-    let name = safe_name(&format!("{school}_{station}_{date}_{batch}"));
+    // A finished bundle already on the target under this name (a database
+    // restored from a backup, another station's database with the same
+    // name) is never replaced: the batch number moves on to a free name. A
+    // `.partial` of the same name is this export's own earlier attempt.
+    let mut number = store.next_export_number()?;
+    let (batch, name) = loop {
+        let batch = format!("B{number:03}");
+        let name = safe_name(&format!("{school}_{station}_{date}_{batch}"));
+        if !target.join(&name).exists() && !store.export_batch_exists(&batch)? {
+            break (batch, name);
+        }
+        number += 1;
+    };
     let bundle = target.join(&name);
     let partial = target.join(format!("{name}.partial"));
     if partial.exists() {
@@ -303,10 +321,30 @@ pub fn export_with(
     let mut sums: BTreeMap<String, String> = BTreeMap::new();
     let mut rows: Vec<ManifestRow> = Vec::new();
     let mut lines = Vec::new();
+    // A record keeps the file name it went out with before (same template),
+    // so exporting twice never gives one record two different files; those
+    // names are taken first, new records get what is left.
+    let earlier = store.exported_photo_files()?;
     let mut used = HashSet::new();
+    let mut names: HashMap<crate::store::RecordId, String> = HashMap::new();
+    for ExportItem { record, .. } in &items {
+        let fresh = photo_file_name(&options.name_template, record, &date)?;
+        if let Some(old) = earlier.get(&record.id).filter(|old| same_template_name(old, &fresh)) {
+            if used.insert(old.to_lowercase()) {
+                names.insert(record.id, old.clone());
+            }
+        }
+    }
+    // Names other records went out with stay theirs.
+    used.extend(earlier.values().map(|n| n.to_lowercase()));
+    for ExportItem { record, .. } in &items {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(record.id) {
+            let fresh = photo_file_name(&options.name_template, record, &date)?;
+            slot.insert(unique_name(fresh, &record.display_seq(), &mut used));
+        }
+    }
     for ExportItem { record, take } in &items {
-        let file = photo_file_name(&options.name_template, record, &date)?;
-        let file = unique_name(file, &record.display_seq(), &mut used);
+        let file = names.get(&record.id).cloned().unwrap_or_default();
         // SHA256SUMS carries the hashes stored at capture, so the final check
         // also catches an image damaged in the database, not only on the drive.
         let (original, deliverable) = store.take_images(take.id)?;
@@ -354,7 +392,8 @@ pub fn export_with(
         rows.push(bundle::MANIFEST_COLUMNS.iter().map(|k| k.to_string()).zip(values).collect());
         lines.push(ExportRecord { record_id: record.id, take_id: take.id, photo_file: file });
     }
-    let files = sums.len() + bundle::write_manifests(sink, &header, &rows, &mut sums)?;
+    let photo_files = sums.len();
+    let files = photo_files + bundle::write_manifests(sink, &header, &rows, &mut sums)?;
     state.files_done = state.files_total;
     progress(&state);
 
@@ -374,10 +413,20 @@ pub fn export_with(
     // Everything written is read back and checked before it is called done.
     let check = verify_bundle_with_progress(&partial, progress)?;
     if !check.ok() {
+        // Only on failure: was it the drive, or the photo in the database?
+        for ExportItem { record, take } in &items {
+            let (original, deliverable) = store.take_images(take.id)?;
+            if crate::store::sha256_hex(&deliverable) != take.deliverable_sha256
+                || crate::store::sha256_hex(&original) != take.original_sha256
+            {
+                let file = names.get(&record.id).cloned().unwrap_or_default();
+                return Err(ExportError::Damaged { file: format!("{} (photos/{file})", record.display_seq()) });
+            }
+        }
         return Err(ExportError::Mismatch { path: check.findings.join("; ") });
     }
     if bundle.exists() {
-        std::fs::remove_dir_all(&bundle).map_err(|e| write_err(&bundle, e))?;
+        return Err(ExportError::Exists(bundle.display().to_string()));
     }
     std::fs::rename(&partial, &bundle).map_err(|e| write_err(&bundle, e))?;
     if let Ok(dir) = std::fs::File::open(target) {
@@ -388,7 +437,7 @@ pub fn export_with(
         bundle,
         batch,
         records: rows.len(),
-        files: files + 1,
+        files,
         bytes: state.bytes_total,
         encrypted: options.encrypt_to.is_some(),
     })

@@ -34,15 +34,15 @@ pub fn frame_framing(rgb: &image::RgbImage, thresholds: &Thresholds) -> Framing 
     let faces = face::detect_for_photo(rgb).unwrap_or_default();
     let (w, h) = rgb.dimensions();
     let face = checks::main_face(&faces).copied();
-    let crop = match &face {
-        Some(f) => checks::plan_crop(f, w, h),
-        None => centred_crop(w, h),
+    let (crop, head_top) = match &face {
+        Some(f) => checks::place_crop(rgb, f, thresholds),
+        None => (centred_crop(w, h), None),
     };
     Framing {
         frame_size: [w, h],
         crop,
         face,
-        hints: checks::framing_hints(&faces, w, h, thresholds),
+        hints: checks::framing_hints_for(&faces, &crop, head_top, thresholds),
         detect_ms: started.elapsed().as_secs_f64() * 1000.0,
     }
 }
@@ -105,5 +105,71 @@ impl Drop for FramingWorker {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::camera::{synth, Frame};
+
+    fn thread_names() -> Vec<String> {
+        std::fs::read_dir("/proc/self/task")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+            .map(|n| n.trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_worker_frames_the_newest_frame_on_its_own_thread() {
+        let slot = FrameSlot::new();
+        let woken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = woken.clone();
+        let worker = FramingWorker::start(
+            slot.clone(),
+            Thresholds::default(),
+            20,
+            Box::new(move || {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }),
+        )
+        .unwrap();
+        let mut frame = Frame::new(synth::portrait(1280, 720, 3), None);
+        frame.number = 1;
+        slot.publish(frame);
+        let started = Instant::now();
+        let framing = loop {
+            if let Some(f) = worker.latest() {
+                break f;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "no framing result");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(woken.load(Ordering::Relaxed) >= 1, "the UI is woken");
+        if cfg!(target_os = "linux") {
+            assert!(thread_names().iter().any(|n| n == "framing"), "{:?}", thread_names());
+        }
+        assert_eq!(framing.frame_size, [1280, 720]);
+        let face = framing.face.expect("the synthetic student's face");
+        let aspect = framing.crop.height as f32 / framing.crop.width as f32;
+        assert!((aspect - 4.0 / 3.0).abs() < 0.01, "3:4, not {aspect}");
+        let [ex, _] = face.eye_mid();
+        assert!(framing.crop.x as f32 <= ex && ex <= (framing.crop.x + framing.crop.width) as f32);
+        assert_eq!(framing.hints, [Hint::Good], "a well-framed synthetic student");
+        // The same frame is not looked at again.
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(worker.latest().is_none());
+    }
+
+    #[test]
+    fn an_empty_frame_says_no_face_with_the_centred_crop() {
+        let blank = image::RgbImage::from_pixel(1280, 720, image::Rgb([100, 197, 255]));
+        let f = frame_framing(&blank, &Thresholds::default());
+        assert_eq!(f.hints, [Hint::NoFace]);
+        assert_eq!(f.crop, centred_crop(1280, 720));
+        assert!(f.face.is_none());
     }
 }

@@ -233,7 +233,7 @@ pub fn checked_with_faces(
 ) -> Result<CheckedPhoto, PhotoError> {
     let main = checks::main_face(faces);
     let crop = match main {
-        Some(f) => checks::plan_crop(f, frame.width(), frame.height()),
+        Some(f) => checks::place_crop(frame, f, thresholds).0,
         None => centred_crop(frame.width(), frame.height()),
     };
     let image = crop_to_deliverable(frame, crop)?;

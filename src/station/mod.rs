@@ -214,6 +214,12 @@ impl Station {
         self.config
     }
 
+    /// New photo checks and size range, from the next shot on (a photo under
+    /// review keeps the checks it was made with).
+    pub fn set_config(&mut self, config: StationConfig) {
+        self.config = config;
+    }
+
     /// The student the next take binds to.
     pub fn head(&self) -> Result<Option<Record>, StationError> {
         Ok(self.store.queue_head(self.session.id)?)

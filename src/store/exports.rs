@@ -74,6 +74,25 @@ impl Store {
         Ok(self.conn().query_row("SELECT COUNT(*) + 1 FROM exports", [], |r| r.get(0))?)
     }
 
+    /// Whether a batch of that name was recorded.
+    pub fn export_batch_exists(&self, batch: &str) -> Result<bool, StoreError> {
+        Ok(self.conn().query_row("SELECT EXISTS (SELECT 1 FROM exports WHERE batch = ?1)", [batch], |r| r.get(0))?)
+    }
+
+    /// The file name each record last went out with in a verified export.
+    pub fn exported_photo_files(&self) -> Result<std::collections::HashMap<RecordId, String>, StoreError> {
+        let rows = self
+            .conn()
+            .prepare(
+                "SELECT e.record_id, e.photo_file FROM exported e JOIN exports x ON x.batch = e.batch
+                 ORDER BY x.id",
+            )?
+            .query_map([], |r| Ok((r.get::<_, RecordId>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        // Later exports overwrite earlier ones: the last name wins.
+        Ok(rows.into_iter().collect())
+    }
+
     /// Marks a verified export: one transaction, with its audit row.
     pub fn record_export(
         &mut self,

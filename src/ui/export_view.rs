@@ -1,22 +1,25 @@
 //! The export view: pick a drive (or type any folder), export what is new or
-//! everything again, and see the verified exports so far. The export runs on
-//! its own thread; the result (verified, or what went wrong) comes back as
-//! the station's message, with a progress bar (files, MB, MB/s, time left)
-//! meanwhile. Below: purge after handover (PIN and confirmation).
+//! everything again, check a bundle on a drive, and see the verified exports
+//! so far. The export runs on its own thread with a progress bar (files, MB,
+//! MB/s, time left); its result — verified, or what went wrong and that the
+//! database is unchanged — stays on the view until the next one. Below:
+//! purge after handover (PIN, then a confirmation saying what goes).
 
 use egui::RichText;
 
 use super::tr;
-use crate::app::{Command, UiState};
+use crate::app::{Command, ExportOutcome, UiState};
+use crate::photo::checks::Level;
 use crate::settings::{Language, Settings};
+use crate::ui::operator::level_color;
 
 pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang: Language, out: &mut Vec<Command>) {
     egui::CentralPanel::default().show(ctx, |ui| {
         ui.heading(tr(lang, "导出到 U 盘", "Export to a USB drive"));
-        if state.drives.is_empty() {
-            ui.label(tr(lang, "未发现 U 盘：可直接填写任意文件夹", "No removable drive found: type any folder"));
-        } else {
-            ui.horizontal_wrapped(|ui| {
+        ui.horizontal_wrapped(|ui| {
+            if state.drives.is_empty() {
+                ui.label(tr(lang, "未发现 U 盘：可直接填写任意文件夹", "No removable drive found: type any folder"));
+            } else {
                 ui.label(tr(lang, "发现的 U 盘：", "Drives found:"));
                 for d in &state.drives {
                     let text = d.display().to_string();
@@ -24,8 +27,11 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
                         state.export_target = text;
                     }
                 }
-            });
-        }
+            }
+            if ui.button(tr(lang, "刷新", "Refresh")).clicked() {
+                out.push(Command::RefreshDrives);
+            }
+        });
         ui.horizontal(|ui| {
             ui.label(tr(lang, "目标文件夹", "Target folder"));
             ui.add(egui::TextEdit::singleline(&mut state.export_target).desired_width(480.0));
@@ -59,6 +65,18 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
             {
                 out.push(Command::Export { to: target.clone().into(), full: true, encrypt });
             }
+            // The bundle to check: the one just written, else the typed folder.
+            let check_dir = match &state.export_outcome {
+                Some(ExportOutcome::Exported(r)) => r.bundle.clone(),
+                _ => target.clone().into(),
+            };
+            let can_check = !state.bundle_check_running && !check_dir.as_os_str().is_empty();
+            if ui.add_enabled(can_check, egui::Button::new(tr(lang, "校验导出包", "Check a bundle"))).clicked() {
+                out.push(Command::CheckBundle(check_dir));
+            }
+            if state.bundle_check_running {
+                ui.spinner();
+            }
         });
         if state.export_running {
             ui.horizontal(|ui| {
@@ -76,6 +94,7 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
                 ui.label(rate.line(p));
             }
         }
+        outcome(ui, state, lang);
         ui.separator();
         ui.heading(tr(lang, "已完成的导出", "Verified exports"));
         history(ui, state, lang);
@@ -101,12 +120,79 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
                 tr(lang, "删除…", "Delete…")
             };
             if ui.add_enabled(ready, egui::Button::new(label)).clicked() {
-                state.confirm = Some(Command::Purge {
+                out.push(Command::AskPurge {
                     before: state.purge_before.trim().to_string(),
                     pin: state.purge_pin.clone(),
                 });
             }
         });
+    });
+}
+
+/// The last export's or bundle check's result, in a coloured frame.
+fn outcome(ui: &mut egui::Ui, state: &UiState, lang: Language) {
+    let Some(outcome) = &state.export_outcome else { return };
+    let (level, title, lines): (Level, String, Vec<String>) = match outcome {
+        ExportOutcome::Exported(r) => (
+            Level::Green,
+            tr(lang, "✓ 导出完成，已回读校验", "✓ Exported, read back and verified").to_string(),
+            vec![
+                format!(
+                    "{} {} · {} {} · {:.1} MB{}",
+                    r.records,
+                    tr(lang, "人", "students"),
+                    r.files,
+                    tr(lang, "个文件", "files"),
+                    r.bytes as f64 / 1e6,
+                    if r.encrypted { tr(lang, " · 已加密", " · encrypted") } else { "" }
+                ),
+                format!("{} {} → {}", tr(lang, "批次", "batch"), r.batch, r.bundle.display()),
+            ],
+        ),
+        ExportOutcome::Failed(e) => {
+            (Level::Red, tr(lang, "✗ 导出未完成", "✗ Export not completed").to_string(), vec![e.clone()])
+        }
+        ExportOutcome::Checked { dir, report } if report.ok() => (
+            Level::Green,
+            tr(lang, "✓ 导出包完整无误", "✓ The bundle is complete and intact").to_string(),
+            vec![
+                dir.display().to_string(),
+                if report.encrypted {
+                    format!(
+                        "{} {} {}",
+                        tr(lang, "已加密：密文校验通过", "encrypted: the ciphertext checks out"),
+                        report.files_checked,
+                        tr(lang, "个文件", "files")
+                    )
+                } else {
+                    format!(
+                        "{} {} · {} {}",
+                        report.records,
+                        tr(lang, "人", "students"),
+                        report.files_checked,
+                        tr(lang, "个文件校验通过", "files checked")
+                    )
+                },
+            ],
+        ),
+        ExportOutcome::Checked { dir, report } => (
+            Level::Red,
+            format!("✗ {} {}", tr(lang, "导出包有问题：", "The bundle has faults:"), report.findings.len()),
+            std::iter::once(dir.display().to_string()).chain(report.findings.iter().take(12).cloned()).collect(),
+        ),
+        ExportOutcome::CheckFailed { dir, error } => (
+            Level::Red,
+            tr(lang, "✗ 无法校验", "✗ Cannot check").to_string(),
+            vec![dir.display().to_string(), error.clone()],
+        ),
+    };
+    let color = level_color(level);
+    egui::Frame::group(ui.style()).stroke(egui::Stroke::new(2.0, color)).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new(title).size(20.0).strong().color(color));
+        for line in lines {
+            ui.add(egui::Label::new(line).wrap());
+        }
     });
 }
 

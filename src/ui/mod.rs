@@ -190,18 +190,28 @@ pub fn status_bar(ctx: &egui::Context, app: &GradcapApp, out: &mut Vec<Command>)
 pub fn confirm_dialog(ctx: &egui::Context, state: &mut UiState, lang: Language, out: &mut Vec<Command>) {
     let Some(pending) = state.confirm.clone() else { return };
     let text = match &pending {
-        Command::Void { .. } => tr(lang, "确定作废这条记录吗？照片会保留。", "Void this record? Its photos are kept."),
+        Command::Void { .. } => {
+            tr(lang, "确定作废这条记录吗？照片会保留。", "Void this record? Its photos are kept.").to_string()
+        }
         Command::RequestReshoot { .. } => tr(
             lang,
             "确定重拍这位已拍学生吗？下一张照片将属于他/她。",
             "Re-shoot this photographed student? The next photo goes to them.",
-        ),
-        Command::Purge { .. } => tr(
-            lang,
-            "确定删除已导出并校验学生的照片图像吗？此操作不可撤销；记录和日志保留。",
-            "Delete the images of verified-exported students? This cannot be undone; records and the log stay.",
-        ),
-        _ => "",
+        )
+        .to_string(),
+        Command::Purge { before, .. } => {
+            let plan = state.purge_plan.as_ref();
+            let (records, takes, mb) = plan.map(|p| (p.records, p.takes, p.bytes as f64 / 1e6)).unwrap_or((0, 0, 0.0));
+            match lang {
+                Language::Chinese => format!(
+                    "确定删除 {before} 之前拍摄、已导出并校验的 {records} 名学生的 {takes} 张照片图像（{mb:.1} MB）吗？\n此操作不可撤销；记录、校验值和操作日志保留。"
+                ),
+                Language::English => format!(
+                    "Delete the images of {takes} takes of {records} verified-exported students shot before {before} ({mb:.1} MB)?\nThis cannot be undone; records, checksums and the log stay."
+                ),
+            }
+        }
+        _ => String::new(),
     };
     egui::Window::new(tr(lang, "请确认", "Please confirm")).collapsible(false).resizable(false).show(ctx, |ui| {
         ui.label(RichText::new(text).size(20.0));

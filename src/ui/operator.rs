@@ -10,22 +10,33 @@ use crate::app::{Command, UiState};
 use crate::photo::checks::{Assessment, Hint, Level};
 use crate::settings::{Language, Settings};
 
-/// Eye band and hairline band of the 640-px-high deliverable (DOMAIN.md).
-const EYE_BAND: (f32, f32) = (200.0, 300.0);
-const HAIR_BAND: (f32, f32) = (50.0, 110.0);
+/// The eye band and the hairline band of the 640-px-high deliverable, as
+/// the photo checks in settings have them (DOMAIN.md: 200–300 and 50–110).
+fn bands(settings: &Settings) -> ((f32, f32), (f32, f32)) {
+    let t = &settings.photo_checks;
+    ((t.eye_height_px[0], t.eye_height_px[1]), (t.head_top_px[0], t.head_top_px[1]))
+}
 
 pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang: Language, out: &mut Vec<Command>) {
     egui::SidePanel::right("student").min_width(400.0).resizable(false).show(ctx, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
-            current_student(ui, state, lang);
-            ui.separator();
-            review(ui, state, settings, lang, out);
+            // A photo waiting for its decision comes first, its buttons at
+            // the top: it is what the operator must act on now.
+            if state.review.is_some() {
+                review(ui, state, settings, lang, out);
+                ui.separator();
+                current_student(ui, state, lang);
+            } else {
+                current_student(ui, state, lang);
+                ui.separator();
+                review(ui, state, settings, lang, out);
+            }
             skip_prompt(ui, state, lang, out);
             ui.separator();
             queue(ui, state, lang);
         });
     });
-    egui::CentralPanel::default().show(ctx, |ui| preview(ui, state, lang));
+    egui::CentralPanel::default().show(ctx, |ui| preview(ui, state, settings, lang));
 }
 
 fn current_student(ui: &mut egui::Ui, state: &UiState, lang: Language) {
@@ -71,6 +82,21 @@ fn review(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Languag
             .size(20.0)
             .strong(),
     );
+    let failed = !review.assessment.failed().is_empty();
+    ui.horizontal(|ui| {
+        let accept = if failed {
+            tr(lang, "仍然确认（将记录）", "Accept anyway (recorded)")
+        } else {
+            tr(lang, "确认", "Accept")
+        };
+        if ui.button(RichText::new(format!("{accept} [{}]", keys.accept)).size(22.0)).clicked() {
+            out.push(Command::Accept);
+        }
+        if ui.button(RichText::new(format!("{} [{}]", tr(lang, "重拍", "Re-shoot"), keys.reshoot)).size(22.0)).clicked()
+        {
+            out.push(Command::Reshoot);
+        }
+    });
     ui.horizontal(|ui| {
         let response = ui.add(egui::Image::new((tex.id(), Vec2::new(240.0, 320.0))));
         // Where the checks found the eyes, and the spec's bands.
@@ -78,8 +104,15 @@ fn review(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Languag
         let painter = ui.painter_at(r);
         let to_screen = |x: f32, y: f32| r.min + Vec2::new(x * r.width() / 480.0, y * r.height() / 640.0);
         let eyes = Color32::from_rgb(0, 230, 120);
-        for y in [EYE_BAND.0, EYE_BAND.1] {
+        let (eye_band, hair_band) = bands(settings);
+        for y in [eye_band.0, eye_band.1] {
             painter.line_segment([to_screen(0.0, y), to_screen(480.0, y)], Stroke::new(1.0, eyes));
+        }
+        for y in [hair_band.0, hair_band.1] {
+            painter.line_segment(
+                [to_screen(0.0, y), to_screen(480.0, y)],
+                Stroke::new(1.0, Color32::from_rgb(255, 200, 0)),
+            );
         }
         if let Some(face) = &review.assessment.face {
             for eye in [face.left_eye, face.right_eye] {
@@ -102,21 +135,6 @@ fn review(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Languag
                 .color(Color32::from_rgb(200, 130, 0)),
         );
     }
-    let failed = !review.assessment.failed().is_empty();
-    ui.horizontal(|ui| {
-        let accept = if failed {
-            tr(lang, "仍然确认（将记录）", "Accept anyway (recorded)")
-        } else {
-            tr(lang, "确认", "Accept")
-        };
-        if ui.button(RichText::new(format!("{accept} [{}]", keys.accept)).size(22.0)).clicked() {
-            out.push(Command::Accept);
-        }
-        if ui.button(RichText::new(format!("{} [{}]", tr(lang, "重拍", "Re-shoot"), keys.reshoot)).size(22.0)).clicked()
-        {
-            out.push(Command::Reshoot);
-        }
-    });
 }
 
 /// Colour of a check level.
@@ -208,7 +226,8 @@ fn queue(ui: &mut egui::Ui, state: &UiState, lang: Language) {
     }
 }
 
-fn preview(ui: &mut egui::Ui, state: &UiState, lang: Language) {
+fn preview(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Language) {
+    let (eye_band, hair_band) = bands(settings);
     let Some(tex) = &state.preview else {
         ui.centered_and_justified(|ui| {
             ui.label(RichText::new(tr(lang, "没有摄像头画面", "No camera picture")).size(32.0).weak());
@@ -291,6 +310,6 @@ fn preview(ui: &mut egui::Ui, state: &UiState, lang: Language) {
         painter.line_segment([r.left_bottom(), r.right_bottom()], Stroke::new(1.0, color));
         painter.text(r.left_top() + Vec2::new(4.0, 2.0), Align2::LEFT_TOP, label, FontId::proportional(14.0), color);
     };
-    band(HAIR_BAND, Color32::from_rgb(255, 200, 0), tr(lang, "发际线", "hairline"));
-    band(EYE_BAND, Color32::from_rgb(0, 230, 120), tr(lang, "眼睛", "eyes"));
+    band(hair_band, Color32::from_rgb(255, 200, 0), tr(lang, "发际线", "hairline"));
+    band(eye_band, Color32::from_rgb(0, 230, 120), tr(lang, "眼睛", "eyes"));
 }
