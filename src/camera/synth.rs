@@ -112,7 +112,10 @@ pub fn portrait(width: u32, height: u32, seed: u64) -> RgbImage {
         }
         // Hair up to about 0.7 face widths above the eyes, as on a person
         // (the photo spec's head-top band assumes that much forehead).
-        if in_ellipse(x, y, l.face_cx, l.face_cy - l.face_ry * 0.3, l.face_rx * 1.12, l.face_ry * 1.08) {
+        if in_ellipse(x, y, l.face_cx, l.face_cy - l.face_ry * 0.18, l.face_rx * 1.12, l.face_ry * 0.98)
+            || (y < l.eye_y - l.face_ry * 0.5
+                && in_ellipse(x, y, l.face_cx, l.face_cy - l.face_ry * 0.45, l.face_rx * 1.02, l.face_ry * 0.92))
+        {
             c = hair;
         }
         if in_ellipse(x, y, l.face_cx, l.face_cy, l.face_rx, l.face_ry) && y > l.face_cy - l.face_ry * 0.62 {

@@ -13,7 +13,8 @@
 //! letterboxed, plus overlapping square tiles), merges the detections with
 //! weighted non-maximum suppression, and re-runs the network once per face
 //! on a face-centred crop for sharper landmarks. Eye centres can further be
-//! moved to the pupil (Timm & Barth gradients), off by default.
+//! moved to the pupil (Timm & Barth gradients), on by default; a move of more
+//! than 13 % of the eye distance (a closed eye, a shadow) is not taken.
 //!
 //! Landmark order (model order): subject's right eye (= image left for an
 //! upright face), subject's left eye, nose tip, mouth centre, the ears.
@@ -68,7 +69,7 @@ const NUM_ANCHORS: usize = 896;
 const NUM_COORDS: usize = 16;
 const NUM_KEYPOINTS: usize = 6;
 /// Largest accepted pupil-refinement shift, as a fraction of the eye distance.
-const MAX_PUPIL_SHIFT: f32 = 0.1;
+const MAX_PUPIL_SHIFT: f32 = 0.13;
 
 /// Tunable parameters.
 #[derive(Debug, Clone, PartialEq)]
