@@ -51,6 +51,18 @@ fn autocrop_and_checks_1080p(bencher: divan::Bencher) {
     bencher.bench_local(|| black_box(photo::check_frame(black_box(&frame), &t).unwrap()));
 }
 
+/// No face in the frame (an empty backdrop): the whole-frame look finds
+/// nothing, the tiled search runs, then the centred crop and its checks.
+#[divan::bench(sample_count = 10)]
+fn autocrop_and_checks_1080p_no_face(bencher: divan::Bencher) {
+    let frame = image::RgbImage::from_fn(1920, 1080, |x, y| {
+        let n = ((x * 7 + y * 13) % 9) as u8;
+        image::Rgb([96 + n, 190 + n, 250])
+    });
+    let t = Thresholds::default();
+    bencher.bench_local(|| black_box(photo::check_frame(black_box(&frame), &t).unwrap()));
+}
+
 #[divan::bench(sample_count = 20)]
 fn deliverable_with_checks_1080p(bencher: divan::Bencher) {
     let frame = frame();

@@ -131,6 +131,9 @@ pub enum Command {
     CheckBundle(PathBuf),
     /// Look for removable drives again.
     RefreshDrives,
+    /// Correction (勘误): write one student's takes and record into a folder
+    /// (under the export target, else beside the database).
+    ExportStudent(RecordId),
 }
 
 /// The last export or bundle check, shown in the export view until the next.
@@ -328,6 +331,7 @@ pub struct GradcapApp {
     export_results: Option<Receiver<Result<crate::export::ExportReport, String>>>,
     export_progress: Option<Receiver<crate::export::Progress>>,
     bundle_check_results: Option<Receiver<(PathBuf, Result<crate::export::BundleReport, String>)>>,
+    student_export_results: Option<Receiver<Result<(PathBuf, usize), String>>>,
     purge_results: Option<Receiver<Result<(crate::store::PurgePlan, bool), String>>>,
     /// New session settings wait for the photo under review.
     session_change_pending: bool,
@@ -370,6 +374,7 @@ impl GradcapApp {
             export_results: None,
             export_progress: None,
             bundle_check_results: None,
+            student_export_results: None,
             purge_results: None,
             session_change_pending: false,
             opts,
@@ -658,6 +663,20 @@ impl GradcapApp {
                 }
             }
         }
+        if let Some(rx) = &self.student_export_results {
+            if let Ok(result) = rx.try_recv() {
+                self.student_export_results = None;
+                self.ui.feedback = Some(match result {
+                    Ok((dir, files)) => Feedback::new(
+                        FeedbackKind::Success,
+                        "✓",
+                        format!("已导出该学生的 {files} 个文件到 {}", dir.display()),
+                        format!("wrote the student's {files} files to {}", dir.display()),
+                    ),
+                    Err(e) => Feedback::error(&e),
+                });
+            }
+        }
         if let Some(rx) = &self.bundle_check_results {
             if let Ok((dir, result)) = rx.try_recv() {
                 self.ui.bundle_check_running = false;
@@ -861,6 +880,30 @@ impl GradcapApp {
                 }
             }
             Command::RefreshDrives => self.ui.drives = crate::paths::removable_targets(),
+            Command::ExportStudent(record) => {
+                if self.student_export_results.is_some() {
+                    return;
+                }
+                let db = self.opts.db_path.clone();
+                let target = self.ui.export_target.trim().to_string();
+                let base = if target.is_empty() {
+                    db.parent().unwrap_or(std::path::Path::new(".")).join("corrections")
+                } else {
+                    PathBuf::from(target)
+                };
+                // Its own read-only connection: the station keeps working.
+                let job = move || {
+                    let store = Store::open_read_only(&db).map_err(|e| e.to_string())?;
+                    let r = store.record(record).map_err(|e| e.to_string())?;
+                    let dir = base.join(format!("勘误_{}_{}", r.display_seq(), crate::export::safe_name(&r.code.xh)));
+                    let files = crate::export::lookup::export_student(&store, &r, &dir).map_err(|e| e.to_string())?;
+                    Ok((dir, files.len()))
+                };
+                match spawn_job("student-export", ctx, job) {
+                    Ok(rx) => self.student_export_results = Some(rx),
+                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+                }
+            }
             Command::Purge { before, pin } => {
                 self.ui.confirm = None;
                 self.ui.purge_plan = None;

@@ -806,43 +806,9 @@ fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Resul
     }
     let mut out = Vec::new();
     for r in &records {
-        let takes = store.takes(r.id)?;
-        let audit = store.audit_for_record(r.id)?;
-        let mut fields = r.code.to_json();
-        fields.insert("seq".into(), json!(r.display_seq()));
-        fields.insert("station".into(), json!(r.station));
-        fields.insert("scanned_at".into(), json!(r.scanned_at));
-        fields.insert("status".into(), json!(r.status.as_str()));
-        fields.insert("status_reason".into(), json!(r.status_reason));
-        fields.insert("status_at".into(), json!(r.status_at));
-        fields.insert(
-            "takes".into(),
-            json!(takes
-                .iter()
-                .map(|t| json!({
-                    "take_no": t.take_no, "primary": t.is_primary, "rejected_at": t.rejected_at,
-                    "captured_at": t.captured_at, "deliverable_sha256": t.deliverable_sha256,
-                    "deliverable_bytes": t.deliverable_bytes, "original_sha256": t.original_sha256,
-                    "original_width": t.original_width, "original_height": t.original_height,
-                    "purged_at": t.purged_at
-                }))
-                .collect::<Vec<_>>()),
-        );
-        fields.insert(
-            "audit".into(),
-            json!(audit
-                .iter()
-                .map(|a| json!({"at": a.at, "action": a.action, "detail": a.detail}))
-                .collect::<Vec<_>>()),
-        );
+        let fields = gradcap::export::lookup::record_json(&store, r)?;
         if let Some(dir) = export {
-            let stem = format!("{}_{}", r.display_seq(), drill::file_stem(&r.code.xh));
-            for t in takes.iter().filter(|t| t.purged_at.is_none()) {
-                let (original, deliverable) = store.take_images(t.id)?;
-                write_file(&dir.join(format!("{stem}_take{}_deliverable.jpg", t.take_no)), &deliverable)?;
-                write_file(&dir.join(format!("{stem}_take{}_original.jpg", t.take_no)), &original)?;
-            }
-            write_file(&dir.join(format!("{stem}.json")), serde_json::to_string_pretty(&fields)?.as_bytes())?;
+            gradcap::export::lookup::export_student(&store, r, dir)?;
         }
         out.push(Value::Object(fields));
     }

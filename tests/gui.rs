@@ -242,6 +242,18 @@ fn the_records_view_finds_a_record_and_shows_its_takes_and_audit() {
     h.step();
     assert!(shows(&h, "主照片"), "the primary take is marked");
     assert!(shows(&h, "take_captured") && shows(&h, "accepted"), "the audit trail is listed");
+    // Correction: the student's files go to the export target.
+    let target = dir.path().join("usb");
+    h.state_mut().ui.export_target = target.display().to_string();
+    h.get_by_label("导出此学生的照片和记录（勘误）").click();
+    h.step();
+    step_until(&mut h, "the student's files", |h| shows(h, "已导出该学生的 3 个文件"));
+    let folder = target.join("勘误_1-0001_2021000007");
+    for f in
+        ["1-0001_2021000007_take1_deliverable.jpg", "1-0001_2021000007_take1_original.jpg", "1-0001_2021000007.json"]
+    {
+        assert!(folder.join(f).exists(), "{f}");
+    }
 }
 
 #[test]
@@ -343,4 +355,40 @@ fn the_export_view_exports_a_verified_bundle_while_the_station_runs() {
     assert!(store.verify().unwrap().ok());
     let record = store.search_records(&student(9).xh, 1).unwrap().remove(0);
     assert!(store.takes(record.id).unwrap().iter().all(|t| t.purged_at.is_some()));
+}
+
+/// New photo checks apply from the next shot and a photo under review keeps
+/// its own; a new session saved while a photo waits starts once it is
+/// accepted, never before.
+#[test]
+fn new_settings_apply_to_the_next_shot_and_a_session_change_waits_for_the_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), portrait_camera());
+    step_until(&mut h, "the camera picture", |h| h.state().ui.preview.is_some());
+    gun_scan(&mut h, &payload(21));
+    press(&mut h, egui::Key::Space, Some(" "));
+    step_until(&mut h, "the photo", |h| h.state().ui.review.is_some());
+    let tilt_threshold = |h: &Harness<'static, GradcapApp>| {
+        let (review, _) = h.state().ui.review.as_ref().unwrap();
+        review.assessment.checks.iter().find(|c| c.name == "eye_tilt").unwrap().threshold.clone()
+    };
+    assert_eq!(tilt_threshold(&h), serde_json::json!(3.0));
+    let ctx = h.ctx.clone();
+    let mut s = h.state().settings.clone();
+    s.photo_checks.eye_tilt_max_deg = 1.5;
+    s.station = "4".into();
+    h.state_mut().apply(Command::SaveSettings(Box::new(s)), &ctx);
+    h.step();
+    assert_eq!(h.state().station.as_ref().unwrap().config().thresholds.eye_tilt_max_deg, 1.5);
+    assert_eq!(tilt_threshold(&h), serde_json::json!(3.0), "the photo under review keeps its checks");
+    assert_eq!(h.state().station.as_ref().unwrap().session().info.station, "1", "the session waits");
+    assert!(shows(&h, "确认或重拍当前照片后切换到新场次"));
+    press(&mut h, egui::Key::Enter, None);
+    step_until(&mut h, "the new session", |h| h.state().station.as_ref().unwrap().session().info.station == "4");
+    // The next student is numbered at station 4 and checked with the new table.
+    gun_scan(&mut h, &payload(22));
+    step_until(&mut h, "the number", |h| shows(h, "4-0001"));
+    press(&mut h, egui::Key::Space, Some(" "));
+    step_until(&mut h, "the second photo", |h| h.state().ui.review.is_some());
+    assert_eq!(tilt_threshold(&h), serde_json::json!(1.5));
 }

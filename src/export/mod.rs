@@ -18,6 +18,7 @@
 
 pub mod bundle;
 pub mod crypt;
+pub mod lookup;
 pub mod merge;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

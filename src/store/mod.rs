@@ -196,7 +196,8 @@ impl Store {
         let source = Store::open_read_only(db)?;
         source.backup_to(&partial)?;
         drop(source);
-        std::fs::File::open(&partial)?.sync_all()?;
+        // Opened for writing: Windows flushes only a handle with write access.
+        std::fs::OpenOptions::new().write(true).open(&partial)?.sync_all()?;
         let report = Store::open_read_only(&partial)?.verify()?;
         std::fs::rename(&partial, &final_path)?;
         Ok((final_path, report))

@@ -80,6 +80,21 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, lang: Language, out: &mut 
                     });
                 }
             });
+            if ui
+                .button(tr(
+                    lang,
+                    "导出此学生的照片和记录（勘误）",
+                    "Export this student's photos and record (correction)",
+                ))
+                .on_hover_text(tr(
+                    lang,
+                    "写入导出页的目标文件夹（未填写时写入数据库旁的 corrections 文件夹）",
+                    "into the export view's target folder (or a corrections folder beside the database)",
+                ))
+                .clicked()
+            {
+                out.push(Command::ExportStudent(r.id));
+            }
             ui.separator();
             ui.heading(tr(lang, "操作记录", "Audit trail"));
             egui::Grid::new("audit").striped(true).num_columns(3).show(ui, |ui| {
