@@ -64,8 +64,10 @@ fn main() {
     let mut store = Store::open(&db).unwrap();
     let t = Instant::now();
     let report = gradcap::export::export(&mut store, &usb, false, "2026-06-01T18:00:00+08:00").unwrap();
+    let exported = t.elapsed().as_secs_f64();
     let check = gradcap::export::verify_bundle(&report.bundle).unwrap();
     let ours = t.elapsed().as_secs_f64();
+    println!("export (write, fsync, read back, record) {exported:.2} s, then verify-bundle {:.2} s", ours - exported);
     assert!(check.ok());
     let mb = report.bytes as f64 / 1e6;
 

@@ -154,6 +154,29 @@ fn a_record_keeps_its_file_name_from_export_to_export() {
     assert_eq!(distinct.len(), full.len(), "{full:?}");
 }
 
+/// `{date}` in a file name is each record's own shooting day, also when one
+/// export takes two days' records.
+#[test]
+fn the_date_in_a_file_name_is_the_records_own_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.sqlite");
+    for (day, first) in [("2026-06-01", 1), ("2026-06-02", 3)] {
+        let roster = dir.path().join(format!("{day}.csv"));
+        let rows: String = (first..first + 2).map(|n| format!("20210{n},王{n}明,法学 2101\n")).collect();
+        std::fs::write(&roster, format!("学号,姓名,班级\n{rows}")).unwrap();
+        let roster = roster.to_str().unwrap();
+        ok(&run(&db, &["simulate", "--students", "2", "--roster", roster, "--date", day, "--seed", "75"]));
+    }
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    ok(&run(&db, &["export", "--to", usb.to_str().unwrap(), "--name-template", "{date}_{xh}"]));
+    let b = bundles(&usb).remove(0);
+    assert!(b.to_string_lossy().contains("2026-06-02_B001"), "{b:?}");
+    let rows = gradcap::export::read_manifest(&b).unwrap();
+    let days: std::collections::BTreeSet<&str> = rows.iter().map(|r| &r["photo_file"][7..17]).collect();
+    assert_eq!(days.into_iter().collect::<Vec<_>>(), ["2026-06-01", "2026-06-02"], "{rows:?}");
+}
+
 /// A finished bundle already on the drive under the next batch's name (the
 /// database was restored from an earlier backup) is never replaced: the new
 /// export takes the next free batch number.

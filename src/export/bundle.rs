@@ -202,16 +202,16 @@ fn is_bundle_path(rel: &str) -> bool {
         && (parts.len() == 1 || parts[0] == "photos" || parts[0] == "originals")
 }
 
-/// SHA-256 of a file, read in pieces (an encrypted bundle is one large file).
-fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+/// SHA-256 of a file, read in pieces into `buf` (an encrypted bundle is
+/// one large file).
+fn hash_file(path: &Path, buf: &mut [u8]) -> std::io::Result<(String, u64)> {
     use sha2::Digest as _;
     use std::io::Read as _;
     let mut f = std::fs::File::open(path)?;
     let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     loop {
-        let n = f.read(&mut buf)?;
+        let n = f.read(buf)?;
         if n == 0 {
             break;
         }
@@ -220,6 +220,54 @@ fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
     }
     let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Ok((hash, total))
+}
+
+/// Hashes `files` (inside `dir`) on a few named threads, one file at a
+/// time each, telling `done` (on the calling thread) the size of each file
+/// as it is finished. Results in the order of `files`.
+fn hash_files(dir: &Path, files: &[String], done: &mut dyn FnMut(u64)) -> Vec<std::io::Result<(String, u64)>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4).min(files.len());
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<Option<std::io::Result<(String, u64)>>> = files.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut started = 0;
+        for _ in 0..workers {
+            let (tx, next) = (tx.clone(), &next);
+            let work = move || {
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    if tx.send((i, hash_file(&dir.join(file), &mut buf))).is_err() {
+                        break;
+                    }
+                }
+            };
+            if std::thread::Builder::new().name("bundle-hash".into()).spawn_scoped(scope, work).is_ok() {
+                started += 1;
+            }
+        }
+        drop(tx);
+        if started == 0 {
+            // No thread could be started: the calling thread does it all.
+            let mut buf = vec![0u8; 1 << 20];
+            for (i, file) in files.iter().enumerate() {
+                let r = hash_file(&dir.join(file), &mut buf);
+                done(r.as_ref().map(|(_, len)| *len).unwrap_or(0));
+                results[i] = Some(r);
+            }
+            return;
+        }
+        for (i, r) in rx {
+            done(r.as_ref().map(|(_, len)| *len).unwrap_or(0));
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(r);
+            }
+        }
+    });
+    results.into_iter().map(|r| r.unwrap_or_else(|| Err(std::io::Error::other("not read")))).collect()
 }
 
 /// Checks a bundle: every file in SHA256SUMS present with its hash, the
@@ -250,6 +298,7 @@ pub fn verify_bundle_with_progress(
         Progress { phase: Phase::Verifying, files_done: 0, files_total: entries.len(), bytes_done: 0, bytes_total };
     // file → its hash as read now: every file is read and hashed once.
     let mut actual: HashMap<String, String> = HashMap::new();
+    let mut expected: Vec<(String, String)> = Vec::new();
     for line in entries {
         let Some((hash, file)) = line.split_once("  ") else {
             report.findings.push(format!("SHA256SUMS: malformed line {line:?}"));
@@ -260,20 +309,27 @@ pub fn verify_bundle_with_progress(
             continue;
         }
         listed.insert(file.to_string());
-        match hash_file(&dir.join(file)) {
-            Ok((got, len)) => {
+        expected.push((file.to_string(), hash.to_string()));
+    }
+    let files: Vec<String> = expected.iter().map(|(f, _)| f.clone()).collect();
+    state.files_total = files.len();
+    let results = hash_files(dir, &files, &mut |len| {
+        state.files_done += 1;
+        state.bytes_done += len;
+        progress(&state);
+    });
+    for ((file, hash), result) in expected.into_iter().zip(results) {
+        match result {
+            Ok((got, _)) => {
                 if got == hash {
                     report.files_checked += 1;
                 } else {
                     report.findings.push(format!("{file}: content differs from its checksum"));
                 }
-                state.bytes_done += len;
-                actual.insert(file.to_string(), got);
+                actual.insert(file, got);
             }
             Err(e) => report.findings.push(format!("{file}: missing ({e})")),
         }
-        state.files_done += 1;
-        progress(&state);
     }
     if listed.contains(ENCRYPTED_FILE) && !dir.join("manifest.json").exists() {
         report.encrypted = true;

@@ -275,7 +275,11 @@ pub fn export_with(
     if items.is_empty() {
         return Err(ExportError::NothingToExport);
     }
-    let session = store.sessions()?.into_iter().last();
+    let sessions = store.sessions()?;
+    // `{date}` in a file name is the record's own shooting day.
+    let day_of: HashMap<crate::store::SessionId, String> =
+        sessions.iter().map(|s| (s.id, s.info.date.clone())).collect();
+    let session = sessions.into_iter().last();
     let (school, station, date) = session
         .map(|s| (s.info.school_name, s.info.station, s.info.date))
         .unwrap_or_else(|| (String::new(), String::new(), String::new()));
@@ -329,7 +333,8 @@ pub fn export_with(
     let mut used = HashSet::new();
     let mut names: HashMap<crate::store::RecordId, String> = HashMap::new();
     for ExportItem { record, .. } in &items {
-        let fresh = photo_file_name(&options.name_template, record, &date)?;
+        let day = day_of.get(&record.session_id).unwrap_or(&date);
+        let fresh = photo_file_name(&options.name_template, record, day)?;
         if let Some(old) = earlier.get(&record.id).filter(|old| same_template_name(old, &fresh)) {
             if used.insert(old.to_lowercase()) {
                 names.insert(record.id, old.clone());
@@ -340,7 +345,8 @@ pub fn export_with(
     used.extend(earlier.values().map(|n| n.to_lowercase()));
     for ExportItem { record, .. } in &items {
         if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(record.id) {
-            let fresh = photo_file_name(&options.name_template, record, &date)?;
+            let day = day_of.get(&record.session_id).unwrap_or(&date);
+            let fresh = photo_file_name(&options.name_template, record, day)?;
             slot.insert(unique_name(fresh, &record.display_seq(), &mut used));
         }
     }
