@@ -777,3 +777,39 @@ fn a_file_that_reads_back_different_fails_the_export_and_a_rerun_completes() {
     assert_eq!(done.len(), 1);
     ok(&run(&db, &["verify-bundle", done[0].to_str().unwrap()]));
 }
+
+/// A photo whose checks failed and that the operator accepted anyway goes
+/// out with that on its manifest row: level red, the failed checks, and the
+/// same list as accepted.
+#[test]
+fn an_accepted_failed_check_goes_out_in_the_manifest() {
+    use gradcap::station::{Event, Station, StationConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.sqlite");
+    let info = gradcap::store::SessionInfo {
+        school_name: "测试大学".into(),
+        school_code: "10697".into(),
+        station: "1".into(),
+        date: "2026-06-01".into(),
+        operator: String::new(),
+    };
+    {
+        let store = gradcap::store::Store::open(&db).unwrap();
+        let mut st = Station::open(store, &info, StationConfig::default()).unwrap();
+        let payload = gradcap::code::drill::DrillStudent::example("7").example_payload();
+        st.handle(Event::CodeScanned { text: payload, frame: None }).unwrap();
+        // A blank grey frame: no face, the wrong background.
+        let frame = image::RgbImage::from_pixel(960, 720, image::Rgb([128, 128, 128]));
+        st.handle(Event::FrameCaptured { frame, source_jpeg: None }).unwrap();
+        st.handle(Event::Accept).unwrap();
+    }
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    ok(&run(&db, &["export", "--to", usb.to_str().unwrap()]));
+    let rows = gradcap::export::read_manifest(&bundles(&usb)[0]).unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row["check_level"], "red");
+    assert!(row["checks_failed"].contains("face_count") && row["checks_failed"].contains("background"), "{row:?}");
+    assert_eq!(row["accepted_failed"], row["checks_failed"], "{row:?}");
+}
