@@ -290,6 +290,21 @@ fn spawn_job<T: Send + 'static>(
         .map_err(|e| format!("无法启动 {name} 线程 / cannot start the {name} thread: {e}"))
 }
 
+/// The message for a job whose thread ended without an answer (it panicked).
+fn job_stopped(name: &str) -> String {
+    format!("{name} 线程意外中止，未完成 / the {name} thread stopped unexpectedly: not done")
+}
+
+/// A background job's answer, if it has come; a job that ended without one
+/// answers with an error, so nothing waits for it for ever.
+fn job_result<T>(rx: &Receiver<Result<T, String>>, name: &str) -> Option<Result<T, String>> {
+    match rx.try_recv() {
+        Ok(result) => Some(result),
+        Err(std::sync::mpsc::TryRecvError::Empty) => None,
+        Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(Err(job_stopped(name))),
+    }
+}
+
 /// The photo worker: deliverable and original off the UI thread.
 struct PhotoWorker {
     jobs: Sender<(RecordId, Frame, StationConfig, Option<u8>)>,
@@ -427,6 +442,18 @@ impl GradcapApp {
         }
     }
 
+    /// A session change saved while a photo awaited its decision starts once
+    /// that student is done — the photo accepted or the student skipped —
+    /// and no shot is being made (a re-shoot stays in the old session).
+    fn apply_pending_session(&mut self) {
+        let idle = self.station.as_ref().is_none_or(|s| s.take_under_review().is_none()) && !self.ui.shooting;
+        if self.session_change_pending && idle {
+            self.session_change_pending = false;
+            self.station = None;
+            self.open_station();
+        }
+    }
+
     /// (Re)starts the framing-hint worker on the camera's frames with the
     /// current photo checks.
     fn start_framing(&mut self) {
@@ -531,13 +558,6 @@ impl GradcapApp {
     /// 1. Workers: camera state, codes read, photos prepared.
     fn poll_workers(&mut self, ctx: &egui::Context) -> Vec<Command> {
         let mut commands = Vec::new();
-        // A session change saved while a photo awaited its decision applies
-        // once that photo is accepted or re-shot.
-        if self.session_change_pending && self.station.as_ref().is_none_or(|s| s.take_under_review().is_none()) {
-            self.session_change_pending = false;
-            self.station = None;
-            self.open_station();
-        }
         if let Some(capture) = &self.capture {
             let state = capture.state();
             self.ui.camera_ok = matches!(state, CameraState::Running { .. });
@@ -583,7 +603,7 @@ impl GradcapApp {
             }
         }
         if let Some(rx) = &self.backup_results {
-            if let Ok(result) = rx.try_recv() {
+            if let Some(result) = job_result(rx, "backup") {
                 self.ui.backup_running = false;
                 self.backup_results = None;
                 self.ui.feedback = Some(match result {
@@ -604,7 +624,7 @@ impl GradcapApp {
             }
         }
         if let Some(rx) = &self.purge_results {
-            if let Ok(result) = rx.try_recv() {
+            if let Some(result) = job_result(rx, "purge") {
                 self.ui.purge_running = false;
                 self.purge_results = None;
                 self.ui.feedback = Some(match result {
@@ -640,7 +660,7 @@ impl GradcapApp {
             }
         }
         if let Some(rx) = &self.export_results {
-            if let Ok(result) = rx.try_recv() {
+            if let Some(result) = job_result(rx, "export") {
                 self.ui.export_running = false;
                 self.ui.export_progress = None;
                 self.export_results = None;
@@ -664,7 +684,7 @@ impl GradcapApp {
             }
         }
         if let Some(rx) = &self.student_export_results {
-            if let Ok(result) = rx.try_recv() {
+            if let Some(result) = job_result(rx, "student-export") {
                 self.student_export_results = None;
                 self.ui.feedback = Some(match result {
                     Ok((dir, files)) => Feedback::new(
@@ -678,7 +698,14 @@ impl GradcapApp {
             }
         }
         if let Some(rx) = &self.bundle_check_results {
-            if let Ok((dir, result)) = rx.try_recv() {
+            let received = match rx.try_recv() {
+                Ok(got) => Some(got),
+                Err(std::sync::mpsc::TryRecvError::Empty) => None,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    Some((PathBuf::new(), Err(job_stopped("bundle-check"))))
+                }
+            };
+            if let Some((dir, result)) = received {
                 self.ui.bundle_check_running = false;
                 self.bundle_check_results = None;
                 self.ui.export_outcome = Some(match result {
@@ -817,7 +844,10 @@ impl GradcapApp {
                 self.player.play(cue);
             }
             Command::Shoot => self.shoot(),
-            Command::Accept => self.handle_event(Event::Accept, ctx),
+            Command::Accept => {
+                self.handle_event(Event::Accept, ctx);
+                self.apply_pending_session();
+            }
             Command::Reshoot => self.handle_event(Event::Reshoot, ctx),
             Command::AskSkip => {
                 if self.ui.snapshot.head.is_some() {
@@ -828,6 +858,7 @@ impl GradcapApp {
             Command::Skip(reason) => {
                 self.ui.skip_prompt = false;
                 self.handle_event(Event::Skip { reason }, ctx);
+                self.apply_pending_session();
             }
             Command::CancelPrompt => {
                 self.ui.skip_prompt = false;
@@ -1110,8 +1141,8 @@ impl GradcapApp {
                 self.ui.feedback = Some(Feedback::new(
                     FeedbackKind::Rejected,
                     "!",
-                    "设置已保存；确认或重拍当前照片后切换到新场次",
-                    "settings saved; the new session starts once the current photo is accepted or re-shot",
+                    "设置已保存；当前照片确认（或该学生跳过）后切换到新场次",
+                    "settings saved; the new session starts once the current photo is accepted (or the student skipped)",
                 ));
                 return;
             }
@@ -1337,5 +1368,21 @@ impl GradcapApp {
 impl eframe::App for GradcapApp {
     fn update(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.frame(ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_that_ends_without_an_answer_answers_with_an_error() {
+        let (tx, rx) = std::sync::mpsc::channel::<Result<u8, String>>();
+        assert!(job_result(&rx, "export").is_none(), "still running");
+        tx.send(Ok(7)).unwrap();
+        assert_eq!(job_result(&rx, "export"), Some(Ok(7)));
+        drop(tx);
+        let err = job_result(&rx, "export").unwrap().unwrap_err();
+        assert!(err.contains("export thread stopped unexpectedly"), "{err}");
     }
 }

@@ -51,7 +51,8 @@ pub fn free_space(path: &Path) -> Option<u64> {
 /// the OS's drive-type call). Any folder can be typed instead.
 pub fn removable_targets() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    if let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") {
+    // Bytes, not text: one mount point that is not UTF-8 must not hide the rest.
+    if let Ok(mounts) = std::fs::read("/proc/self/mounts") {
         out = removable_mounts(&mounts, &block_device_is_removable);
     }
     for vol in std::fs::read_dir("/Volumes").into_iter().flatten().flatten() {
@@ -74,27 +75,39 @@ pub fn removable_targets() -> Vec<PathBuf> {
 /// The mount points in `mounts` (the text of `/proc/self/mounts`) that are
 /// removable drives: under `/media` or `/run/media`, or a device that
 /// `is_removable` (given `/dev/sdb1`) says is one. In mount order, once each.
-pub fn removable_mounts(mounts: &str, is_removable: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
+pub fn removable_mounts(mounts: &[u8], is_removable: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = Vec::new();
-    for line in mounts.lines() {
-        let mut fields = line.split_whitespace();
+    for line in mounts.split(|&b| b == b'\n') {
+        let mut fields = line.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty());
         let (Some(device), Some(point)) = (fields.next(), fields.next()) else { continue };
+        let device = String::from_utf8_lossy(device);
         let point = unescape_mount(point);
-        let under_media = ["/media/", "/run/media/"].iter().any(|root| point.starts_with(root));
-        if (under_media || (device.starts_with("/dev/") && is_removable(device)))
-            && point != "/"
-            && !out.iter().any(|p| p == Path::new(&point))
+        let under_media = [&b"/media/"[..], b"/run/media/"].iter().any(|root| point.starts_with(root));
+        let path = bytes_to_path(point.clone());
+        if (under_media || (device.starts_with("/dev/") && is_removable(&device)))
+            && point != b"/"
+            && !out.contains(&path)
         {
-            out.push(PathBuf::from(point));
+            out.push(path);
         }
     }
     out
 }
 
+#[cfg(unix)]
+fn bytes_to_path(bytes: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt as _;
+    PathBuf::from(std::ffi::OsString::from_vec(bytes))
+}
+
+#[cfg(not(unix))]
+fn bytes_to_path(bytes: Vec<u8>) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// `/proc/self/mounts` writes a space as `\040`, a tab `\011`, a newline
 /// `\012` and a backslash `\134`.
-fn unescape_mount(field: &str) -> String {
-    let bytes = field.as_bytes();
+fn unescape_mount(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -113,7 +126,7 @@ fn unescape_mount(field: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// The kernel's `removable` flag of a block device (`/dev/sdb1`): the
@@ -154,10 +167,20 @@ proc /proc proc rw 0 0
 tmpfs /run tmpfs rw 0 0
 ";
         let removable = |dev: &str| dev == "/dev/sde1" || dev == "/dev/vda";
-        let found = removable_mounts(mounts, &removable);
+        let found = removable_mounts(mounts.as_bytes(), &removable);
         let expected: Vec<PathBuf> =
             ["/media/usb0", "/media/op/KINGSTON USB", "/run/media/op/DATA", "/mnt/stick"].map(PathBuf::from).into();
         assert_eq!(found, expected, "the root file system is never offered; a fixed disk under /mnt is not either");
+        // A mount point that is not UTF-8 (an escaped Latin-1 byte) is kept
+        // exactly and hides nothing else.
+        let odd = b"/dev/sdb1 /media/op/CAF\\351 vfat rw 0 0\n/dev/sdc1 /media/op/B vfat rw 0 0\n";
+        let found = removable_mounts(odd, &|_| false);
+        assert_eq!(found.len(), 2);
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt as _;
+            assert_eq!(found[0].as_os_str().as_bytes(), b"/media/op/CAF\xe9");
+        }
     }
 
     #[test]

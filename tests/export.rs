@@ -50,6 +50,14 @@ fn an_export_is_complete_verified_and_incremental() {
     let img = image::open(std::fs::read_dir(b.join("photos")).unwrap().next().unwrap().unwrap().path()).unwrap();
     assert_eq!((img.width(), img.height()), (480, 640));
     ok(&run(&db, &["verify-bundle", b.to_str().unwrap()]));
+    // What a Mac or Windows leaves on a stick by itself is not a fault.
+    std::fs::write(b.join(".DS_Store"), b"x").unwrap();
+    std::fs::write(b.join("photos").join("._2021.jpg"), b"x").unwrap();
+    std::fs::write(b.join("Thumbs.db"), b"x").unwrap();
+    ok(&run(&db, &["verify-bundle", b.to_str().unwrap()]));
+    for f in [b.join(".DS_Store"), b.join("photos").join("._2021.jpg"), b.join("Thumbs.db")] {
+        std::fs::remove_file(f).unwrap();
+    }
     // The photo checks of each take go out with it.
     for row in gradcap::export::read_manifest(b).unwrap() {
         assert!(["green", "amber", "red"].contains(&row["check_level"].as_str()), "{row:?}");
@@ -152,6 +160,14 @@ fn a_record_keeps_its_file_name_from_export_to_export() {
     assert_eq!(full, before);
     let distinct: std::collections::BTreeSet<_> = full.values().collect();
     assert_eq!(distinct.len(), full.len(), "{full:?}");
+    // A new template is a new naming: every record is named by it.
+    ok(&run(&db, &["export", "--full", "--to", usb.to_str().unwrap(), "--name-template", "{xh}"]));
+    let store = gradcap::store::Store::open_read_only(&db).unwrap();
+    let xh: std::collections::BTreeMap<String, String> =
+        store.export_items(true).unwrap().into_iter().map(|i| (i.record.display_seq(), i.record.code.xh)).collect();
+    for (seq, file) in names(&bundles(&usb)[3]) {
+        assert_eq!(file, format!("photos/{}.jpg", xh[&seq]), "{seq}");
+    }
 }
 
 /// `{date}` in a file name is each record's own shooting day, also when one

@@ -202,6 +202,13 @@ fn is_bundle_path(rel: &str) -> bool {
         && (parts.len() == 1 || parts[0] == "photos" || parts[0] == "originals")
 }
 
+/// What an operating system leaves on a drive by itself (macOS `.DS_Store`
+/// and `._*` files, Windows `Thumbs.db`, `desktop.ini`): never part of a
+/// bundle, and not a fault of one. Bundle files never start with a dot.
+fn is_os_litter(name: &str) -> bool {
+    name.starts_with('.') || name.eq_ignore_ascii_case("Thumbs.db") || name.eq_ignore_ascii_case("desktop.ini")
+}
+
 /// SHA-256 of a file, read in pieces into `buf` (an encrypted bundle is
 /// one large file).
 fn hash_file(path: &Path, buf: &mut [u8]) -> std::io::Result<(String, u64)> {
@@ -291,6 +298,7 @@ pub fn verify_bundle_with_progress(
     let bytes_total = entries
         .iter()
         .filter_map(|l| l.split_once("  "))
+        .filter(|(_, f)| is_bundle_path(f))
         .filter_map(|(_, f)| std::fs::metadata(dir.join(f)).ok())
         .map(|m| m.len())
         .sum();
@@ -335,7 +343,7 @@ pub fn verify_bundle_with_progress(
         report.encrypted = true;
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
-            if name != "SHA256SUMS" && !listed.contains(&name) {
+            if name != "SHA256SUMS" && !listed.contains(&name) && !is_os_litter(&name) {
                 report.findings.push(format!("{name}: not in SHA256SUMS"));
             }
         }
@@ -348,14 +356,15 @@ pub fn verify_bundle_with_progress(
     }
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        if !REQUIRED_FILES.contains(&name.as_str()) && name != "photos" && name != "originals" {
+        if !REQUIRED_FILES.contains(&name.as_str()) && name != "photos" && name != "originals" && !is_os_litter(&name) {
             report.findings.push(format!("{name}: not part of a bundle (stray file)"));
         }
     }
     for sub in ["photos", "originals"] {
         for entry in std::fs::read_dir(dir.join(sub)).into_iter().flatten().flatten() {
-            let rel = format!("{sub}/{}", entry.file_name().to_string_lossy());
-            if !listed.contains(&rel) {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let rel = format!("{sub}/{name}");
+            if !listed.contains(&rel) && !is_os_litter(&name) {
                 report.findings.push(format!("{rel}: not in SHA256SUMS"));
             }
         }

@@ -198,7 +198,17 @@ pub fn decrypt(bundle: &Path, identity: &Path, to: &Path) -> Result<DecryptRepor
         }
         // Streamed: the size in a tar header is not trusted for an allocation.
         let mut f = std::fs::File::create(&dest).map_err(|e| write_err(&dest, e))?;
-        std::io::copy(&mut entry, &mut f).map_err(|e| ExportError::Decrypt(format!("{}: {e}", dest.display())))?;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            // A read error is the archive's (damaged, wrong key); a write
+            // error the target's (full, removed).
+            let n = std::io::Read::read(&mut entry, &mut buf)
+                .map_err(|e| ExportError::Decrypt(format!("{}: {e}", dest.display())))?;
+            if n == 0 {
+                break;
+            }
+            f.write_all(&buf[..n]).map_err(|e| write_err(&dest, e))?;
+        }
         f.sync_all().map_err(|e| write_err(&dest, e))?;
         written.push(dest);
     }

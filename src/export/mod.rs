@@ -250,9 +250,15 @@ pub(crate) fn unique_name(name: String, tag: &str, used: &mut HashSet<String>) -
 
 /// `old` (a name a record went out with) is what `fresh` (the template's
 /// name for it now) becomes: the same, or the same with a collision tag.
-fn same_template_name(old: &str, fresh: &str) -> bool {
+/// (`fresh` itself, or it with the tag [`unique_name`] adds: `_{seq}`, then
+/// `_{seq}_{n}`; a name made by another template is not).
+fn same_template_name(old: &str, fresh: &str, seq: &str) -> bool {
     let stem = fresh.strip_suffix(".jpg").or_else(|| fresh.strip_suffix(".JPG")).unwrap_or(fresh);
-    old == fresh || (old.starts_with(&format!("{stem}_")) && old.to_lowercase().ends_with(".jpg"))
+    let tagged = format!("{stem}_{}", safe_name(seq));
+    let Some(rest) = old.strip_suffix(".jpg").and_then(|o| o.strip_prefix(&tagged)) else {
+        return old == fresh;
+    };
+    rest.is_empty() || rest.strip_prefix('_').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Exports to `target` (a drive or folder): what is new, or with `full`
@@ -329,20 +335,22 @@ pub fn export_with(
     // A record keeps the file name it went out with before (same template),
     // so exporting twice never gives one record two different files; those
     // names are taken first, new records get what is left.
-    let earlier = store.exported_photo_files()?;
+    let (earlier, ever_used) = store.exported_photo_files()?;
     let mut used = HashSet::new();
     let mut names: HashMap<crate::store::RecordId, String> = HashMap::new();
     for ExportItem { record, .. } in &items {
         let day = day_of.get(&record.session_id).unwrap_or(&date);
         let fresh = photo_file_name(&options.name_template, record, day)?;
-        if let Some(old) = earlier.get(&record.id).filter(|old| same_template_name(old, &fresh)) {
+        let seq = record.display_seq();
+        if let Some(old) = earlier.get(&record.id).filter(|old| same_template_name(old, &fresh, &seq)) {
             if used.insert(old.to_lowercase()) {
                 names.insert(record.id, old.clone());
             }
         }
     }
-    // Names other records went out with stay theirs.
-    used.extend(earlier.values().map(|n| n.to_lowercase()));
+    // Names records went out with (any export, any record) are never given
+    // to another.
+    used.extend(ever_used.iter().map(|n| n.to_lowercase()));
     for ExportItem { record, .. } in &items {
         if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(record.id) {
             let day = day_of.get(&record.session_id).unwrap_or(&date);
@@ -423,11 +431,13 @@ pub fn export_with(
         // Only on failure: was it the drive, or the photo in the database?
         for ExportItem { record, take } in &items {
             let (original, deliverable) = store.take_images(take.id)?;
-            if crate::store::sha256_hex(&deliverable) != take.deliverable_sha256
-                || crate::store::sha256_hex(&original) != take.original_sha256
+            let file = names.get(&record.id).cloned().unwrap_or_default();
+            for (bytes, sha256, sub) in
+                [(&deliverable, &take.deliverable_sha256, "photos"), (&original, &take.original_sha256, "originals")]
             {
-                let file = names.get(&record.id).cloned().unwrap_or_default();
-                return Err(ExportError::Damaged { file: format!("{} (photos/{file})", record.display_seq()) });
+                if crate::store::sha256_hex(bytes) != *sha256 {
+                    return Err(ExportError::Damaged { file: format!("{} ({sub}/{file})", record.display_seq()) });
+                }
             }
         }
         return Err(ExportError::Mismatch { path: check.findings.join("; ") });

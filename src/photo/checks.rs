@@ -336,12 +336,27 @@ fn head_top(img: &RgbImage, face: &Face) -> Option<f32> {
         let p = img.get_pixel(x, y);
         [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])]
     };
+    let top_rows = |x: u32| {
+        (0..4).fold([0f32; 3], |acc, y| {
+            let p = px(x, y);
+            [acc[0] + p[0] / 4.0, acc[1] + p[1] / 4.0, acc[2] + p[2] / 4.0]
+        })
+    };
+    // On the light-blue backdrop, as the top corners show it when they
+    // agree: a column whose top rows are not backdrop starts inside the head
+    // (hair cut off by the edge), and its head top is the edge itself — not
+    // the hairline further down, which would pass for the top of the head.
+    // (Elsewhere — an office wall, a poster — the top rows are no guide.)
+    let (left, right) = (top_rows(1.min(w - 1)), top_rows(w.saturating_sub(2)));
+    let backdrop = (distance(left, right) <= 45.0)
+        .then(|| [0, 1, 2].map(|i| (left[i] + right[i]) / 2.0))
+        .filter(|b| distance(*b, BACKGROUND_RGB) <= 90.0);
     let mut tops: Vec<u32> = (x0..x1)
         .map(|x| {
-            let reference = (0..4).fold([0f32; 3], |acc, y| {
-                let p = px(x, y);
-                [acc[0] + p[0] / 4.0, acc[1] + p[1] / 4.0, acc[2] + p[2] / 4.0]
-            });
+            let reference = top_rows(x);
+            if backdrop.is_some_and(|b| distance(reference, b) > 45.0) {
+                return 0;
+            }
             // The head is solid: the change must hold for 6 rows (a thin
             // line in the background is not a head).
             let differs = |y: u32| distance(px(x, y), reference) > 45.0;
@@ -976,5 +991,16 @@ mod tests {
         assert!((eye_y - 215.0).abs() < 2.0 && top.unwrap() > 110.0, "{top:?} {eye_y}");
         assert!(framing_hints_for(&[face], &crop, top, &t).contains(&Hint::SpaceAbove));
         assert!(framing_hints_for(&[face], &crop, Some(30.0), &t).contains(&Hint::HeadCut));
+        // Hair reaching above the planned crop: the hairline inside it is
+        // not taken for the top of the head; the crop moves up as far as
+        // the eyes allow (285) and the hint says the head is cut.
+        let (img, face) = flat_headed(300);
+        let (crop, top) = place_crop(&img, &face, &t);
+        let eye_y = face.mapped(&crop, DELIVERABLE_WIDTH as f32 / crop.width as f32).eye_mid()[1];
+        assert!((eye_y - 285.0).abs() < 2.0 && top.unwrap() < 50.0, "{top:?} {eye_y}");
+        assert!(framing_hints_for(&[face], &crop, top, &t).contains(&Hint::HeadCut));
+        let photo = crate::photo::crop_to_deliverable(&img, crop).unwrap();
+        let a = assess(&photo, Some(&face.mapped(&crop, 1.0)), 1, true, &t);
+        assert!(!check(&a, "head_top").pass, "{:#?}", check(&a, "head_top"));
     }
 }

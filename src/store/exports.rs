@@ -79,8 +79,12 @@ impl Store {
         Ok(self.conn().query_row("SELECT EXISTS (SELECT 1 FROM exports WHERE batch = ?1)", [batch], |r| r.get(0))?)
     }
 
-    /// The file name each record last went out with in a verified export.
-    pub fn exported_photo_files(&self) -> Result<std::collections::HashMap<RecordId, String>, StoreError> {
+    /// The file name each record last went out with in a verified export,
+    /// and every name any record ever went out with.
+    #[allow(clippy::type_complexity)]
+    pub fn exported_photo_files(
+        &self,
+    ) -> Result<(std::collections::HashMap<RecordId, String>, Vec<String>), StoreError> {
         let rows = self
             .conn()
             .prepare(
@@ -89,8 +93,9 @@ impl Store {
             )?
             .query_map([], |r| Ok((r.get::<_, RecordId>(0)?, r.get::<_, String>(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
+        let every: Vec<String> = rows.iter().map(|(_, name)| name.clone()).collect();
         // Later exports overwrite earlier ones: the last name wins.
-        Ok(rows.into_iter().collect())
+        Ok((rows.into_iter().collect(), every))
     }
 
     /// Marks a verified export: one transaction, with its audit row.

@@ -65,13 +65,17 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
             {
                 out.push(Command::Export { to: target.clone().into(), full: true, encrypt });
             }
-            // The bundle to check: the one just written, else the typed folder.
-            let check_dir = match &state.export_outcome {
-                Some(ExportOutcome::Exported(r)) => r.bundle.clone(),
-                _ => target.clone().into(),
-            };
-            let can_check = !state.bundle_check_running && !check_dir.as_os_str().is_empty();
+            let can_check = !state.bundle_check_running && !target.is_empty();
             if ui.add_enabled(can_check, egui::Button::new(tr(lang, "校验导出包", "Check a bundle"))).clicked() {
+                // The typed folder when it is a bundle, else the bundle just
+                // written or checked (the typed folder is then the drive).
+                let typed = std::path::PathBuf::from(&target);
+                let check_dir = match &state.export_outcome {
+                    _ if typed.join("SHA256SUMS").exists() => typed,
+                    Some(ExportOutcome::Exported(r)) => r.bundle.clone(),
+                    Some(ExportOutcome::Checked { dir, .. } | ExportOutcome::CheckFailed { dir, .. }) => dir.clone(),
+                    _ => typed,
+                };
                 out.push(Command::CheckBundle(check_dir));
             }
             if state.bundle_check_running {
