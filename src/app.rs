@@ -347,9 +347,12 @@ pub struct GradcapApp {
     export_progress: Option<Receiver<crate::export::Progress>>,
     bundle_check_results: Option<Receiver<(PathBuf, Result<crate::export::BundleReport, String>)>>,
     student_export_results: Option<Receiver<Result<(PathBuf, usize), String>>>,
+    camera_list_results: Option<Receiver<Result<Vec<String>, String>>>,
     purge_results: Option<Receiver<Result<(crate::store::PurgePlan, bool), String>>>,
     /// New session settings wait for the photo under review.
     session_change_pending: bool,
+    /// Reads the assistants' figures while their tab is shown.
+    assist_worker: Option<crate::roster::worker::ReportWorker>,
     gun: GunBuffer,
     pub view: View,
     pub ui: UiState,
@@ -390,8 +393,10 @@ impl GradcapApp {
             export_progress: None,
             bundle_check_results: None,
             student_export_results: None,
+            camera_list_results: None,
             purge_results: None,
             session_change_pending: false,
+            assist_worker: None,
             opts,
             settings,
             station: None,
@@ -426,6 +431,8 @@ impl GradcapApp {
     }
 
     fn open_station(&mut self) {
+        self.assist_worker = None;
+        self.ui.assist = None;
         let config = self.settings.station_config();
         let opened = Store::open(&self.opts.db_path)
             .map_err(|e| e.to_string())
@@ -434,6 +441,9 @@ impl GradcapApp {
             Ok(st) => {
                 self.station = Some(st);
                 self.startup_error = None;
+                if self.view == View::Assist {
+                    self.start_assist_worker();
+                }
             }
             Err(e) => {
                 self.station = None;
@@ -451,6 +461,25 @@ impl GradcapApp {
             self.session_change_pending = false;
             self.station = None;
             self.open_station();
+        }
+    }
+
+    /// Starts reading the assistants' figures for this session on a worker.
+    fn start_assist_worker(&mut self) {
+        self.assist_worker = None;
+        let Some(st) = &self.station else { return };
+        let Some(db) = st.store().path() else { return };
+        let info = &st.session().info;
+        let ctx = self.ctx.clone();
+        match crate::roster::worker::ReportWorker::start(
+            db.to_path_buf(),
+            info.station.clone(),
+            info.date.clone(),
+            crate::roster::worker::DEFAULT_INTERVAL_MS,
+            Box::new(move || ctx.request_repaint()),
+        ) {
+            Ok(w) => self.assist_worker = Some(w),
+            Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
         }
     }
 
@@ -558,6 +587,14 @@ impl GradcapApp {
     /// 1. Workers: camera state, codes read, photos prepared.
     fn poll_workers(&mut self, ctx: &egui::Context) -> Vec<Command> {
         let mut commands = Vec::new();
+        if let (Some(worker), Some(st)) = (&self.assist_worker, &self.station) {
+            if let Some(reading) = worker.latest() {
+                let info = &st.session().info;
+                let assist =
+                    self.ui.assist.get_or_insert_with(|| ui::assist::AssistState::new(&info.station, &info.date));
+                assist.apply(reading);
+            }
+        }
         if let Some(capture) = &self.capture {
             let state = capture.state();
             self.ui.camera_ok = matches!(state, CameraState::Running { .. });
@@ -680,6 +717,15 @@ impl GradcapApp {
                 });
                 if let Some(st) = &self.station {
                     self.ui.export_history = st.store().export_history().unwrap_or_default();
+                }
+            }
+        }
+        if let Some(rx) = &self.camera_list_results {
+            if let Some(result) = job_result(rx, "camera-list") {
+                self.camera_list_results = None;
+                match result {
+                    Ok(names) => self.ui.camera_names = names,
+                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
                 }
             }
         }
@@ -810,7 +856,10 @@ impl GradcapApp {
                     let info = &st.session().info;
                     let assist =
                         self.ui.assist.get_or_insert_with(|| ui::assist::AssistState::new(&info.station, &info.date));
-                    assist.refresh_if_due(st.store());
+                    // Read on the worker thread; an in-memory database (tests) in place.
+                    if self.assist_worker.is_none() {
+                        assist.refresh_if_due(st.store());
+                    }
                     egui::CentralPanel::default().show(ctx, |ui| {
                         if ui
                             .button(tr(lang, "在新窗口打开（可放到第二屏幕）", "Open in a new window (second screen)"))
@@ -972,8 +1021,10 @@ impl GradcapApp {
             Command::CancelReshoot(record) => self.handle_event(Event::CancelReshoot { record }, ctx),
             Command::Show(view) => {
                 self.view = view;
+                self.assist_worker = None;
                 if view == View::Assist {
                     self.ui.assist = None; // re-read at once
+                    self.start_assist_worker();
                 }
                 if view == View::Export {
                     self.ui.drives = crate::paths::removable_targets();
@@ -992,7 +1043,12 @@ impl GradcapApp {
                         self.ui.backup_dir = base.join("backups").display().to_string();
                     }
                     self.ui.settings_draft = Some(self.settings.clone());
-                    self.ui.camera_names = list_cameras().into_iter().map(|c| c.name).collect();
+                    // Asking the OS for its cameras can take a moment: on a worker.
+                    let job = || Ok(list_cameras().into_iter().map(|c| c.name).collect::<Vec<_>>());
+                    match spawn_job("camera-list", ctx, job) {
+                        Ok(rx) => self.camera_list_results = Some(rx),
+                        Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+                    }
                 }
             }
             Command::Search(query) => {

@@ -390,3 +390,28 @@ fn new_settings_apply_to_the_next_shot_and_a_session_change_waits_for_the_review
     step_until(&mut h, "the second photo", |h| h.state().ui.review.is_some());
     assert_eq!(tilt_threshold(&h), serde_json::json!(1.5));
 }
+
+/// The assistants' tab reads its figures on a worker thread and follows
+/// the database: a roster imported while the tab is open shows up.
+#[test]
+fn the_assistants_tab_follows_the_database_from_its_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), CameraChoice::Off);
+    h.get_by_label("助理核对").click();
+    h.step();
+    step_until(&mut h, "the empty roster", |h| shows(h, "尚未导入名单"));
+    let mut store = gradcap::store::Store::open(&dir.path().join("station.sqlite")).unwrap();
+    let row = gradcap::roster::RosterEntry {
+        row: 2,
+        xh: "2021000031".into(),
+        xm: "张*".into(),
+        zjhm: String::new(),
+        class: "法学 2101".into(),
+        college: String::new(),
+        major: String::new(),
+        level: String::new(),
+    };
+    store.import_roster(&[row], "roster.csv", "2026-06-01T09:00:00+08:00").unwrap();
+    step_until(&mut h, "the roster from the worker", |h| shows(h, "1 人未拍"));
+    assert!(!shows(&h, "尚未导入名单"));
+}

@@ -10,6 +10,7 @@
 
 pub mod pdf;
 pub mod table;
+pub mod worker;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -43,13 +43,18 @@ impl AssistState {
 
     pub fn refresh(&mut self, store: &Store) {
         self.refreshed = Some(Instant::now());
-        match (store.report(None), store.schedule_for(&self.station, &self.date)) {
-            (Ok(report), Ok(schedule)) => {
-                self.report = report;
-                self.schedule = schedule;
+        self.apply(crate::roster::worker::read(store, &self.station, &self.date));
+    }
+
+    /// Takes a reading (from the worker thread, or [`Self::refresh`]).
+    pub fn apply(&mut self, reading: Result<crate::roster::worker::AssistData, String>) {
+        match reading {
+            Ok(data) => {
+                self.report = data.report;
+                self.schedule = data.schedule;
                 self.error = None;
             }
-            (Err(e), _) | (_, Err(e)) => self.error = Some(e.to_string()),
+            Err(e) => self.error = Some(e),
         }
     }
 
@@ -225,6 +230,9 @@ pub struct AssistApp {
     store: Store,
     state: AssistState,
     lang: Language,
+    /// Reads the figures off the UI thread (a database file; an in-memory
+    /// one is read in place).
+    worker: Option<crate::roster::worker::ReportWorker>,
 }
 
 impl std::fmt::Debug for AssistApp {
@@ -246,7 +254,19 @@ impl AssistApp {
         super::install_style(ctx);
         let mut state = AssistState::new(station, date);
         state.refresh(&store);
-        AssistApp { store, state, lang }
+        let worker = store.path().and_then(|db| {
+            let wake = ctx.clone();
+            crate::roster::worker::ReportWorker::start(
+                db.to_path_buf(),
+                station.to_string(),
+                date.to_string(),
+                crate::roster::worker::DEFAULT_INTERVAL_MS,
+                Box::new(move || wake.request_repaint()),
+            )
+            .map_err(|e| state.error = Some(e.to_string()))
+            .ok()
+        });
+        AssistApp { store, state, lang, worker }
     }
 
     pub fn state(&self) -> &AssistState {
@@ -256,7 +276,14 @@ impl AssistApp {
 
 impl eframe::App for AssistApp {
     fn update(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        self.state.refresh_if_due(&self.store);
+        match &self.worker {
+            Some(worker) => {
+                if let Some(reading) = worker.latest() {
+                    self.state.apply(reading);
+                }
+            }
+            None => self.state.refresh_if_due(&self.store),
+        }
         egui::CentralPanel::default().show(ctx, |ui| show(ui, &mut self.state, self.lang));
         ctx.request_repaint_after(Duration::from_secs(1));
     }
