@@ -401,16 +401,7 @@ fn the_assistants_tab_follows_the_database_from_its_worker() {
     h.step();
     step_until(&mut h, "the empty roster", |h| shows(h, "尚未导入名单"));
     let mut store = gradcap::store::Store::open(&dir.path().join("station.sqlite")).unwrap();
-    let row = gradcap::roster::RosterEntry {
-        row: 2,
-        xh: "2021000031".into(),
-        xm: "张*".into(),
-        zjhm: String::new(),
-        class: "法学 2101".into(),
-        college: String::new(),
-        major: String::new(),
-        level: String::new(),
-    };
+    let row = gradcap::roster::RosterEntry::example("2021000031", "张*", "法学 2101");
     store.import_roster(&[row], "roster.csv", "2026-06-01T09:00:00+08:00").unwrap();
     step_until(&mut h, "the roster from the worker", |h| shows(h, "1 人未拍"));
     assert!(!shows(&h, "尚未导入名单"));

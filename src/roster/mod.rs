@@ -36,6 +36,21 @@ pub struct RosterEntry {
 }
 
 impl RosterEntry {
+    /// A row of one student (学号, masked name, class; the rest empty), as
+    /// the second line of a file: for examples and tests.
+    pub fn example(xh: &str, xm: &str, class: &str) -> Self {
+        RosterEntry {
+            row: 2,
+            xh: xh.into(),
+            xm: xm.into(),
+            zjhm: String::new(),
+            class: class.into(),
+            college: String::new(),
+            major: String::new(),
+            level: String::new(),
+        }
+    }
+
     /// The masked data a drill code is made from.
     pub fn to_drill_student(&self) -> DrillStudent {
         DrillStudent {

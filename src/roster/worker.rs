@@ -138,16 +138,7 @@ mod tests {
             assert!(names.iter().any(|n| n == "assist-report"), "{names:?}");
         }
         // A roster imported meanwhile shows up in a later reading.
-        let row = crate::roster::RosterEntry {
-            row: 2,
-            xh: "2021001".into(),
-            xm: "张*".into(),
-            zjhm: String::new(),
-            class: "法学 2101".into(),
-            college: String::new(),
-            major: String::new(),
-            level: String::new(),
-        };
+        let row = crate::roster::RosterEntry::example("2021001", "张*", "法学 2101");
         store.import_roster(&[row], "roster.csv", "2026-06-01T09:00:00+08:00").unwrap();
         let started = Instant::now();
         loop {
