@@ -240,7 +240,8 @@ pub struct UiState {
     pub export_history: Vec<(String, String, String, i64)>,
     /// The last export's or bundle check's result.
     pub export_outcome: Option<ExportOutcome>,
-    pub bundle_check_running: bool,
+    /// The bundle being checked, while its check runs.
+    pub bundle_checking: Option<PathBuf>,
     /// What the purge waiting for confirmation would delete.
     pub purge_plan: Option<crate::store::PurgePlan>,
     /// Purge after handover: the day before which images go, the PIN, running.
@@ -290,18 +291,15 @@ fn spawn_job<T: Send + 'static>(
         .map_err(|e| format!("无法启动 {name} 线程 / cannot start the {name} thread: {e}"))
 }
 
-/// The message for a job whose thread ended without an answer (it panicked).
-fn job_stopped(name: &str) -> String {
-    format!("{name} 线程意外中止，未完成 / the {name} thread stopped unexpectedly: not done")
-}
-
 /// A background job's answer, if it has come; a job that ended without one
 /// answers with an error, so nothing waits for it for ever.
 fn job_result<T>(rx: &Receiver<Result<T, String>>, name: &str) -> Option<Result<T, String>> {
     match rx.try_recv() {
         Ok(result) => Some(result),
         Err(std::sync::mpsc::TryRecvError::Empty) => None,
-        Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(Err(job_stopped(name))),
+        Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+            Some(Err(format!("{name} 线程意外中止，未完成 / the {name} thread stopped unexpectedly: not done")))
+        }
     }
 }
 
@@ -345,7 +343,7 @@ pub struct GradcapApp {
     backup_results: Option<Receiver<Result<(PathBuf, bool), String>>>,
     export_results: Option<Receiver<Result<crate::export::ExportReport, String>>>,
     export_progress: Option<Receiver<crate::export::Progress>>,
-    bundle_check_results: Option<Receiver<(PathBuf, Result<crate::export::BundleReport, String>)>>,
+    bundle_check_results: Option<Receiver<Result<crate::export::BundleReport, String>>>,
     student_export_results: Option<Receiver<Result<(PathBuf, usize), String>>>,
     camera_list_results: Option<Receiver<Result<Vec<String>, String>>>,
     purge_results: Option<Receiver<Result<(crate::store::PurgePlan, bool), String>>>,
@@ -744,15 +742,8 @@ impl GradcapApp {
             }
         }
         if let Some(rx) = &self.bundle_check_results {
-            let received = match rx.try_recv() {
-                Ok(got) => Some(got),
-                Err(std::sync::mpsc::TryRecvError::Empty) => None,
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                    Some((PathBuf::new(), Err(job_stopped("bundle-check"))))
-                }
-            };
-            if let Some((dir, result)) = received {
-                self.ui.bundle_check_running = false;
+            if let Some(result) = job_result(rx, "bundle-check") {
+                let dir = self.ui.bundle_checking.take().unwrap_or_default();
                 self.bundle_check_results = None;
                 self.ui.export_outcome = Some(match result {
                     Ok(report) => ExportOutcome::Checked { dir, report },
@@ -944,16 +935,14 @@ impl GradcapApp {
                 }
             }
             Command::CheckBundle(dir) => {
-                if self.ui.bundle_check_running {
+                if self.ui.bundle_checking.is_some() {
                     return;
                 }
-                let job = move || {
-                    let result = crate::export::verify_bundle(&dir).map_err(|e| e.to_string());
-                    (dir, result)
-                };
+                let checked = dir.clone();
+                let job = move || crate::export::verify_bundle(&checked).map_err(|e| e.to_string());
                 match spawn_job("bundle-check", ctx, job) {
                     Ok(rx) => {
-                        self.ui.bundle_check_running = true;
+                        self.ui.bundle_checking = Some(dir);
                         self.bundle_check_results = Some(rx);
                     }
                     Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
@@ -976,7 +965,9 @@ impl GradcapApp {
                     let store = Store::open_read_only(&db).map_err(|e| e.to_string())?;
                     let r = store.record(record).map_err(|e| e.to_string())?;
                     let dir = base.join(format!("勘误_{}_{}", r.display_seq(), crate::export::safe_name(&r.code.xh)));
-                    let files = crate::export::lookup::export_student(&store, &r, &dir).map_err(|e| e.to_string())?;
+                    let fields = crate::export::lookup::record_json(&store, &r).map_err(|e| e.to_string())?;
+                    let files =
+                        crate::export::lookup::export_student(&store, &r, &fields, &dir).map_err(|e| e.to_string())?;
                     Ok((dir, files.len()))
                 };
                 match spawn_job("student-export", ctx, job) {

@@ -808,7 +808,7 @@ fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Resul
     for r in &records {
         let fields = gradcap::export::lookup::record_json(&store, r)?;
         if let Some(dir) = export {
-            gradcap::export::lookup::export_student(&store, r, dir)?;
+            gradcap::export::lookup::export_student(&store, r, &fields, dir)?;
         }
         out.push(Value::Object(fields));
     }

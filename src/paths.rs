@@ -83,12 +83,11 @@ pub fn removable_mounts(mounts: &[u8], is_removable: &dyn Fn(&str) -> bool) -> V
         let device = String::from_utf8_lossy(device);
         let point = unescape_mount(point);
         let under_media = [&b"/media/"[..], b"/run/media/"].iter().any(|root| point.starts_with(root));
-        let path = bytes_to_path(point.clone());
-        if (under_media || (device.starts_with("/dev/") && is_removable(&device)))
-            && point != b"/"
-            && !out.contains(&path)
-        {
-            out.push(path);
+        if (under_media || (device.starts_with("/dev/") && is_removable(&device))) && point != b"/" {
+            let path = bytes_to_path(point);
+            if !out.contains(&path) {
+                out.push(path);
+            }
         }
     }
     out

@@ -225,8 +225,7 @@ fn hash_file(path: &Path, buf: &mut [u8]) -> std::io::Result<(String, u64)> {
         hasher.update(&buf[..n]);
         total += n as u64;
     }
-    let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok((hash, total))
+    Ok((crate::store::digest_hex(&hasher.finalize()), total))
 }
 
 /// Hashes `files` (inside `dir`) on a few named threads, one file at a

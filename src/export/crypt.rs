@@ -162,6 +162,7 @@ pub fn decrypt(bundle: &Path, identity: &Path, to: &Path) -> Result<DecryptRepor
     let mut name: Option<String> = None;
     let mut partial = PathBuf::new();
     let mut written = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
     for entry in entries {
         let mut entry = entry.map_err(|e| ExportError::Decrypt(e.to_string()))?;
         let path = entry.path().map_err(|e| ExportError::Decrypt(e.to_string()))?.into_owned();
@@ -198,7 +199,6 @@ pub fn decrypt(bundle: &Path, identity: &Path, to: &Path) -> Result<DecryptRepor
         }
         // Streamed: the size in a tar header is not trusted for an allocation.
         let mut f = std::fs::File::create(&dest).map_err(|e| write_err(&dest, e))?;
-        let mut buf = vec![0u8; 1 << 16];
         loop {
             // A read error is the archive's (damaged, wrong key); a write
             // error the target's (full, removed).

@@ -42,9 +42,14 @@ pub fn record_json(store: &Store, r: &Record) -> Result<Map<String, Value>, Expo
 
 /// Writes one student's files into `dir`: every take's deliverable and
 /// original (`{seq}_{xh}_take{n}_deliverable.jpg`, `…_original.jpg`; images
-/// deleted after handover are left out) and the record as JSON
-/// (`{seq}_{xh}.json`). Returns the files written.
-pub fn export_student(store: &Store, r: &Record, dir: &Path) -> Result<Vec<PathBuf>, ExportError> {
+/// deleted after handover are left out) and `fields` — the record as
+/// [`record_json`] made it — as `{seq}_{xh}.json`. Returns the files written.
+pub fn export_student(
+    store: &Store,
+    r: &Record,
+    fields: &Map<String, Value>,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, ExportError> {
     std::fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
     let stem = format!("{}_{}", r.display_seq(), crate::code::drill::file_stem(&r.code.xh));
     let mut written = Vec::new();
@@ -59,8 +64,7 @@ pub fn export_student(store: &Store, r: &Record, dir: &Path) -> Result<Vec<PathB
         write(format!("{stem}_take{}_deliverable.jpg", t.take_no), &deliverable)?;
         write(format!("{stem}_take{}_original.jpg", t.take_no), &original)?;
     }
-    let fields = record_json(store, r)?;
-    let text = serde_json::to_string_pretty(&fields).map_err(|e| ExportError::Manifest(e.to_string()))?;
+    let text = serde_json::to_string_pretty(fields).map_err(|e| ExportError::Manifest(e.to_string()))?;
     write(format!("{stem}.json"), text.as_bytes())?;
     Ok(written)
 }

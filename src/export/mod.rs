@@ -248,10 +248,9 @@ pub(crate) fn unique_name(name: String, tag: &str, used: &mut HashSet<String>) -
     candidate
 }
 
-/// `old` (a name a record went out with) is what `fresh` (the template's
-/// name for it now) becomes: the same, or the same with a collision tag.
-/// (`fresh` itself, or it with the tag [`unique_name`] adds: `_{seq}`, then
-/// `_{seq}_{n}`; a name made by another template is not).
+/// `old` (a name a record went out with) is what the template makes of the
+/// record now (`fresh`): `fresh` itself, or it with the tag [`unique_name`]
+/// adds (`_{seq}`, then `_{seq}_{n}`). A name made by another template is not.
 fn same_template_name(old: &str, fresh: &str, seq: &str) -> bool {
     let stem = fresh.strip_suffix(".jpg").or_else(|| fresh.strip_suffix(".JPG")).unwrap_or(fresh);
     let tagged = format!("{stem}_{}", safe_name(seq));
@@ -337,29 +336,29 @@ pub fn export_with(
     // names are taken first, new records get what is left.
     let (earlier, ever_used) = store.exported_photo_files()?;
     let mut used = HashSet::new();
-    let mut names: HashMap<crate::store::RecordId, String> = HashMap::new();
+    let mut kept: Vec<Option<String>> = Vec::with_capacity(items.len());
+    let mut fresh_names = Vec::with_capacity(items.len());
     for ExportItem { record, .. } in &items {
         let day = day_of.get(&record.session_id).unwrap_or(&date);
         let fresh = photo_file_name(&options.name_template, record, day)?;
-        let seq = record.display_seq();
-        if let Some(old) = earlier.get(&record.id).filter(|old| same_template_name(old, &fresh, &seq)) {
-            if used.insert(old.to_lowercase()) {
-                names.insert(record.id, old.clone());
-            }
-        }
+        // Kept when this template made it and no earlier item took it already.
+        let old = earlier
+            .get(&record.id)
+            .filter(|old| same_template_name(old, &fresh, &record.display_seq()) && used.insert(old.to_lowercase()));
+        kept.push(old.cloned());
+        fresh_names.push(fresh);
     }
     // Names records went out with (any export, any record) are never given
     // to another.
     used.extend(ever_used.iter().map(|n| n.to_lowercase()));
-    for ExportItem { record, .. } in &items {
-        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(record.id) {
-            let day = day_of.get(&record.session_id).unwrap_or(&date);
-            let fresh = photo_file_name(&options.name_template, record, day)?;
-            slot.insert(unique_name(fresh, &record.display_seq(), &mut used));
-        }
-    }
-    for ExportItem { record, take } in &items {
-        let file = names.get(&record.id).cloned().unwrap_or_default();
+    let names: Vec<String> = items
+        .iter()
+        .zip(kept)
+        .zip(fresh_names)
+        .map(|((item, kept), fresh)| kept.unwrap_or_else(|| unique_name(fresh, &item.record.display_seq(), &mut used)))
+        .collect();
+    for (ExportItem { record, take }, file) in items.iter().zip(&names) {
+        let file = file.clone();
         // SHA256SUMS carries the hashes stored at capture, so the final check
         // also catches an image damaged in the database, not only on the drive.
         let (original, deliverable) = store.take_images(take.id)?;
@@ -407,8 +406,7 @@ pub fn export_with(
         rows.push(bundle::MANIFEST_COLUMNS.iter().map(|k| k.to_string()).zip(values).collect());
         lines.push(ExportRecord { record_id: record.id, take_id: take.id, photo_file: file });
     }
-    let photo_files = sums.len();
-    let files = photo_files + bundle::write_manifests(sink, &header, &rows, &mut sums)?;
+    let files = sums.len() + bundle::write_manifests(sink, &header, &rows, &mut sums)?;
     state.files_done = state.files_total;
     progress(&state);
 
@@ -429,9 +427,8 @@ pub fn export_with(
     let check = verify_bundle_with_progress(&partial, progress)?;
     if !check.ok() {
         // Only on failure: was it the drive, or the photo in the database?
-        for ExportItem { record, take } in &items {
+        for (ExportItem { record, take }, file) in items.iter().zip(&names) {
             let (original, deliverable) = store.take_images(take.id)?;
-            let file = names.get(&record.id).cloned().unwrap_or_default();
             for (bytes, sha256, sub) in
                 [(&deliverable, &take.deliverable_sha256, "photos"), (&original, &take.original_sha256, "originals")]
             {

@@ -209,8 +209,8 @@ pub fn place_crop(frame: &RgbImage, face: &Face, t: &Thresholds) -> (CropRect, O
     let mut crop = plan_crop(face, width, height);
     // Measured inside the planned crop, as the check will on the photo: its
     // top rows are the backdrop the head is told apart from.
-    let region = image::imageops::crop_imm(frame, crop.x, crop.y, crop.width, crop.height).to_image();
-    let Some(top_in_crop) = head_top(&region, &face.mapped(&crop, 1.0)) else { return (crop, None) };
+    let region = image::imageops::crop_imm(frame, crop.x, crop.y, crop.width, crop.height);
+    let Some(top_in_crop) = head_top(&*region, &face.mapped(&crop, 1.0)) else { return (crop, None) };
     let top_frame = top_in_crop + crop.y as f32;
     let scale = DELIVERABLE_WIDTH as f32 / crop.width as f32;
     let to_photo = |crop: &CropRect| (top_frame - crop.y as f32) * scale;
@@ -323,7 +323,7 @@ fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
 /// of the face, the first row (going down) that differs from that column's
 /// top rows; the median over the columns. `None` when that lands somewhere
 /// a head cannot be (then the caller estimates it from the face).
-fn head_top(img: &RgbImage, face: &Face) -> Option<f32> {
+fn head_top<I: image::GenericImageView<Pixel = image::Rgb<u8>>>(img: &I, face: &Face) -> Option<f32> {
     let [mx, my] = face.eye_mid();
     let w = img.width();
     let x0 = (mx - face.width() * 0.25).max(0.0) as u32;

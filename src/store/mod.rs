@@ -24,7 +24,9 @@ pub use audit::{AuditEntry, GENESIS_HASH};
 pub use exports::{ExportItem, ExportRecord, PurgePlan};
 pub use queue::ScanOutcome;
 pub use roster::{ClassReport, ImportSummary, RegisterLine, Report, RosterStudent, Unmatched};
-pub use types::{display_seq, sha256_hex, Counts, Record, RecordStatus, Session, SessionInfo, Take, TakeImages};
+pub use types::{
+    digest_hex, display_seq, sha256_hex, Counts, Record, RecordStatus, Session, SessionInfo, Take, TakeImages,
+};
 pub use verify::{Finding, VerifyReport};
 
 /// Row id of a capture session.

@@ -150,8 +150,12 @@ pub struct Counts {
 
 /// Lower-case hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
+    digest_hex(&Sha256::digest(bytes))
+}
+
+/// A digest as lower-case hex (for a SHA-256 computed in pieces).
+pub fn digest_hex(digest: &[u8]) -> String {
+    let mut s = String::with_capacity(digest.len() * 2);
     for b in digest {
         s.push_str(&format!("{b:02x}"));
     }

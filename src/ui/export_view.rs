@@ -65,7 +65,7 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
             {
                 out.push(Command::Export { to: target.clone().into(), full: true, encrypt });
             }
-            let can_check = !state.bundle_check_running && !target.is_empty();
+            let can_check = state.bundle_checking.is_none() && !target.is_empty();
             if ui.add_enabled(can_check, egui::Button::new(tr(lang, "校验导出包", "Check a bundle"))).clicked() {
                 // The typed folder when it is a bundle, else the bundle just
                 // written or checked (the typed folder is then the drive).
@@ -78,7 +78,7 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
                 };
                 out.push(Command::CheckBundle(check_dir));
             }
-            if state.bundle_check_running {
+            if state.bundle_checking.is_some() {
                 ui.spinner();
             }
         });
