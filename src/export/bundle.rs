@@ -61,14 +61,35 @@ impl DirSink {
 
     /// Syncs every written file and the folders to the drive.
     pub fn sync(&self) -> Result<(), ExportError> {
-        for path in &self.written {
-            // Opened for writing: Windows flushes only a handle with write access.
+        // Opened for writing: Windows flushes only a handle with write access.
+        // A few at a time: the drive works on several flushes at once.
+        let sync = |path: &PathBuf| {
             std::fs::OpenOptions::new()
                 .write(true)
                 .open(path)
                 .and_then(|f| f.sync_all())
-                .map_err(|e| write_err(path, e))?;
-        }
+                .map_err(|e| write_err(path, e))
+        };
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(2, 4);
+        let chunk = self.written.len().div_ceil(workers).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .written
+                .chunks(chunk)
+                .map(|paths| {
+                    let work = move || paths.iter().try_for_each(sync);
+                    std::thread::Builder::new().name("bundle-sync".into()).spawn_scoped(scope, work).map_err(|_| paths)
+                })
+                .collect();
+            for handle in handles {
+                match handle {
+                    Ok(h) => h.join().unwrap_or_else(|_| Err(write_err(&self.root, "sync thread stopped")))?,
+                    // No thread: this one syncs that share itself.
+                    Err(paths) => paths.iter().try_for_each(sync)?,
+                }
+            }
+            Ok::<(), ExportError>(())
+        })?;
         for dir in [self.root.join("photos"), self.root.join("originals"), self.root.clone()] {
             if let Ok(d) = std::fs::File::open(&dir) {
                 let _ = d.sync_all();
