@@ -50,7 +50,7 @@ fn original_jpeg_1080p(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 30)]
 fn capture_to_committed_1080p(bencher: divan::Bencher) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&dir.path().join("bench.sqlite")).expect("store");
+    let store = Store::open_training(&dir.path().join("bench.sqlite")).expect("store");
     let info = SessionInfo {
         school_name: "bench".into(),
         school_code: "10697".into(),

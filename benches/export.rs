@@ -29,7 +29,7 @@ fn main() {
         operator: String::new(),
     };
     {
-        let mut st = Station::open(Store::open(&db).unwrap(), &info, StationConfig::default()).unwrap();
+        let mut st = Station::open(Store::open_training(&db).unwrap(), &info, StationConfig::default()).unwrap();
         st.handle(Event::CodeScanned { text: DrillStudent::example("0").example_payload(), frame: None }).unwrap();
     }
     let deliverables: Vec<Vec<u8>> =

@@ -26,6 +26,7 @@ fn main() {
         return;
     }
     rss_and_scan_latency();
+    idle_cpu_with_camera_open();
     cold_start_with_20000_records();
 }
 
@@ -77,8 +78,9 @@ fn rss_and_scan_latency() {
     }
     let data = dir.path().join("data");
     let frames_arg = frames.to_str().unwrap();
-    let child =
-        station_cmd(&data, &["--replay", frames_arg, "--replay-fps", "30", "--exit-after", "14"]).spawn().unwrap();
+    let child = station_cmd(&data, &["--training", "--replay", frames_arg, "--replay-fps", "30", "--exit-after", "14"])
+        .spawn()
+        .unwrap();
     let start = Instant::now();
     let mut max_kb = 0;
     let mut samples = 0;
@@ -95,13 +97,57 @@ fn rss_and_scan_latency() {
     for line in log.lines().filter(|l| l.contains("code decoded")).take(3) {
         println!("scan to number: {}", line.split("timing:").last().unwrap_or(line).trim());
     }
+    // The UI thread per frame while previewing 1080p at 30 fps with the
+    // scan and framing workers running (the first window is start-up).
+    let windows: Vec<&str> = log.lines().filter(|l| l.contains("ui frames:")).collect();
+    for line in windows.iter().skip(1) {
+        println!("UI frame time (software OpenGL): {}", line.split("ui frames:").last().unwrap_or(line).trim());
+    }
+}
+
+/// CPU time of the station process (user + system), in clock ticks.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Station CPU use idle with a camera open: a 1080p portrait replayed at
+/// 30 fps, nobody scanning, over 8 s (100 % = one core).
+fn idle_cpu_with_camera_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("idle-frames");
+    std::fs::create_dir(&frames).unwrap();
+    let face = gradcap::photo::encode_jpeg(&portrait(1920, 1080, 2), 90).unwrap();
+    for i in 0..30 {
+        std::fs::write(frames.join(format!("{i:03}.jpg")), &face).unwrap();
+    }
+    let data = dir.path().join("data");
+    let frames_arg = frames.to_str().unwrap();
+    let child = station_cmd(&data, &["--training", "--replay", frames_arg, "--replay-fps", "30", "--exit-after", "13"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    let pid = find_pid(frames_arg);
+    let ticks_per_s = 100.0; // Linux USER_HZ
+    if let Some((pid, before)) = pid.and_then(|p| cpu_ticks(p).map(|t| (p, t))) {
+        let t0 = Instant::now();
+        std::thread::sleep(Duration::from_secs(8));
+        if let Some(after) = cpu_ticks(pid) {
+            let pct = (after - before) as f64 / ticks_per_s / t0.elapsed().as_secs_f64() * 100.0;
+            println!("station CPU idle with a 1080p camera open at 30 fps: {pct:.0} % of one core");
+        }
+    }
+    let _ = child.wait_with_output();
 }
 
 fn cold_start_with_20000_records() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let db = data.join("gradcap.sqlite");
+    // `--demo` starts on the training database.
+    let db = data.join("gradcap-training.sqlite");
     let today = chrono::Local::now().format("%Y-%m-%d").to_string();
     {
         let info = SessionInfo {
@@ -111,7 +157,7 @@ fn cold_start_with_20000_records() {
             date: today.clone(),
             operator: String::new(),
         };
-        let mut st = Station::open(Store::open(&db).unwrap(), &info, StationConfig::default()).unwrap();
+        let mut st = Station::open(Store::open_training(&db).unwrap(), &info, StationConfig::default()).unwrap();
         let payload = drill_code(&student(0), "10697", 1_700_000_000_000).to_payload();
         st.handle(Event::CodeScanned { text: payload, frame: None }).unwrap();
     }

@@ -25,7 +25,8 @@ use crate::ui;
 /// Which camera the station uses.
 #[derive(Clone)]
 pub enum CameraChoice {
-    /// The configured USB camera; the demo camera when none is connected.
+    /// The configured USB camera. With none connected the station says so
+    /// and captures nothing (training uses the demo camera).
     Auto,
     /// Synthetic students (`--demo`).
     Demo,
@@ -62,6 +63,8 @@ pub struct AppOptions {
     pub system_fonts: bool,
     /// Where scan cues are played.
     pub sound: Sound,
+    /// Start in training mode (its own database, a banner on every screen).
+    pub training: bool,
 }
 
 /// The views.
@@ -134,6 +137,15 @@ pub enum Command {
     /// Correction (勘误): write one student's takes and record into a folder
     /// (under the export target, else beside the database).
     ExportStudent(RecordId),
+    /// Look for a camera again (the "no camera" screen).
+    RetryCamera,
+    /// Switch to training (its own database, the demo camera when no USB camera is there).
+    StartTraining,
+    /// Back to the station's real database and camera.
+    LeaveTraining,
+    /// Settings whose station or date differ, confirmed after being told
+    /// what happens to the students still waiting.
+    SaveSettingsConfirmed(Box<Settings>),
 }
 
 /// The last export or bundle check, shown in the export view until the next.
@@ -158,16 +170,26 @@ pub enum FeedbackKind {
 #[derive(Debug, Clone)]
 pub struct Feedback {
     pub kind: FeedbackKind,
-    /// Shown very large: a sequence number, or a short word.
+    /// Shown large: a sequence number, or a short word.
     pub big: String,
     pub zh: String,
     pub en: String,
     pub at: Instant,
+    /// The answer to a scan: the band says "just scanned" and `icon` tells a
+    /// new number (✚) from one already waiting (↻), already photographed (⛔)
+    /// or refused (✗) by shape as well as colour.
+    pub scan_icon: Option<&'static str>,
 }
 
 impl Feedback {
     fn new(kind: FeedbackKind, big: impl Into<String>, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Feedback { kind, big: big.into(), zh: zh.into(), en: en.into(), at: Instant::now() }
+        Feedback { kind, big: big.into(), zh: zh.into(), en: en.into(), at: Instant::now(), scan_icon: None }
+    }
+
+    /// Marks this as the answer to a scan, with its icon.
+    fn scanned(mut self, icon: &'static str) -> Self {
+        self.scan_icon = Some(icon);
+        self
     }
 
     fn error(e: &dyn std::fmt::Display) -> Self {
@@ -184,6 +206,8 @@ pub struct Snapshot {
     pub head: Option<Record>,
     pub waiting: Vec<Record>,
     pub counts: Counts,
+    /// Students still waiting in other sessions (another station or day).
+    pub waiting_elsewhere: Vec<(Session, i64)>,
 }
 
 /// The take waiting for accept or re-shoot.
@@ -220,8 +244,12 @@ pub struct UiState {
     pub head_thumb: Option<(RecordId, egui::TextureHandle)>,
     pub review: Option<(ReviewView, egui::TextureHandle)>,
     pub skip_prompt: bool,
+    /// The take whose failed checks were read out by a first accept, and when.
+    pub accept_armed: Option<(crate::store::TakeId, Instant)>,
     pub skip_other: String,
     pub search: String,
+    /// The query the results are for (None before the first search).
+    pub searched: Option<String>,
     pub results: Vec<Record>,
     pub detail: Option<RecordDetail>,
     pub detail_textures: Vec<(i64, egui::TextureHandle)>,
@@ -261,6 +289,13 @@ pub struct UiState {
     /// Less than [`crate::paths::LOW_SPACE_BYTES`] free on the database's disk.
     pub storage_low: bool,
     pub shooting: bool,
+    /// Training mode: its own database, a banner on every screen.
+    pub training: bool,
+    /// No camera was found (and none is being used): the operator view shows
+    /// the "no camera" screen with what to do.
+    pub no_camera: bool,
+    /// What a pending station/date change would leave waiting (shown in the confirmation).
+    pub session_change_waiting: i64,
 }
 
 impl std::fmt::Debug for UiState {
@@ -270,6 +305,9 @@ impl std::fmt::Debug for UiState {
 }
 
 type PhotoResult = (RecordId, Result<PreparedTake, PhotoError>);
+
+/// How long the first accept of a photo with failed checks stays armed.
+pub const ACCEPT_FAILED_WINDOW: Duration = Duration::from_secs(4);
 
 /// Runs `job` on a named thread and wakes the UI when it is done; the result
 /// arrives on the returned channel. Long work (backup, export) never runs on
@@ -352,11 +390,14 @@ pub struct GradcapApp {
     /// Reads the assistants' figures while their tab is shown.
     assist_worker: Option<crate::roster::worker::ReportWorker>,
     gun: GunBuffer,
+    /// Training mode (its own database).
+    training: bool,
     pub view: View,
     pub ui: UiState,
     started: Instant,
     last_refresh: Instant,
     first_frame_logged: bool,
+    frame_times: FrameTimes,
     process_start: Instant,
     ctx: egui::Context,
 }
@@ -384,7 +425,8 @@ impl GradcapApp {
         ui::install_style(ctx);
         let (settings, settings_warning) = Settings::load(&opts.settings_path);
         let mut app = GradcapApp {
-            gun: GunBuffer::new(opts.gun),
+            gun: GunBuffer::new(opts.gun.clone()),
+            training: opts.training,
             player: Player::start(opts.sound.clone()),
             backup_results: None,
             export_results: None,
@@ -408,6 +450,7 @@ impl GradcapApp {
             started: Instant::now(),
             last_refresh: Instant::now(),
             first_frame_logged: false,
+            frame_times: FrameTimes::default(),
             process_start,
             ctx: ctx.clone(),
         };
@@ -428,11 +471,28 @@ impl GradcapApp {
         self.settings.language
     }
 
+    /// The database in use: the station's, or its training database.
+    pub fn db_path(&self) -> PathBuf {
+        if self.training {
+            crate::paths::training_db(&self.opts.db_path)
+        } else {
+            self.opts.db_path.clone()
+        }
+    }
+
+    /// True in training mode.
+    pub fn training(&self) -> bool {
+        self.training
+    }
+
     fn open_station(&mut self) {
         self.assist_worker = None;
         self.ui.assist = None;
         let config = self.settings.station_config();
-        let opened = Store::open(&self.opts.db_path)
+        let db = self.db_path();
+        self.ui.training = self.training;
+        let store = if self.training { Store::open_training(&db) } else { Store::open(&db) };
+        let opened = store
             .map_err(|e| e.to_string())
             .and_then(|store| Station::open(store, &self.settings.session_info(), config).map_err(|e| e.to_string()));
         match opened {
@@ -445,7 +505,7 @@ impl GradcapApp {
             }
             Err(e) => {
                 self.station = None;
-                self.startup_error = Some(format!("{}: {e}", self.opts.db_path.display()));
+                self.startup_error = Some(format!("{}: {e}", db.display()));
             }
         }
     }
@@ -503,11 +563,21 @@ impl GradcapApp {
         self.scanner = None;
         self.framing = None;
         self.capture = None;
+        self.ui.no_camera = false;
         let lang = self.lang();
         let factory: Option<Arc<dyn SourceFactory>> = match &self.opts.camera {
             CameraChoice::Off => None,
             CameraChoice::Factory(f) => Some(f.clone()),
-            CameraChoice::Demo => Some(Arc::new(self.demo_factory())),
+            // The demo camera only ever feeds the training database.
+            CameraChoice::Demo if self.training => Some(Arc::new(self.demo_factory())),
+            CameraChoice::Demo => {
+                self.ui.no_camera = list_cameras().is_empty();
+                if self.ui.no_camera {
+                    None
+                } else {
+                    Some(Arc::new(self.usb_factory()))
+                }
+            }
             CameraChoice::Replay { dir, fps } => match ReplayFactory::from_dir(dir, *fps, true) {
                 Ok(f) => Some(Arc::new(f)),
                 Err(e) => {
@@ -517,16 +587,17 @@ impl GradcapApp {
             },
             CameraChoice::Auto => {
                 if list_cameras().is_empty() {
-                    let note = tr(lang, "未检测到摄像头，使用演示摄像头", "no camera found: using the demo camera");
-                    self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "演示", note.clone(), note));
-                    Some(Arc::new(self.demo_factory()))
+                    if self.training {
+                        Some(Arc::new(self.demo_factory()))
+                    } else {
+                        // Never the demo camera on real data: say so, capture nothing.
+                        self.ui.no_camera = true;
+                        let note = tr(lang, "未检测到摄像头", "no camera found");
+                        self.ui.feedback = Some(Feedback::new(FeedbackKind::Rejected, "📷", note.clone(), note));
+                        None
+                    }
                 } else {
-                    Some(Arc::new(UsbFactory(UsbRequest {
-                        name: self.settings.camera_name.clone(),
-                        width: self.settings.camera_width,
-                        height: self.settings.camera_height,
-                        fps: self.settings.camera_fps,
-                    })))
+                    Some(Arc::new(self.usb_factory()))
                 }
             }
         };
@@ -546,6 +617,40 @@ impl GradcapApp {
         }
     }
 
+    fn usb_factory(&self) -> UsbFactory {
+        UsbFactory(UsbRequest {
+            name: self.settings.camera_name.clone(),
+            width: self.settings.camera_width,
+            height: self.settings.camera_height,
+            fps: self.settings.camera_fps,
+        })
+    }
+
+    /// Switches between the station's database and its training database:
+    /// the photo under review must be decided first; the camera follows
+    /// (the demo camera only in training).
+    fn switch_training(&mut self, training: bool) {
+        if self.station.as_ref().is_some_and(|s| s.take_under_review().is_some()) || self.ui.shooting {
+            self.ui.feedback = Some(Feedback::error(&StationError::ReviewPending));
+            return;
+        }
+        self.training = training;
+        self.station = None;
+        self.ui.review = None;
+        self.ui.skip_prompt = false;
+        self.open_station();
+        self.start_camera();
+        let (zh, en) = if training {
+            (
+                "已进入练习模式：练习数据库，演练码可用，不影响正式数据",
+                "training mode: its own database, drill codes welcome, real data untouched",
+            )
+        } else {
+            ("已退出练习模式：回到正式采集数据库", "left training: back on the station's real database")
+        };
+        self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "✓", zh, en));
+    }
+
     fn demo_factory(&self) -> DemoFactory {
         let code = if self.settings.school_code.is_empty() { "99999" } else { &self.settings.school_code };
         DemoFactory { width: 1280, height: 720, fps: 30.0, school_code: code.to_string() }
@@ -561,6 +666,7 @@ impl GradcapApp {
                 head: st.head()?,
                 waiting: st.store().waiting(session.id, 50)?,
                 counts: st.store().counts(session.id)?,
+                waiting_elsewhere: st.store().waiting_elsewhere(session.id)?,
                 session: Some(session.clone()),
             })
         })();
@@ -596,7 +702,11 @@ impl GradcapApp {
         if let Some(capture) = &self.capture {
             let state = capture.state();
             self.ui.camera_ok = matches!(state, CameraState::Running { .. });
-            self.ui.camera_label = format!("{} — {}", capture.source_name(), state.label());
+            let label = match self.lang() {
+                Language::Chinese => state.label_zh(),
+                Language::English => state.label_en(),
+            };
+            self.ui.camera_label = format!("{} — {label}", capture.source_name());
             if let Some(frame) = capture.slot().latest() {
                 if frame.number != self.ui.preview_frame {
                     self.ui.preview_frame = frame.number;
@@ -768,31 +878,34 @@ impl GradcapApp {
     }
 
     /// 2. Keys: the scanner gun's bursts and the operator's shortcuts.
+    ///
+    /// The frame's input time (when its events were taken) is the gun's clock.
     fn read_keys(&mut self, ctx: &egui::Context) -> Vec<Command> {
-        let now = Instant::now();
+        let now_ms = ctx.input(|i| i.time) * 1000.0;
         let typing = ctx.wants_keyboard_input();
         let operator = self.view == View::Operator && self.ui.confirm.is_none();
-        let events = ctx.input(|i| i.events.clone());
+        let mut keys = Vec::new();
         if operator && !typing {
-            for event in events {
-                match event {
-                    egui::Event::Text(text) => {
-                        for c in text.chars() {
-                            self.gun.push(GunKey::Char(c), now);
-                        }
+            ctx.input_mut(|i| {
+                for event in &i.events {
+                    match event {
+                        egui::Event::Text(text) => keys.extend(text.chars().map(GunKey::Char)),
+                        egui::Event::Key { key, pressed: true, repeat: false, .. } => match key {
+                            egui::Key::Enter => keys.push(GunKey::Enter),
+                            // Keys that also type text arrive as Text events.
+                            k if ui::key_types_text(*k) => {}
+                            k => keys.push(GunKey::Other(k.name().to_string())),
+                        },
+                        _ => {}
                     }
-                    egui::Event::Key { key, pressed: true, repeat: false, .. } => match key {
-                        egui::Key::Enter => self.gun.push(GunKey::Enter, now),
-                        // Keys that also type text arrive as Text events.
-                        k if ui::key_types_text(k) => {}
-                        k => self.gun.push(GunKey::Other(k.name().to_string()), now),
-                    },
-                    _ => {}
                 }
-            }
+                // The gun owns Enter and Space here: a focused button must
+                // never be "clicked" by the scanner's Enter.
+                i.events.retain(|e| !matches!(e, egui::Event::Key { key: egui::Key::Enter | egui::Key::Space, .. }));
+            });
         }
         let mut commands = Vec::new();
-        for out in self.gun.poll(now) {
+        for out in self.gun.frame(keys, now_ms) {
             match out {
                 GunOutput::Scan(text) => commands.push(Command::Scanned { text, frame: None }),
                 GunOutput::Key(key) => {
@@ -800,15 +913,37 @@ impl GradcapApp {
                         commands.push(c);
                     }
                 }
+                GunOutput::Fragment(n) => {
+                    self.ui.feedback = Some(Feedback::new(
+                        FeedbackKind::Rejected,
+                        "✗",
+                        format!("扫码枪只送来 {n} 个字符，不是完整的采集码：请重新扫描"),
+                        format!("the scanner sent only {n} characters, not a whole capture code: scan again"),
+                    ));
+                    self.player.play(Cue::Rejected);
+                }
             }
         }
         if self.gun.is_holding() {
-            ctx.request_repaint_after(Duration::from_millis(self.opts.gun.max_gap_ms + 5));
+            ctx.request_repaint_after(Duration::from_millis(self.gun.config().max_gap_ms + 5));
         }
         commands
     }
 
+    /// The command of a key the operator pressed by hand. While the skip
+    /// dialog is open it holds every other shortcut: its number keys pick a
+    /// reason and Escape cancels.
     fn shortcut(&self, key: &GunKey) -> Option<Command> {
+        if self.ui.skip_prompt {
+            return match key {
+                GunKey::Char(c) => c
+                    .to_digit(10)
+                    .and_then(|d| ui::operator::SKIP_REASONS.get((d as usize).checked_sub(1)?))
+                    .map(|(zh, en)| Command::Skip(format!("{zh} / {en}"))),
+                GunKey::Other(name) if name == "Escape" => Some(Command::CancelPrompt),
+                _ => None,
+            };
+        }
         let name = match key {
             GunKey::Char(' ') => "Space".to_string(),
             GunKey::Char(c) => c.to_uppercase().collect(),
@@ -817,9 +952,6 @@ impl GradcapApp {
         };
         let keys = &self.settings.keys;
         let is = |k: &str| k.eq_ignore_ascii_case(&name);
-        if self.ui.skip_prompt {
-            return None;
-        }
         if is(&keys.shoot) {
             Some(Command::Shoot)
         } else if is(&keys.accept) {
@@ -837,6 +969,7 @@ impl GradcapApp {
     fn draw(&mut self, ctx: &egui::Context) -> Vec<Command> {
         let mut out = Vec::new();
         let lang = self.lang();
+        ui::training_banner(ctx, self.training, lang, &mut out);
         ui::status_bar(ctx, self, &mut out);
         ui::feedback_panel(ctx, &self.ui, lang);
         match self.view {
@@ -885,6 +1018,9 @@ impl GradcapApp {
             }
             Command::Shoot => self.shoot(),
             Command::Accept => {
+                if self.accept_needs_confirmation() {
+                    return;
+                }
                 self.handle_event(Event::Accept, ctx);
                 self.apply_pending_session();
             }
@@ -953,7 +1089,7 @@ impl GradcapApp {
                 if self.student_export_results.is_some() {
                     return;
                 }
-                let db = self.opts.db_path.clone();
+                let db = self.db_path();
                 let target = self.ui.export_target.trim().to_string();
                 let base = if target.is_empty() {
                     db.parent().unwrap_or(std::path::Path::new(".")).join("corrections")
@@ -982,7 +1118,7 @@ impl GradcapApp {
                 if self.ui.purge_running || !self.pin_ok(&pin) {
                     return;
                 }
-                let db = self.opts.db_path.clone();
+                let db = self.db_path();
                 // Its own connection: VACUUM can take a while on a big day.
                 let job = move || {
                     let mut store = Store::open(&db).map_err(|e| e.to_string())?;
@@ -1046,18 +1182,39 @@ impl GradcapApp {
                 self.ui.search = query;
                 if let Some(st) = &self.station {
                     match st.store().search_records(&self.ui.search, 100) {
-                        Ok(r) => self.ui.results = r,
+                        Ok(r) => {
+                            // A search that finds nothing says so and clears the last record.
+                            if r.is_empty() {
+                                self.ui.detail = None;
+                                self.ui.detail_textures.clear();
+                            }
+                            self.ui.searched = Some(self.ui.search.trim().to_string());
+                            self.ui.results = r;
+                        }
                         Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
                     }
                 }
             }
             Command::Select(record) => self.open_detail(record, ctx),
-            Command::SaveSettings(new) => self.save_settings(*new),
+            Command::SaveSettings(new) => self.save_settings(*new, false),
+            Command::SaveSettingsConfirmed(new) => {
+                self.ui.confirm = None;
+                self.save_settings(*new, true);
+            }
+            Command::RetryCamera => {
+                self.start_camera();
+                if !self.ui.no_camera {
+                    let m = tr(self.lang(), "已连接摄像头", "camera connected");
+                    self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "📷", m.clone(), m));
+                }
+            }
+            Command::StartTraining => self.switch_training(true),
+            Command::LeaveTraining => self.switch_training(false),
             Command::Backup(dir) => {
                 if self.ui.backup_running {
                     return;
                 }
-                let db = self.opts.db_path.clone();
+                let db = self.db_path();
                 let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
                 let job =
                     move || Store::backup_file(&db, &dir, &stamp).map(|(p, r)| (p, r.ok())).map_err(|e| e.to_string());
@@ -1073,7 +1230,7 @@ impl GradcapApp {
                 if self.ui.export_running {
                     return;
                 }
-                let db = self.opts.db_path.clone();
+                let db = self.db_path();
                 let recipient = self.settings.export_recipient.trim().to_string();
                 let options = crate::export::ExportOptions {
                     full,
@@ -1111,7 +1268,7 @@ impl GradcapApp {
                 let spawned = std::env::current_exe().and_then(|exe| {
                     std::process::Command::new(exe)
                         .arg("--db")
-                        .arg(&self.opts.db_path)
+                        .arg(self.db_path())
                         .arg("--data-dir")
                         .arg(self.opts.settings_path.parent().unwrap_or(std::path::Path::new(".")))
                         .arg("assist")
@@ -1127,13 +1284,50 @@ impl GradcapApp {
                 match s.set_pin(&pin) {
                     Ok(()) => {
                         self.ui.new_pin.clear();
-                        self.save_settings(s);
+                        self.save_settings(s, false);
                     }
                     Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
                 }
             }
         }
         self.refresh();
+    }
+
+    /// A photo with a failed (red) check is accepted only by a second accept
+    /// within [`ACCEPT_FAILED_WINDOW`]: the first reads the failed checks out
+    /// and arms it. True when this accept only armed.
+    fn accept_needs_confirmation(&mut self) -> bool {
+        let Some((review, _)) = &self.ui.review else { return false };
+        let failed = review.assessment.failed_checks();
+        if failed.is_empty() {
+            return false;
+        }
+        let take = review.take.id;
+        if self.ui.accept_armed.is_some_and(|(id, at)| id == take && at.elapsed() <= ACCEPT_FAILED_WINDOW) {
+            self.ui.accept_armed = None;
+            return false;
+        }
+        self.ui.accept_armed = Some((take, Instant::now()));
+        let zh: Vec<&str> = failed.iter().map(|c| c.message_zh.as_str()).collect();
+        let en: Vec<&str> = failed.iter().map(|c| c.message_en.as_str()).collect();
+        let key = &self.settings.keys.accept;
+        let secs = ACCEPT_FAILED_WINDOW.as_secs();
+        self.ui.feedback = Some(Feedback::new(
+            FeedbackKind::Rejected,
+            "⚠",
+            format!(
+                "照片未通过：{}。确要使用，请在 {secs} 秒内再按一次 {key}；重拍请按 {}",
+                zh.join("；"),
+                self.settings.keys.reshoot
+            ),
+            format!(
+                "the photo fails: {}. To use it anyway press {key} again within {secs} s; {} re-shoots",
+                en.join("; "),
+                self.settings.keys.reshoot
+            ),
+        ));
+        self.player.play(Cue::Duplicate);
+        true
     }
 
     fn pin_ok(&mut self, pin: &str) -> bool {
@@ -1149,16 +1343,27 @@ impl GradcapApp {
         false
     }
 
-    fn save_settings(&mut self, new: Settings) {
+    /// Saves new settings. School name, school code and operator correct
+    /// the session in place (audited; numbering and queue go on). A new
+    /// station or date is a new session: with students still waiting it is
+    /// asked first (`confirmed`), and they stay in their session's queue.
+    fn save_settings(&mut self, new: Settings, confirmed: bool) {
         if let Err(e) = new.validate() {
             self.ui.feedback = Some(Feedback::error(&e));
+            return;
+        }
+        let (old_info, new_info) = (self.settings.session_info(), new.session_info());
+        let new_day = (&old_info.station, &old_info.date) != (&new_info.station, &new_info.date);
+        let waiting = self.ui.snapshot.counts.waiting;
+        if new_day && !confirmed && waiting > 0 && self.station.is_some() {
+            self.ui.session_change_waiting = waiting;
+            self.ui.confirm = Some(Command::SaveSettingsConfirmed(Box::new(new)));
             return;
         }
         if let Err(e) = new.save(&self.opts.settings_path) {
             self.ui.feedback = Some(Feedback::error(&e));
             return;
         }
-        let session_changed = new.session_info() != self.settings.session_info();
         let config_changed = new.station_config() != self.settings.station_config();
         let camera_changed = (&new.camera_name, new.camera_width, new.camera_height, new.camera_fps, new.scan_hold_ms)
             != (
@@ -1181,10 +1386,10 @@ impl GradcapApp {
                 self.start_framing();
             }
         }
-        if session_changed {
+        self.ui.settings_draft = Some(self.settings.clone());
+        if new_day {
             if self.station.as_ref().is_some_and(|s| s.take_under_review().is_some()) {
                 self.session_change_pending = true;
-                self.ui.settings_draft = Some(self.settings.clone());
                 self.ui.feedback = Some(Feedback::new(
                     FeedbackKind::Rejected,
                     "!",
@@ -1195,8 +1400,20 @@ impl GradcapApp {
             }
             self.station = None; // close the old store before opening
             self.open_station();
+        } else if old_info != new_info {
+            if let Some(st) = &mut self.station {
+                if let Err(e) = st.correct_session(&new_info) {
+                    self.ui.feedback = Some(Feedback::error(&e));
+                    return;
+                }
+            }
+            let (zh, en) = (
+                "设置已保存；本场次信息已更正，编号和队列不变",
+                "settings saved; the session is corrected, numbers and queue unchanged",
+            );
+            self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "✓", zh, en));
+            return;
         }
-        self.ui.settings_draft = Some(self.settings.clone());
         let msg = tr(self.lang(), "设置已保存", "settings saved");
         self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "✓", msg.clone(), msg));
     }
@@ -1248,18 +1465,35 @@ impl GradcapApp {
     fn show_outcome(&mut self, outcome: Outcome, ctx: &egui::Context) {
         use FeedbackKind::*;
         let fb = match outcome {
+            Outcome::Queued(r) if self.training && !r.code.is_drill() => Feedback::new(
+                Duplicate,
+                r.display_seq(),
+                format!(
+                    "练习模式：这是真实学生的采集码，只记入练习数据库，不会上传。已取号 {} 学号 {}",
+                    r.display_seq(),
+                    r.code.xh
+                ),
+                format!(
+                    "training: this is a real student's code; it goes into the training database only and is never uploaded. Number {} ({})",
+                    r.display_seq(),
+                    r.code.xh
+                ),
+            )
+            .scanned("✚"),
             Outcome::Queued(r) => Feedback::new(
                 Success,
                 r.display_seq(),
                 format!("已取号 {} {} 学号 {}", r.display_seq(), r.code.xm, r.code.xh),
                 format!("number {} for {} ({})", r.display_seq(), r.code.xm, r.code.xh),
-            ),
+            )
+            .scanned("✚"),
             Outcome::AlreadyWaiting(r) => Feedback::new(
                 Duplicate,
                 r.display_seq(),
                 format!("已在队列中，序号仍为 {}", r.display_seq()),
                 format!("already waiting: still number {}", r.display_seq()),
-            ),
+            )
+            .scanned("↻"),
             Outcome::AlreadyPhotographed(r) => {
                 let at = r.status_at.as_deref().map(ui::short_time).unwrap_or_default();
                 Feedback::new(
@@ -1268,12 +1502,13 @@ impl GradcapApp {
                     format!("已拍过：序号 {}，{} 拍摄，不可重复采集", r.display_seq(), at),
                     format!("already photographed: number {} at {at}; no second capture", r.display_seq()),
                 )
+                .scanned("⛔")
             }
             Outcome::Rejected(reason) => {
                 let text = reason.to_string();
                 let (zh, en) =
                     text.split_once(" / ").map_or((text.clone(), String::new()), |(a, b)| (a.into(), b.into()));
-                Feedback::new(Rejected, "✗", zh, en)
+                Feedback::new(Rejected, "✗", zh, en).scanned("✗")
             }
             Outcome::TakeReady { record, take, deliverable_jpeg, fit, assessment } => {
                 match crate::photo::decode_jpeg(&deliverable_jpeg) {
@@ -1413,8 +1648,40 @@ impl GradcapApp {
 }
 
 impl eframe::App for GradcapApp {
-    fn update(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+    fn update(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
+        if let Some(cpu_s) = frame.info().cpu_usage {
+            self.frame_times.record(cpu_s * 1000.0);
+        }
         self.frame(ctx);
+    }
+}
+
+/// The UI thread's time per frame (eframe's measure: update, tessellation
+/// and painting of the previous frame), logged as median and p95 every
+/// [`FrameTimes::WINDOW`] frames on `gradcap::timing` (benches/station reads it).
+#[derive(Debug, Default)]
+struct FrameTimes {
+    ms: Vec<f32>,
+}
+
+impl FrameTimes {
+    const WINDOW: usize = 150;
+
+    fn record(&mut self, ms: f32) {
+        self.ms.push(ms);
+        if self.ms.len() >= Self::WINDOW {
+            self.ms.sort_by(f32::total_cmp);
+            let at = |q: f32| self.ms[((self.ms.len() - 1) as f32 * q).round() as usize];
+            tracing::info!(
+                target: "gradcap::timing",
+                "ui frames: {} frames, median {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+                self.ms.len(),
+                at(0.5),
+                at(0.95),
+                at(1.0)
+            );
+            self.ms.clear();
+        }
     }
 }
 

@@ -17,6 +17,31 @@ use gradcap::simulate::{self, SimulateOptions};
 use gradcap::store::Store;
 use gradcap::{paths, roster, scan};
 
+/// `println!` that reports a closed stdout (`gradcap report | head -1`) as
+/// an error instead of panicking; `main` ends quietly on a broken pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
+/// `eprintln!` that never panics on a closed stderr (the message is lost, not the run).
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics (progress lines).
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 #[derive(Debug, Parser)]
 #[command(name = "gradcap", version = gradcap::LONG_VERSION, about = "学历照片采集站 / capture station for diploma photos")]
 struct Cli {
@@ -26,9 +51,14 @@ struct Cli {
     /// Station database file (default: DATA_DIR/gradcap.sqlite).
     #[arg(long, global = true, value_name = "FILE")]
     db: Option<PathBuf>,
-    /// Use the demo camera (synthetic students) instead of a USB camera.
+    /// Training with the demo camera (synthetic students), on the training
+    /// database (implies --training).
     #[arg(long, conflicts_with = "replay")]
     demo: bool,
+    /// Start in training mode: its own database beside the station's
+    /// (`NAME-training.sqlite`), drill codes welcome, a banner on every screen.
+    #[arg(long)]
+    training: bool,
     /// Play a folder of images as the camera (tests, bug reports).
     #[arg(long, value_name = "DIR")]
     replay: Option<PathBuf>,
@@ -269,11 +299,17 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(code) => code,
+        // The reader went away (`| head`): what it wanted it has; end quietly.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("错误 / error: {e:#}");
+            errln!("错误 / error: {e:#}");
             ExitCode::from(1)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 fn run_station(cli: &Cli) -> Result<ExitCode> {
@@ -295,6 +331,7 @@ fn run_station(cli: &Cli) -> Result<ExitCode> {
         gun: Default::default(),
         system_fonts: true,
         sound: gradcap::sound::Sound::Speaker,
+        training: cli.training || cli.demo,
     };
     let native = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
@@ -317,7 +354,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Codes { roster, out, school_code }) => codes(&roster, &out, &school_code),
         Some(Command::Simulate { students, roster, station, seed, school_code, date }) => {
             let path = db()?;
-            let store = Store::open(&path).with_context(|| format!("数据库 / database {}", path.display()))?;
+            // Simulated students carry drill codes: a training database.
+            let store = Store::open_training(&path).with_context(|| format!("数据库 / database {}", path.display()))?;
             let mut opts = SimulateOptions::new(students, &station, seed);
             opts.school_code = school_code;
             if let Some(date) = date {
@@ -327,7 +365,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 opts.roster = Some(roster::read_roster(&roster)?);
             }
             let report = simulate::run(store, &opts)?;
-            println!("{}", serde_json::to_string(&report)?);
+            outln!("{}", serde_json::to_string(&report)?);
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Roster { action: RosterAction::Import { file, valid_rows_only } }) => {
@@ -336,9 +374,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut store = open_store(&db()?)?;
             let summary =
                 store.import_roster(&import.entries, &file.display().to_string(), &gradcap::station::now())?;
-            println!("名单已导入 / roster imported: {} 新增 added, {} 更新 updated", summary.added, summary.updated);
+            outln!("名单已导入 / roster imported: {} 新增 added, {} 更新 updated", summary.added, summary.updated);
             for p in &import.rejected {
-                println!("未导入 / skipped: {p}");
+                outln!("未导入 / skipped: {p}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -346,7 +384,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let rows = roster::read_schedule(&file)?;
             let mut store = open_store(&db()?)?;
             let summary = store.import_schedule(&rows, &file.display().to_string(), &gradcap::station::now())?;
-            println!("日程已导入 / schedule imported: {} 新增 added, {} 更新 updated", summary.added, summary.updated);
+            outln!("日程已导入 / schedule imported: {} 新增 added, {} 更新 updated", summary.added, summary.updated);
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Report { class, json, pdf }) => report(&db()?, class.as_deref(), json, pdf.as_deref()),
@@ -360,7 +398,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .collect();
             let bytes = roster::pdf::register_pdf(&header, &rows, gradcap::ui::CJK_FONT)?;
             write_file(&pdf, &bytes)?;
-            println!("登记表 / register: {} ({} 人 / students)", pdf.display(), rows.len());
+            outln!("登记表 / register: {} ({} 人 / students)", pdf.display(), rows.len());
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Assist { station, date, exit_after }) => {
@@ -400,7 +438,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
             let (file, report) = Store::backup_file(&path, &to, &stamp)?;
-            println!(
+            outln!(
                 "备份完成 / backup written: {} ({} records, {} takes)",
                 file.display(),
                 report.records,
@@ -408,7 +446,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             if !report.ok() {
                 for f in &report.findings {
-                    println!("FAIL  {}: {}", f.check, f.message);
+                    outln!("FAIL  {}: {}", f.check, f.message);
                 }
                 return Ok(ExitCode::from(1));
             }
@@ -426,7 +464,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 meter.show(p)
             })?;
             meter.done();
-            println!(
+            outln!(
                 "导出完成并已校验 / exported and verified{}: {} ({} 人 / students, {} files, {:.1} MB)",
                 if report.encrypted { " (age 加密 / encrypted)" } else { "" },
                 report.bundle.display(),
@@ -438,7 +476,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Decrypt { bundle, identity, to }) => {
             let report = gradcap::export::decrypt(&bundle, &identity, &to)?;
-            println!(
+            outln!(
                 "解密完成并已校验 / decrypted and verified: {} ({} 人 / students, {} files)",
                 report.bundle.display(),
                 report.records,
@@ -448,21 +486,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Keygen { out }) => {
             let recipient = gradcap::export::keygen(&out, &gradcap::station::now())?;
-            eprintln!(
+            errln!(
                 "私钥已写入 {}，请妥善保管，切勿放在工作站上 / identity written to {}: keep it safe, not on the station",
                 out.display(),
                 out.display()
             );
-            println!("{recipient}");
+            outln!("{recipient}");
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Merge { bundles, to, keep_duplicates, json }) => {
             let options = gradcap::export::MergeOptions { keep_duplicates };
             let report = gradcap::export::merge(&bundles, &to, &options, &gradcap::station::now())?;
             if json {
-                println!("{}", serde_json::to_string(&report)?);
+                outln!("{}", serde_json::to_string(&report)?);
             } else {
-                println!(
+                outln!(
                     "合并完成并已校验 / merged and verified: {} ({} bundles, {} 人 / students, {} superseded rows)",
                     report.bundle.display(),
                     report.bundles,
@@ -470,7 +508,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     report.superseded
                 );
                 for d in &report.duplicates {
-                    println!("DUPLICATE  {} {}: {}", d.key, d.value, d.records.join(", "));
+                    outln!("DUPLICATE  {} {}: {}", d.key, d.value, d.records.join(", "));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -478,14 +516,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::VerifyBundle { dir, json }) => {
             let report = gradcap::export::verify_bundle(&dir)?;
             if json {
-                println!("{}", serde_json::to_string(&report)?);
+                outln!("{}", serde_json::to_string(&report)?);
             } else {
-                println!("{}: {} records, {} files checked", dir.display(), report.records, report.files_checked);
+                outln!("{}: {} records, {} files checked", dir.display(), report.records, report.files_checked);
                 for f in &report.findings {
-                    println!("FAIL  {f}");
+                    outln!("FAIL  {f}");
                 }
                 if report.ok() {
-                    println!("ok    complete and intact");
+                    outln!("ok    complete and intact");
                 }
             }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
@@ -511,9 +549,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let store = Store::open_read_only(&path)?;
             let report = store.verify()?;
             if json {
-                println!("{}", serde_json::to_string(&report)?);
+                outln!("{}", serde_json::to_string(&report)?);
             } else {
-                println!(
+                outln!(
                     "{}: {} sessions, {} records ({} photographed), {} takes, {} audit rows",
                     path.display(),
                     report.sessions,
@@ -525,10 +563,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 for check in gradcap::store::verify::CHECKS {
                     let failed: Vec<_> = report.findings.iter().filter(|f| f.check == check).collect();
                     if failed.is_empty() {
-                        println!("ok    {check}");
+                        outln!("ok    {check}");
                     } else {
                         for f in failed {
-                            println!("FAIL  {check}: {}", f.message);
+                            outln!("FAIL  {check}: {}", f.message);
                         }
                     }
                 }
@@ -567,12 +605,12 @@ impl ProgressLine {
         }
         self.last_shown = Some(Instant::now());
         let rate = gradcap::export::Rate::measure(p, self.phase_started.elapsed());
-        eprint!("\r\x1b[2K{}", rate.line(p));
+        err!("\r\x1b[2K{}", rate.line(p));
     }
 
     fn done(&self) {
         if self.terminal && self.last_shown.is_some() {
-            eprintln!();
+            errln!();
         }
     }
 }
@@ -674,16 +712,16 @@ fn photo_command(
             Err(error) => {
                 failed += 1;
                 if as_json {
-                    println!("{}", json!({"file": file.display().to_string(), "error": error}));
+                    outln!("{}", json!({"file": file.display().to_string(), "error": error}));
                 } else {
-                    eprintln!("{}: {error}", file.display());
+                    errln!("{}: {error}", file.display());
                 }
                 continue;
             }
         };
         let a = &checked.assessment;
         if !a.auto_crop {
-            eprintln!("{}: 未找到人脸，已居中裁切 / no face found: centred crop", file.display());
+            errln!("{}: 未找到人脸，已居中裁切 / no face found: centred crop", file.display());
         }
         // Image-left eye first, whatever the model's point order.
         let eyes = a.face.map(|f| {
@@ -701,7 +739,7 @@ fn photo_command(
                            "level": c.level, "message_zh": c.message_zh, "message_en": c.message_en})
                 })
                 .collect();
-            println!(
+            outln!(
                 "{}",
                 json!({"file": file.display().to_string(), "deliverable": path.display().to_string(), "eyes": eyes,
                        "auto_crop": a.auto_crop, "level": a.level(), "bytes": deliverable.jpeg.len(),
@@ -709,9 +747,9 @@ fn photo_command(
                        "checks": checks})
             );
         } else {
-            println!("{} → {} ({:?}, {} bytes)", file.display(), path.display(), a.level(), deliverable.jpeg.len());
+            outln!("{} → {} ({:?}, {} bytes)", file.display(), path.display(), a.level(), deliverable.jpeg.len());
             for c in &a.checks {
-                println!("  {:<22} {:>5}  {}", c.name, if c.pass { "ok" } else { "FAIL" }, c.message_zh);
+                outln!("  {:<22} {:>5}  {}", c.name, if c.pass { "ok" } else { "FAIL" }, c.message_zh);
             }
         }
     }
@@ -719,7 +757,7 @@ fn photo_command(
 }
 
 fn prompt(question: &str) -> Result<String> {
-    eprint!("{question}");
+    err!("{question}");
     std::io::stderr().flush()?;
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
@@ -748,7 +786,7 @@ fn purge(
     }
     let mut store = open_store(db)?;
     let plan = store.purge_candidates(before)?;
-    println!(
+    outln!(
         "将删除 {} 名已导出并校验学生（{} 之前拍摄）的 {} 张照片图像，共 {:.1} MB；记录、校验值和操作日志保留 / \
          deletes the images of {} takes of {} verified-exported students shot before {} ({:.1} MB); records, checksums \
          and the audit log stay",
@@ -762,13 +800,13 @@ fn purge(
         plan.bytes as f64 / 1e6
     );
     if plan.takes == 0 {
-        println!("没有可删除的照片 / nothing to purge");
+        outln!("没有可删除的照片 / nothing to purge");
         return Ok(ExitCode::SUCCESS);
     }
     if !yes {
         let answer = prompt("确认删除请输入 yes / type yes to delete: ")?;
         if answer != "yes" {
-            println!("已取消，未删除任何数据 / cancelled: nothing was deleted");
+            outln!("已取消，未删除任何数据 / cancelled: nothing was deleted");
             return Ok(ExitCode::from(1));
         }
     }
@@ -776,7 +814,7 @@ fn purge(
     let done = store.purge(before, &gradcap::station::now())?;
     let vacuumed = store.vacuum();
     let size_after = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
-    println!(
+    outln!(
         "已删除 / purged: {} takes of {} students; database {:.1} MB → {:.1} MB",
         done.takes,
         done.records,
@@ -784,16 +822,16 @@ fn purge(
         size_after as f64 / 1e6
     );
     if let Err(e) = vacuumed {
-        eprintln!("VACUUM 未完成（数据已删除，空间稍后可回收）/ VACUUM did not finish (the data is deleted; space can be reclaimed later): {e}");
+        errln!("VACUUM 未完成（数据已删除，空间稍后可回收）/ VACUUM did not finish (the data is deleted; space can be reclaimed later): {e}");
     }
     let report = store.verify()?;
     if !report.ok() {
         for f in &report.findings {
-            println!("FAIL  {}: {}", f.check, f.message);
+            outln!("FAIL  {}: {}", f.check, f.message);
         }
         return Ok(ExitCode::from(1));
     }
-    println!("ok    verify");
+    outln!("ok    verify");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -801,7 +839,7 @@ fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Resul
     let store = open_existing(db)?;
     let records = store.search_records(query, 50)?;
     if records.is_empty() {
-        eprintln!("未找到 / nothing found for {query}");
+        errln!("未找到 / nothing found for {query}");
         return Ok(ExitCode::from(1));
     }
     let mut out = Vec::new();
@@ -814,11 +852,11 @@ fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Resul
     }
     if as_json {
         for v in &out {
-            println!("{v}");
+            outln!("{v}");
         }
     } else {
         for (r, v) in records.iter().zip(&out) {
-            println!(
+            outln!(
                 "{} {} 学号 {} {} — {} {}",
                 r.display_seq(),
                 r.code.xm,
@@ -827,9 +865,9 @@ fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Resul
                 r.status.label_zh(),
                 r.status_reason
             );
-            println!("  扫码 scanned {}  cjm {}", r.scanned_at, r.code.cjm);
+            outln!("  扫码 scanned {}  cjm {}", r.scanned_at, r.code.cjm);
             for t in v["takes"].as_array().into_iter().flatten() {
-                println!(
+                outln!(
                     "  照片 take {} {} primary={} rejected={}{}",
                     t["take_no"],
                     t["captured_at"],
@@ -842,7 +880,7 @@ fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Resul
                 );
             }
             for a in v["audit"].as_array().into_iter().flatten() {
-                println!(
+                outln!(
                     "  {} {} {}",
                     a["at"].as_str().unwrap_or(""),
                     a["action"].as_str().unwrap_or(""),
@@ -852,7 +890,7 @@ fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Resul
         }
     }
     if let Some(dir) = export {
-        eprintln!("已导出 / exported to {}", dir.display());
+        errln!("已导出 / exported to {}", dir.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -866,22 +904,24 @@ fn report(db: &Path, class: Option<&str>, as_json: bool, pdf: Option<&Path>) -> 
         }
     }
     if as_json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?);
     } else {
-        println!("班级 class | 应拍 expected | 已扫码 scanned | 已拍 photographed | 跳过 skipped | 未拍 missing");
+        outln!("班级 class | 应拍 expected | 已扫码 scanned | 已拍 photographed | 跳过 skipped | 未拍 missing");
         for c in &report.classes {
-            println!(
-                "{} | {} | {} | {} | {} | {}",
-                c.class, c.expected, c.scanned, c.photographed, c.skipped, c.missing
-            );
+            outln!("{} | {} | {} | {} | {} | {}", c.class, c.expected, c.scanned, c.photographed, c.skipped, c.missing);
             for m in &c.missing_students {
-                println!("    未拍 missing: {} {} ({})", m.xh, m.xm, m.state);
+                outln!("    未拍 missing: {} {} ({})", m.xh, m.xm, m.state);
             }
         }
         for u in &report.unmatched {
-            println!(
+            outln!(
                 "不符 mismatch: {} {} {} 码上班级 code class {:?} 名单 roster {:?} ({})",
-                u.seq, u.xh, u.xm, u.code_class, u.roster_class, u.reason
+                u.seq,
+                u.xh,
+                u.xm,
+                u.code_class,
+                u.roster_class,
+                u.reason
             );
         }
     }
@@ -915,7 +955,7 @@ fn report(db: &Path, class: Option<&str>, as_json: bool, pdf: Option<&Path>) -> 
                 write_file(&out.join(format!("{}-核对单.pdf", gradcap::export::safe_name(&c.class))), &sheet(c)?)?;
             }
         }
-        eprintln!("核对单 / reconciliation sheets: {}", out.display());
+        errln!("核对单 / reconciliation sheets: {}", out.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -1056,6 +1096,6 @@ fn codes(roster_path: &Path, out: &Path, school_code: &str) -> Result<ExitCode> 
             .write_record([&file, &code.xh, &code.xm, &code.zjhm, &code.bh, &code.fy, &code.cc, &code.cjm, &payload])?;
     }
     index.flush()?;
-    println!("{} 个演练码已写入 / drill codes written to {}", entries.len(), out.display());
+    outln!("{} 个演练码已写入 / drill codes written to {}", entries.len(), out.display());
     Ok(ExitCode::SUCCESS)
 }

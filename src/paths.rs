@@ -36,6 +36,13 @@ pub fn db_path(db: Option<&Path>, data_dir_override: Option<&Path>) -> Result<Pa
 /// Below this much free space the station warns (about 3 000 takes' worth).
 pub const LOW_SPACE_BYTES: u64 = 1 << 30;
 
+/// The training database that goes with a station database: beside it,
+/// `NAME-training.sqlite`. Training never writes into the station's own file.
+pub fn training_db(station_db: &Path) -> PathBuf {
+    let stem = station_db.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "gradcap".into());
+    station_db.with_file_name(format!("{stem}-training.sqlite"))
+}
+
 /// Free space on the disk holding `path` (its folder when it does not exist yet).
 pub fn free_space(path: &Path) -> Option<u64> {
     let dir = if path.is_dir() { path } else { path.parent().filter(|p| !p.as_os_str().is_empty())? };

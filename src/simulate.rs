@@ -345,7 +345,7 @@ mod tests {
 
     #[test]
     fn simulates_students_and_every_record_checks_out() {
-        let store = Store::open_in_memory().unwrap();
+        let store = Store::open_in_memory_training().unwrap();
         let mut opts = SimulateOptions::new(30, "2", 7);
         opts.date = "2026-06-01".into();
         let report = run(store, &opts).unwrap();

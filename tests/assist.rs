@@ -217,3 +217,48 @@ fn schedule_import_and_the_assistants_window() {
     assert!(h.query_all_by_label_contains("当前班级: 法学 2101").next().is_some());
     assert!(h.query_all_by_label_contains("作废").next().is_none(), "nothing in it changes data");
 }
+
+/// Issue 11: the search by 学号 gives five distinct answers.
+#[test]
+fn the_search_by_student_number_says_photographed_waiting_skipped_not_scanned_or_not_on_a_roster() {
+    use gradcap::code::drill::DrillStudent;
+    use gradcap::settings::Language;
+    use gradcap::station::{Event, Station, StationConfig};
+    use gradcap::ui::assist::search_answer;
+    let mut store = gradcap::store::Store::open_in_memory_training().unwrap();
+    let rows: Vec<gradcap::roster::RosterEntry> = ["0021010101", "0021010102", "0021010103", "0021010104"]
+        .iter()
+        .map(|xh| gradcap::roster::RosterEntry::example(xh, "欧**娜", "法学 2101"))
+        .collect();
+    store.import_roster(&rows, "roster.csv", "2026-06-01T09:00:00+08:00").unwrap();
+    let info = gradcap::store::SessionInfo {
+        school_name: String::new(),
+        school_code: "10697".into(),
+        station: "2".into(),
+        date: "2026-06-01".into(),
+        operator: String::new(),
+    };
+    let mut st = Station::open(store, &info, StationConfig::default()).unwrap();
+    let code = |xh: &str| {
+        let mut s = DrillStudent::example(xh);
+        s.class = "法学 2101".into();
+        s.example_payload()
+    };
+    for xh in ["0021010101", "0021010102", "0021010103", "0099999999"] {
+        st.handle(Event::CodeScanned { text: code(xh), frame: None }).unwrap();
+    }
+    st.handle(Event::FrameCaptured { frame: gradcap::camera::synth::portrait(960, 720, 1), source_jpeg: None })
+        .unwrap();
+    st.handle(Event::Accept).unwrap();
+    st.handle(Event::Skip { reason: "未到 / no-show".into() }).unwrap();
+    let report = st.store().report(None).unwrap();
+    let en = |xh: &str| search_answer(&report, xh, Language::English);
+    assert!(en("0021010101").contains("photographed as 2-0001 at "), "{}", en("0021010101"));
+    assert!(en("0021010102").contains("skipped (未到 / no-show), number 2-0002"), "{}", en("0021010102"));
+    assert!(en("0021010103").contains("waiting as 2-0003"), "{}", en("0021010103"));
+    assert!(en("0021010104").contains("not scanned"), "{}", en("0021010104"));
+    assert!(en("0099999999").contains("not on any roster (scanned as 2-0004)"), "{}", en("0099999999"));
+    assert!(en("0000000000").ends_with("not on any roster"), "{}", en("0000000000"));
+    let zh = search_answer(&report, "0021010101", Language::Chinese);
+    assert!(zh.contains("已拍：序号 2-0001"), "{zh}");
+}

@@ -276,3 +276,69 @@ fn a_full_disk_fails_cleanly_and_the_station_continues_when_space_returns() {
     assert!(after.ok());
     assert!(after.photographed > before, "the session continued");
 }
+
+/// Issue 11: `gradcap report | head -1` panicked on the closed stdout. The
+/// reader here is gone before the command writes: every command ends
+/// cleanly (exit 0, no panic, nothing on stderr about it).
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite");
+    let db = db.to_str().unwrap();
+    assert_eq!(code(&run(&["--db", db, "simulate", "--students", "3", "--seed", "4"])), 0);
+    let roster = dir.path().join("roster.csv");
+    std::fs::write(&roster, ROSTER).unwrap();
+    let roster = roster.to_str().unwrap();
+    let payload = valid_payload();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["--db", db, "report"],
+        vec!["--db", db, "report", "--json"],
+        vec!["--db", db, "verify"],
+        vec!["--db", db, "verify", "--json"],
+        vec!["--db", db, "lookup", "1-0001"],
+        vec!["--db", db, "roster", "import", roster],
+        vec!["decode", "--json", "--text", &payload],
+        vec!["--help"],
+        vec!["--version"],
+    ];
+    for args in commands {
+        let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+        // `true` exits at once; the command writes 0.3 s later into a pipe nobody reads.
+        let script = format!("(sleep 0.3; exec '{BIN}' {}) | true; exit ${{PIPESTATUS[0]}}", quoted.join(" "));
+        let out = Command::new("bash").args(["-c", &script]).env_remove("GRADCAP_DATA_DIR").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
+
+/// Issue 11: exports from a training database say so in the bundle name and
+/// the manifest; a production database's do not.
+#[test]
+fn training_exports_are_marked_in_the_bundle_name_and_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.sqlite");
+    let db = db.to_str().unwrap();
+    assert_eq!(code(&run(&["--db", db, "simulate", "--students", "2", "--seed", "5"])), 0);
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    let out = run(&["--db", db, "export", "--to", usb.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let bundle = std::fs::read_dir(&usb).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap();
+    let name = bundle.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("TRAINING_练习_"), "{name}");
+    let manifest: Value = serde_json::from_slice(&std::fs::read(bundle.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["training"], Value::Bool(true), "{manifest}");
+}
+
+/// Issue 11: any value of a capture code that is not a string — `null` too — is refused.
+#[test]
+fn a_null_sjc_is_refused_like_any_non_string_value() {
+    let json = r#"{"sjc":null,"cjm":"TOKEN123","yxdm":"10697","zjhm":"123X","xh":"0021010101","xm":"欧**娜"}"#;
+    let err = gradcap::code::parse(&base64::engine::general_purpose::STANDARD.encode(json)).unwrap_err();
+    assert!(matches!(err, gradcap::code::CodeError::NotString(ref k) if k == "sjc"), "{err}");
+    for key in ["bh", "cc", "fy"] {
+        let json = format!(r#"{{"cjm":"T1","zjhm":"123X","xh":"1","xm":"欧**娜","{key}":null}}"#);
+        assert!(gradcap::code::parse(&base64::engine::general_purpose::STANDARD.encode(json)).is_err(), "{key}: null");
+    }
+}

@@ -810,7 +810,7 @@ fn an_accepted_failed_check_goes_out_in_the_manifest() {
         operator: String::new(),
     };
     {
-        let store = gradcap::store::Store::open(&db).unwrap();
+        let store = gradcap::store::Store::open_training(&db).unwrap();
         let mut st = Station::open(store, &info, StationConfig::default()).unwrap();
         let payload = gradcap::code::drill::DrillStudent::example("7").example_payload();
         st.handle(Event::CodeScanned { text: payload, frame: None }).unwrap();

@@ -95,12 +95,28 @@ pub enum CameraState {
 
 impl CameraState {
     pub fn label(&self) -> String {
+        format!("{} / {}", self.label_zh(), self.label_en())
+    }
+
+    /// The state in Chinese, for the status bar.
+    pub fn label_zh(&self) -> String {
         match self {
-            CameraState::Starting => "摄像头启动中 / camera starting".into(),
-            CameraState::Running { fps } => format!("摄像头正常 {fps:.0} fps / camera running"),
-            CameraState::Stalled => "摄像头无画面，正在重新连接 / camera stalled, reconnecting".into(),
-            CameraState::Unavailable(e) => format!("{e}（重试中 / retrying）"),
-            CameraState::Ended => "回放结束 / replay ended".into(),
+            CameraState::Starting => "摄像头启动中".into(),
+            CameraState::Running { fps } => format!("摄像头正常 {fps:.0} fps"),
+            CameraState::Stalled => "摄像头无画面，正在重新连接".into(),
+            CameraState::Unavailable(e) => format!("{e}（重试中）"),
+            CameraState::Ended => "回放结束".into(),
+        }
+    }
+
+    /// The state in English, for the status bar.
+    pub fn label_en(&self) -> String {
+        match self {
+            CameraState::Starting => "camera starting".into(),
+            CameraState::Running { fps } => format!("camera running {fps:.0} fps"),
+            CameraState::Stalled => "camera stalled, reconnecting".into(),
+            CameraState::Unavailable(e) => format!("{e} (retrying)"),
+            CameraState::Ended => "replay ended".into(),
         }
     }
 }

@@ -77,11 +77,14 @@ pub fn drill_id_tail(xh: &str) -> String {
     format!("{:04}", u16::from_be_bytes([digest[0], digest[1]]) % 10_000)
 }
 
+/// The prefix of every drill token.
+pub const DRILL_PREFIX: &str = "DRILL";
+
 /// The deterministic drill `cjm` for a student.
 pub fn drill_token(school_code: &str, xh: &str) -> String {
     let digest = Sha256::digest(format!("gradcap-drill|{school_code}|{xh}").as_bytes());
     let hex: String = digest.iter().take(12).map(|b| format!("{b:02X}")).collect();
-    format!("DRILL{hex}")
+    format!("{DRILL_PREFIX}{hex}")
 }
 
 /// A QR code as a module matrix: `true` is dark. Side length in modules, no quiet zone.

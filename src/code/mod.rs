@@ -91,6 +91,8 @@ pub enum CodeError {
     /// not reach the screen or a log.
     #[error("姓名未按规则脱敏（{chars} 个字） / the name is not masked by the rule ({chars} characters)")]
     NameNotMasked { chars: usize },
+    #[error("这是练习用的演练码，正式采集不接受；练习请进入练习模式 / this is a training (drill) code: a real capture day does not take it; use training mode to practise")]
+    DrillInProduction,
 }
 
 /// A parsed, validated capture code. Holds only masked data.
@@ -121,6 +123,12 @@ pub struct CaptureCode {
 }
 
 impl CaptureCode {
+    /// True for a drill code (training, demos, simulations): its token is
+    /// `DRILL…`, which CHSI never issues.
+    pub fn is_drill(&self) -> bool {
+        self.cjm.starts_with(drill::DRILL_PREFIX)
+    }
+
     /// `sjc` as milliseconds, when present.
     pub fn sjc_ms(&self) -> Option<i64> {
         self.sjc.parse().ok()
@@ -193,9 +201,10 @@ pub fn parse(text: &str) -> Result<CaptureCode, CodeError> {
 /// Validates a JSON object as a capture code.
 pub fn from_object(mut obj: Map<String, Value>) -> Result<CaptureCode, CodeError> {
     // Every known key that is present must be a string.
+    // Every value is a string (DOMAIN.md): `null` is refused like a number.
     let mut take = |key: &'static str| -> Result<Option<String>, CodeError> {
         match obj.remove(key) {
-            None | Some(Value::Null) => Ok(None),
+            None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
             Some(_) => Err(CodeError::NotString(key.to_string())),
         }

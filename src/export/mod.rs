@@ -294,9 +294,13 @@ pub fn export_with(
     // name) is never replaced: the batch number moves on to a free name. A
     // `.partial` of the same name is this export's own earlier attempt.
     let mut number = store.next_export_number()?;
+    // A training database's bundles say so in their name and manifest: they
+    // must never be uploaded as a capture day.
+    let training = store.mode()? == crate::store::Mode::Training;
+    let marker = if training { "TRAINING_练习_" } else { "" };
     let (batch, name) = loop {
         let batch = format!("B{number:03}");
-        let name = safe_name(&format!("{school}_{station}_{date}_{batch}"));
+        let name = safe_name(&format!("{marker}{school}_{station}_{date}_{batch}"));
         if !target.join(&name).exists() && !store.export_batch_exists(&batch)? {
             break (batch, name);
         }
@@ -310,6 +314,7 @@ pub fn export_with(
     std::fs::create_dir_all(&partial).map_err(|e| write_err(&partial, e))?;
     let header: serde_json::Map<String, Value> = match json!({
         "batch": batch, "school": school, "station": station, "date": date, "exported_at": now, "full": options.full,
+        "training": training,
     }) {
         Value::Object(m) => m,
         _ => serde_json::Map::new(),

@@ -155,6 +155,11 @@ impl Assessment {
         self.checks.iter().map(|c| c.level).max().unwrap_or(Level::Green)
     }
 
+    /// The failed checks themselves.
+    pub fn failed_checks(&self) -> Vec<&Check> {
+        self.checks.iter().filter(|c| !c.pass).collect()
+    }
+
     /// Names of the failed checks.
     pub fn failed(&self) -> Vec<String> {
         self.checks.iter().filter(|c| !c.pass).map(|c| c.name.clone()).collect()

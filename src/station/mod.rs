@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::code::{self, CaptureCode, CodeError};
 use crate::photo::checks::{Assessment, Thresholds};
 use crate::photo::{self, PhotoError, SizeFit, SizeRange};
-use crate::store::{Record, RecordId, ScanOutcome, Session, SessionInfo, Store, StoreError, Take, TakeImages};
+use crate::store::{Mode, Record, RecordId, ScanOutcome, Session, SessionInfo, Store, StoreError, Take, TakeImages};
 
 /// Longest side of the face thumbnail kept with a scan.
 pub const SCAN_THUMB_MAX_SIDE: u32 = 160;
@@ -34,6 +34,8 @@ pub enum StationError {
     NothingToReview,
     #[error("请先确认或重拍当前照片 / accept or re-shoot the current photo first")]
     ReviewPending,
+    #[error("机位或日期改变是新的场次，不是更正 / a new station or date is a new session, not a correction")]
+    NotACorrection,
 }
 
 /// Station settings the core needs.
@@ -188,6 +190,7 @@ pub struct Station {
     config: StationConfig,
     review: Option<Review>,
     quality_hint: Option<u8>,
+    mode: Mode,
 }
 
 /// The current local time as stored (RFC 3339, milliseconds, with offset).
@@ -199,7 +202,24 @@ impl Station {
     /// Opens (or continues) the session for `info` in `store`.
     pub fn open(mut store: Store, info: &SessionInfo, config: StationConfig) -> Result<Self, StationError> {
         let session = store.open_session(info, &now())?;
-        Ok(Station { store, session, config, review: None, quality_hint: None })
+        let mode = store.mode()?;
+        Ok(Station { store, session, config, review: None, quality_hint: None, mode })
+    }
+
+    /// Production, or training (its own database, marked on every screen).
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Corrects the session's school name, school code or operator (audited);
+    /// the numbering and the queue go on. A change of station or date is a
+    /// new session: open a new station for it.
+    pub fn correct_session(&mut self, info: &SessionInfo) -> Result<(), StationError> {
+        if info.station != self.session.info.station || info.date != self.session.info.date {
+            return Err(StationError::NotACorrection);
+        }
+        self.session = self.store.open_session(info, &now())?;
+        Ok(())
     }
 
     pub fn store(&self) -> &Store {
@@ -304,6 +324,9 @@ impl Station {
             Ok(code) => code,
             Err(reason) => return Ok(Outcome::Rejected(reason)),
         };
+        if code.is_drill() && self.mode == Mode::Production {
+            return Ok(Outcome::Rejected(CodeError::DrillInProduction));
+        }
         // A thumbnail that fails to encode must not cost the student the scan.
         let thumb = frame.and_then(|f| photo::thumbnail_jpeg(f, SCAN_THUMB_MAX_SIDE).ok());
         let outcome = self.store.scan(self.session.id, &code, text.trim(), thumb.as_deref(), &now())?;

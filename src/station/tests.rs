@@ -24,7 +24,7 @@ fn payload(i: usize) -> String {
 }
 
 fn station() -> Station {
-    Station::open(Store::open_in_memory().unwrap(), &info("2"), StationConfig::default()).unwrap()
+    Station::open(Store::open_in_memory_training().unwrap(), &info("2"), StationConfig::default()).unwrap()
 }
 
 fn scan(st: &mut Station, i: usize) -> Outcome {
@@ -274,12 +274,12 @@ fn sequence_numbers_survive_a_restart_and_are_never_reused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.sqlite");
     {
-        let mut st = Station::open(Store::open(&path).unwrap(), &info("3"), StationConfig::default()).unwrap();
+        let mut st = Station::open(Store::open_training(&path).unwrap(), &info("3"), StationConfig::default()).unwrap();
         scan(&mut st, 0);
         scan(&mut st, 1);
         st.handle(Event::Void { record: st.head().unwrap().unwrap().id, reason: "错扫".into() }).unwrap();
     }
-    let mut st = Station::open(Store::open(&path).unwrap(), &info("3"), StationConfig::default()).unwrap();
+    let mut st = Station::open(Store::open_training(&path).unwrap(), &info("3"), StationConfig::default()).unwrap();
     assert_eq!(seq_of(&scan(&mut st, 2)), 3);
     assert_eq!(seq_of(&scan(&mut st, 0)), 4, "a voided student's rescan gets a fresh number");
 }
@@ -304,7 +304,7 @@ fn verify_finds_a_broken_chain_a_changed_photo_and_a_clear_name() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v.sqlite");
     {
-        let mut st = Station::open(Store::open(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
+        let mut st = Station::open(Store::open_training(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
         scan(&mut st, 0);
         shoot(&mut st, 1);
         st.handle(Event::Accept).unwrap();
@@ -331,7 +331,7 @@ fn verify_finds_a_broken_chain_a_changed_photo_and_a_clear_name() {
 fn a_full_disk_saves_nothing_partial_and_the_station_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("full.sqlite");
-    let mut st = Station::open(Store::open(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
+    let mut st = Station::open(Store::open_training(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
     scan(&mut st, 0);
     // Cap the file just above its current size: a 1080p take does not fit.
     let pages: u64 = st.store().conn().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
@@ -357,7 +357,7 @@ fn a_read_only_database_refuses_writes_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ro.sqlite");
     {
-        let mut st = Station::open(Store::open(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
+        let mut st = Station::open(Store::open_training(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
         scan(&mut st, 0);
     }
     let mut ro = Store::open_read_only(&path).unwrap();
@@ -373,7 +373,8 @@ fn a_reshoot_pending_in_one_session_never_takes_another_sessions_photo() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("days.sqlite");
     let first = {
-        let mut day1 = Station::open(Store::open(&path).unwrap(), &info("2"), StationConfig::default()).unwrap();
+        let mut day1 =
+            Station::open(Store::open_training(&path).unwrap(), &info("2"), StationConfig::default()).unwrap();
         scan(&mut day1, 0);
         shoot(&mut day1, 1);
         let Outcome::Accepted(r) = day1.handle(Event::Accept).unwrap() else { panic!() };
@@ -383,7 +384,7 @@ fn a_reshoot_pending_in_one_session_never_takes_another_sessions_photo() {
     // The next day, the station starts a new session on the same database.
     let mut day2_info = info("2");
     day2_info.date = "2026-06-02".into();
-    let mut day2 = Station::open(Store::open(&path).unwrap(), &day2_info, StationConfig::default()).unwrap();
+    let mut day2 = Station::open(Store::open_training(&path).unwrap(), &day2_info, StationConfig::default()).unwrap();
     let Outcome::Queued(today) = scan(&mut day2, 5) else { panic!() };
     let Outcome::TakeReady { record, .. } = shoot(&mut day2, 9) else { panic!() };
     assert_eq!(record.id, today.id, "today's student, not yesterday's pending re-shoot");
@@ -421,7 +422,7 @@ fn a_rejected_take_can_never_be_accepted() {
 #[test]
 fn accepting_an_out_of_range_photo_is_recorded() {
     let tight = StationConfig { size_range: SizeRange { min_bytes: 100, max_bytes: 2000 }, ..StationConfig::default() };
-    let mut st = Station::open(Store::open_in_memory().unwrap(), &info("2"), tight).unwrap();
+    let mut st = Station::open(Store::open_in_memory_training().unwrap(), &info("2"), tight).unwrap();
     scan(&mut st, 0);
     let Outcome::TakeReady { fit, record, .. } = shoot(&mut st, 1) else { panic!() };
     assert_eq!(fit, SizeFit::AboveMax);
@@ -448,7 +449,7 @@ fn a_truncated_camera_jpeg_is_not_kept_as_the_original() {
 fn verify_names_each_broken_invariant() {
     let build = |dir: &std::path::Path| {
         let path = dir.join("b.sqlite");
-        let mut st = Station::open(Store::open(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
+        let mut st = Station::open(Store::open_training(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
         for i in 0..3 {
             scan(&mut st, i);
         }
@@ -608,4 +609,146 @@ fn accepting_a_photo_with_failed_checks_records_them_on_the_take() {
     // The checks of a stored take never change.
     let changed = st.store().conn().execute("UPDATE takes SET checks_json = '[]' WHERE id = ?1", [take.id]);
     assert!(changed.is_err());
+}
+
+/// A code in the real format whose token CHSI could have issued (not DRILL…).
+fn real_payload(i: usize) -> String {
+    let mut code = crate::code::parse(&payload(i)).unwrap();
+    code.cjm = format!("CHSI{i:012}");
+    code.to_payload()
+}
+
+#[test]
+fn a_production_database_refuses_drill_codes_and_training_takes_them() {
+    let mut real = Station::open(Store::open_in_memory().unwrap(), &info("1"), StationConfig::default()).unwrap();
+    assert_eq!(real.mode(), Mode::Production);
+    match scan(&mut real, 0) {
+        Outcome::Rejected(CodeError::DrillInProduction) => {}
+        other => panic!("a drill code on real data: {other:?}"),
+    }
+    assert!(real.head().unwrap().is_none(), "no number consumed");
+    // The store refuses it too, whoever calls it.
+    let code = crate::code::parse(&payload(0)).unwrap();
+    let sid = real.session().id;
+    let mut store = Store::open_in_memory().unwrap();
+    let s = store.open_session(&info("1"), "2026-06-01T09:00:00+08:00").unwrap();
+    assert!(matches!(store.scan(s.id, &code, &payload(0), None, "t"), Err(StoreError::DrillInProduction)));
+    let _ = sid;
+    // A real code is what production is for.
+    assert!(matches!(
+        real.handle(Event::CodeScanned { text: real_payload(1), frame: None }).unwrap(),
+        Outcome::Queued(_)
+    ));
+    // Training takes both.
+    let mut training = station();
+    assert_eq!(training.mode(), Mode::Training);
+    assert!(matches!(scan(&mut training, 0), Outcome::Queued(_)));
+    assert!(matches!(
+        training.handle(Event::CodeScanned { text: real_payload(2), frame: None }).unwrap(),
+        Outcome::Queued(_)
+    ));
+}
+
+#[test]
+fn a_database_with_real_records_never_becomes_a_training_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("real.sqlite");
+    {
+        let mut st = Station::open(Store::open(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
+        st.handle(Event::CodeScanned { text: real_payload(1), frame: None }).unwrap();
+    }
+    assert!(matches!(Store::open_training(&path), Err(StoreError::NotATrainingDatabase)));
+    // And a training database stays one: its mode cannot be changed or removed.
+    let tpath = dir.path().join("training.sqlite");
+    let t = Store::open_training(&tpath).unwrap();
+    assert!(t.conn().execute("UPDATE station_meta SET value = 'production' WHERE key = 'mode'", []).is_err());
+    assert!(t.conn().execute("DELETE FROM station_meta WHERE key = 'mode'", []).is_err());
+    assert_eq!(Store::open(&tpath).unwrap().mode().unwrap(), Mode::Training);
+}
+
+#[test]
+fn school_name_code_and_operator_correct_the_session_numbering_and_queue_go_on() {
+    let mut st = station();
+    for i in 0..3 {
+        scan(&mut st, i);
+    }
+    let id = st.session().id;
+    let mut corrected = info("2");
+    corrected.school_name = "中国政法大学".into();
+    corrected.school_code = "10053".into();
+    corrected.operator = "新操作员".into();
+    st.correct_session(&corrected).unwrap();
+    assert_eq!(st.session().id, id);
+    assert_eq!(st.session().info, corrected);
+    assert_eq!(seq_of(&scan(&mut st, 3)), 4, "numbering goes on");
+    assert_eq!(st.store().waiting(id, 50).unwrap().len(), 4, "nobody left the queue");
+    // Reopening with the corrected or the old values: the same session, never a new one.
+    let store = st.store;
+    let reopened = Station::open(store, &info("2"), StationConfig::default()).unwrap();
+    assert_eq!(reopened.session().id, id);
+    assert_eq!(reopened.session().next_seq, 5);
+    let audit = reopened.store().audit_log().unwrap();
+    let corrections: Vec<_> = audit.iter().filter(|a| a.action == "session_corrected").collect();
+    assert_eq!(corrections.len(), 2, "both corrections audited");
+    assert!(corrections[0].detail.contains("\"before\"") && corrections[0].detail.contains("10053"));
+    // A new station is not a correction.
+    let mut st = reopened;
+    assert!(matches!(st.correct_session(&info("3")), Err(StationError::NotACorrection)));
+    // The database refuses a second session for the same station and day.
+    let dup = st.store().conn().execute(
+        "INSERT INTO sessions (school_code, station, session_date, created_at) VALUES ('99999', '2', '2026-06-01', 'x')",
+        [],
+    );
+    assert!(dup.is_err(), "one session per station and day");
+}
+
+#[test]
+fn a_student_waiting_at_another_station_who_rescans_here_gets_one_new_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let mut one = Station::open(Store::open_training(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
+    scan(&mut one, 0);
+    scan(&mut one, 1);
+    drop(one);
+    let mut two = Station::open(Store::open_training(&path).unwrap(), &info("2"), StationConfig::default()).unwrap();
+    let elsewhere = two.store().waiting_elsewhere(two.session().id).unwrap();
+    assert_eq!(elsewhere.len(), 1);
+    assert_eq!((elsewhere[0].0.info.station.as_str(), elsewhere[0].1), ("1", 2), "station 1's queue is shown");
+    let Outcome::Queued(new) = scan(&mut two, 1) else { panic!("a new number here") };
+    assert_eq!(new.display_seq(), "2-0001");
+    let old = two.store().search_records("1-0002", 5).unwrap();
+    assert_eq!(old[0].status, RecordStatus::Skipped);
+    assert!(old[0].status_reason.contains("2-0001"));
+    assert_eq!(two.store().waiting_elsewhere(two.session().id).unwrap()[0].1, 1);
+    assert!(two.store().verify().unwrap().ok());
+}
+
+#[test]
+fn verify_fails_on_two_records_with_one_number_at_a_station_on_a_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dup.sqlite");
+    {
+        let mut st = Station::open(Store::open_training(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
+        scan(&mut st, 0);
+    }
+    // What an earlier build did on a settings change: a second session, numbering from 1 again.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER sessions_one_per_station_day; DROP TRIGGER records_one_number_per_station_day;
+         INSERT INTO sessions (school_code, station, session_date, created_at, next_seq)
+             SELECT '99999', station, session_date, created_at, 2 FROM sessions;
+         INSERT INTO records (session_id, seq, cjm, zjhm, xh, xm, payload, scanned_at)
+             SELECT (SELECT max(id) FROM sessions), 1, 'OTHER', zjhm, 'other', xm, payload, scanned_at FROM records;",
+    )
+    .unwrap();
+    drop(conn);
+    let report = Store::open_read_only(&path).unwrap().verify().unwrap();
+    assert!(
+        report.findings.iter().any(|f| f.check == "seq" && f.message.contains("1-0001 is on more than one record")),
+        "{:?}",
+        report.findings
+    );
+    // Such a day continues above every number it already has.
+    let st = Station::open(Store::open(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
+    assert_eq!(st.session().next_seq, 2);
 }

@@ -67,6 +67,19 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
     #[error("文件错误：{0} / file error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("这是正式采集数据库，不接受演练码（DRILL…）；练习请进入练习模式 / this is a production database: it does not take drill codes (DRILL…); use training mode to practise")]
+    DrillInProduction,
+    #[error("此数据库已有正式采集记录，不能用于练习；练习使用单独的练习数据库 / this database holds real captures and cannot be used for training: training uses a database of its own")]
+    NotATrainingDatabase,
+}
+
+/// What a database holds, fixed when it is made: a real capture day, or
+/// training (drill codes, the demo camera). The two never share a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Production,
+    Training,
 }
 
 impl StoreError {
@@ -138,6 +151,48 @@ impl Store {
         store.configure()?;
         store.migrate()?;
         Ok(store)
+    }
+
+    /// A private in-memory training database (tests with drill codes).
+    pub fn open_in_memory_training() -> Result<Self, StoreError> {
+        let store = Self::open_in_memory()?;
+        store.make_training()?;
+        Ok(store)
+    }
+
+    /// Opens (creating if needed) a training database: drill codes are
+    /// welcome, real codes are taken with a warning, exports are marked. A
+    /// database that already holds production records is refused.
+    pub fn open_training(path: &Path) -> Result<Self, StoreError> {
+        let store = Self::open(path)?;
+        store.make_training()?;
+        Ok(store)
+    }
+
+    fn make_training(&self) -> Result<(), StoreError> {
+        if self.mode()? == Mode::Training {
+            return Ok(());
+        }
+        match self.conn.execute("INSERT INTO station_meta (key, value) VALUES ('mode', 'training')", []) {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.contains("before its first record") => {
+                Err(StoreError::NotATrainingDatabase)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Production or training (a database older than modes is production).
+    pub fn mode(&self) -> Result<Mode, StoreError> {
+        if self.schema_version()? < 6 {
+            return Ok(Mode::Production);
+        }
+        let mode: Option<String> = rusqlite::OptionalExtension::optional(self.conn.query_row(
+            "SELECT value FROM station_meta WHERE key = 'mode'",
+            [],
+            |r| r.get(0),
+        ))?;
+        Ok(if mode.as_deref() == Some("training") { Mode::Training } else { Mode::Production })
     }
 
     /// The file behind this store, if any.

@@ -158,30 +158,49 @@ fn require_reason(reason: &str) -> Result<&str, StoreError> {
 }
 
 impl Store {
-    /// Finds or creates the session for this school, station and date; updates
-    /// the school name and operator if they changed.
+    /// Finds or creates the session of this station and date: the one
+    /// session of that day, for ever. A changed school name, school code or
+    /// operator corrects it (audited as `session_corrected`); it never starts
+    /// a new session, so numbering goes on and no one leaves the queue.
     pub fn open_session(&mut self, info: &SessionInfo, now: &str) -> Result<Session, StoreError> {
         let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing: Option<(SessionId, String, String)> = tx
+        // A day with two sessions (earlier builds): the one with this school code, else the newest.
+        let existing: Option<(SessionId, String, String, String)> = tx
             .query_row(
-                "SELECT id, school_name, operator FROM sessions WHERE school_code = ?1 AND station = ?2 AND session_date = ?3",
-                params![info.school_code, info.station, info.date],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                "SELECT id, school_name, school_code, operator FROM sessions WHERE station = ?1 AND session_date = ?2
+                 ORDER BY (school_code = ?3) DESC, id DESC LIMIT 1",
+                params![info.station, info.date, info.school_code],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
         let id = match existing {
-            Some((id, name, operator)) => {
-                if name != info.school_name || operator != info.operator {
+            Some((id, name, code, operator)) => {
+                if name != info.school_name || code != info.school_code || operator != info.operator {
+                    let taken: bool = tx.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM sessions WHERE school_code = ?1 AND station = ?2
+                         AND session_date = ?3 AND id != ?4)",
+                        params![info.school_code, info.station, info.date, id],
+                        |r| r.get(0),
+                    )?;
+                    if taken {
+                        return Err(StoreError::not_allowed(
+                            "该机位当天已有这个院校代码的另一场次（旧版本所建），无法更正",
+                            "another session of this station and day already has this school code (made by an earlier build): cannot correct",
+                        ));
+                    }
                     tx.execute(
-                        "UPDATE sessions SET school_name = ?1, operator = ?2 WHERE id = ?3",
-                        params![info.school_name, info.operator, id],
+                        "UPDATE sessions SET school_name = ?1, school_code = ?2, operator = ?3 WHERE id = ?4",
+                        params![info.school_name, info.school_code, info.operator, id],
                     )?;
                     audit::append(
                         &tx,
                         now,
                         AuditRefs { session_id: Some(id), ..Default::default() },
-                        "session_updated",
-                        &json!({"school_name": info.school_name, "operator": info.operator}),
+                        "session_corrected",
+                        &json!({
+                            "before": {"school_name": name, "school_code": code, "operator": operator},
+                            "after": {"school_name": info.school_name, "school_code": info.school_code, "operator": info.operator},
+                        }),
                     )?;
                 }
                 id
@@ -203,9 +222,32 @@ impl Store {
                 id
             }
         };
+        // Never hand out a number this station already gave that day (a day
+        // that an earlier build split into two sessions).
+        tx.execute(
+            "UPDATE sessions SET next_seq = max(next_seq, coalesce((
+                 SELECT max(r.seq) + 1 FROM records r JOIN sessions s ON s.id = r.session_id
+                 WHERE s.station = ?2 AND s.session_date = ?3), 1))
+             WHERE id = ?1",
+            params![id, info.station, info.date],
+        )?;
         let session = session_by_id(&tx, id)?;
         tx.commit()?;
         Ok(session)
+    }
+
+    /// Students still waiting in other sessions (other stations or days),
+    /// per session, newest first: they stay there and are shown, never lost.
+    pub fn waiting_elsewhere(&self, session: SessionId) -> Result<Vec<(Session, i64)>, StoreError> {
+        let rows: Vec<(SessionId, i64)> = self
+            .conn()
+            .prepare(
+                "SELECT session_id, COUNT(*) FROM records WHERE status = 'waiting' AND session_id != ?1
+                 GROUP BY session_id ORDER BY session_id DESC",
+            )?
+            .query_map([session], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        rows.into_iter().map(|(id, n)| Ok((self.session(id)?, n))).collect()
     }
 
     /// A session by id.
@@ -233,6 +275,9 @@ impl Store {
         scan_thumb_jpeg: Option<&[u8]>,
         now: &str,
     ) -> Result<ScanOutcome, StoreError> {
+        if code.is_drill() && self.mode()? == super::Mode::Production {
+            return Err(StoreError::DrillInProduction);
+        }
         let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate)?;
         session_by_id(&tx, session)?;
         // The same student: the same token, or the same school and student number.
@@ -278,6 +323,16 @@ impl Store {
             tx.commit()?;
             return Ok(ScanOutcome::AlreadyWaiting(r));
         }
+        // Waiting in another session (another station or day): that number
+        // is closed as skipped, saying where the student went, so one student
+        // never has two open numbers.
+        let elsewhere: Vec<Record> = {
+            let mut stmt = tx.prepare(&select_records(&format!(
+                "WHERE {same_student} AND r.session_id != ?4 AND r.status = 'waiting' ORDER BY r.id"
+            )))?;
+            let rows = stmt.query_map(params![code.cjm, code.yxdm, code.xh, session], row_to_record)?;
+            rows.collect::<Result<_, _>>()?
+        };
         let seq: i64 = tx.query_row(
             "UPDATE sessions SET next_seq = next_seq + 1 WHERE id = ?1 RETURNING next_seq - 1",
             [session],
@@ -308,6 +363,31 @@ impl Store {
             ],
         )?;
         let record = record_by_id(&tx, tx.last_insert_rowid())?;
+        if !elsewhere.is_empty() {
+            let here = session_by_id(&tx, session)?;
+            let reason = format!(
+                "已在机位 {} {} 重新取号 {} / re-numbered at station {} on {} as {}",
+                here.info.station,
+                here.info.date,
+                record.display_seq(),
+                here.info.station,
+                here.info.date,
+                record.display_seq()
+            );
+            for old in &elsewhere {
+                tx.execute(
+                    "UPDATE records SET status = 'skipped', status_reason = ?1, status_at = ?2 WHERE id = ?3",
+                    params![reason, now, old.id],
+                )?;
+                audit::append(
+                    &tx,
+                    now,
+                    AuditRefs { session_id: Some(old.session_id), record_id: Some(old.id), take_id: None },
+                    "skipped",
+                    &json!({"reason": reason, "renumbered_as": record.display_seq(), "renumbered_record": record.id}),
+                )?;
+            }
+        }
         audit::append(
             &tx,
             now,

@@ -60,11 +60,30 @@ pub struct Unmatched {
     pub roster_class: String,
 }
 
+/// Where one roster student stands: the answer to the assistants' search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudentStanding {
+    pub xh: String,
+    pub xm: String,
+    pub class: String,
+    /// `photographed`, `waiting`, `skipped` or `not_scanned`.
+    pub state: &'static str,
+    /// The number of the best scan (`2-0153`); empty when not scanned.
+    pub seq: String,
+    /// When that record reached its state (RFC 3339), if it did.
+    pub at: Option<String>,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
 /// The assistants' report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
     pub classes: Vec<ClassReport>,
     pub unmatched: Vec<Unmatched>,
+    /// Every roster student's standing (the search), not in the JSON report.
+    #[serde(skip)]
+    pub students: Vec<StudentStanding>,
 }
 
 /// A register line: a scanned student of a class, in sequence order.
@@ -87,6 +106,7 @@ struct ScanRow {
     fy: String,
     status: RecordStatus,
     status_at: Option<String>,
+    status_reason: String,
 }
 
 impl Store {
@@ -208,7 +228,7 @@ impl Store {
 
     fn scan_rows(&self) -> Result<Vec<ScanRow>, StoreError> {
         let mut stmt = self.conn().prepare(
-            "SELECT s.station, r.seq, r.session_id, r.xh, r.xm, r.zjhm, r.bh, r.fy, r.status, r.status_at
+            "SELECT s.station, r.seq, r.session_id, r.xh, r.xm, r.zjhm, r.bh, r.fy, r.status, r.status_at, r.status_reason
              FROM records r JOIN sessions s ON s.id = r.session_id
              WHERE r.status != 'voided' ORDER BY r.session_id, r.seq",
         )?;
@@ -227,6 +247,7 @@ impl Store {
                 fy: r.get(7)?,
                 status: RecordStatus::parse(&status).unwrap_or(RecordStatus::Voided),
                 status_at: r.get(9)?,
+                status_reason: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -262,6 +283,7 @@ impl Store {
         let matched = Self::match_scans(&roster, &scans);
         // Per roster student: the best state across their scans.
         let mut best: Vec<Option<(RecordStatus, Option<String>)>> = vec![None; roster.len()];
+        let mut best_scan: Vec<Option<usize>> = vec![None; roster.len()];
         let rank = |s: RecordStatus| match s {
             RecordStatus::Photographed => 3,
             RecordStatus::Waiting => 2,
@@ -269,7 +291,7 @@ impl Store {
             RecordStatus::Voided => 0,
         };
         let mut unmatched = Vec::new();
-        for (scan, m) in scans.iter().zip(&matched) {
+        for (scan_index, (scan, m)) in scans.iter().zip(&matched).enumerate() {
             let code_class = if scan.bh.is_empty() { scan.fy.clone() } else { scan.bh.clone() };
             match m {
                 None => unmatched.push(Unmatched {
@@ -300,15 +322,32 @@ impl Store {
                     let better = best[*i].as_ref().is_none_or(|(s, _)| rank(scan.status) > rank(*s));
                     if better {
                         best[*i] = Some((scan.status, scan.status_at.clone()));
+                        best_scan[*i] = Some(scan_index);
                     }
                 }
             }
         }
         let mut classes: BTreeMap<&str, ClassReport> = BTreeMap::new();
+        let mut students = Vec::new();
         for (i, e) in roster.iter().enumerate() {
             if class.is_some_and(|c| c != e.class) {
                 continue;
             }
+            let scan = best_scan[i].map(|k| &scans[k]).filter(|s| s.status != RecordStatus::Voided);
+            students.push(StudentStanding {
+                xh: e.xh.clone(),
+                xm: e.xm.clone(),
+                class: e.class.clone(),
+                state: match scan.map(|s| s.status) {
+                    Some(RecordStatus::Photographed) => "photographed",
+                    Some(RecordStatus::Waiting) => "waiting",
+                    Some(RecordStatus::Skipped) => "skipped",
+                    _ => "not_scanned",
+                },
+                seq: scan.map(|s| s.seq.clone()).unwrap_or_default(),
+                at: scan.and_then(|s| s.status_at.clone()),
+                reason: scan.map(|s| s.status_reason.clone()).unwrap_or_default(),
+            });
             let c = classes.entry(e.class.as_str()).or_insert_with(|| ClassReport {
                 class: e.class.clone(),
                 expected: 0,
@@ -353,7 +392,7 @@ impl Store {
         if let Some(c) = class {
             unmatched.retain(|u| u.code_class == c || u.roster_class == c);
         }
-        Ok(Report { classes: classes.into_values().collect(), unmatched })
+        Ok(Report { classes: classes.into_values().collect(), unmatched, students })
     }
 
     /// The register of a class: its scanned students in sequence order.

@@ -172,6 +172,38 @@ ALTER TABLE takes ADD COLUMN accepted_failed TEXT NOT NULL DEFAULT '';
 CREATE TRIGGER takes_checks_immutable BEFORE UPDATE OF checks_json ON takes
 BEGIN SELECT RAISE(ABORT, 'a take''s checks never change'); END;
 "#,
+    // v5 -> v6: one session per station and day, one record per displayed
+    // number and day, and the database's mode (production or training).
+    // A session's station and date are its identity; school name, code and
+    // operator are corrections of it. Days that already have two sessions
+    // (made by earlier builds) are kept as they are and named by verify.
+    r#"
+CREATE INDEX sessions_station_day ON sessions(station, session_date);
+CREATE TRIGGER sessions_one_per_station_day BEFORE INSERT ON sessions
+WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.station = NEW.station AND s.session_date = NEW.session_date)
+BEGIN SELECT RAISE(ABORT, 'one session per station and day'); END;
+CREATE TRIGGER sessions_identity_immutable BEFORE UPDATE OF station, session_date ON sessions
+WHEN NEW.station IS NOT OLD.station OR NEW.session_date IS NOT OLD.session_date
+BEGIN SELECT RAISE(ABORT, 'a session''s station and date never change'); END;
+CREATE TRIGGER records_one_number_per_station_day BEFORE INSERT ON records
+WHEN EXISTS (
+    SELECT 1 FROM records r JOIN sessions s ON s.id = r.session_id JOIN sessions n ON n.id = NEW.session_id
+    WHERE s.station = n.station AND s.session_date = n.session_date AND r.seq = NEW.seq
+)
+BEGIN SELECT RAISE(ABORT, 'this number is already taken at this station on this day'); END;
+
+CREATE TABLE station_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TRIGGER station_meta_mode_set_on_empty BEFORE INSERT ON station_meta
+WHEN NEW.key = 'mode' AND EXISTS (SELECT 1 FROM records)
+BEGIN SELECT RAISE(ABORT, 'the mode of a database is set before its first record'); END;
+CREATE TRIGGER station_meta_mode_final_update BEFORE UPDATE ON station_meta WHEN OLD.key = 'mode'
+BEGIN SELECT RAISE(ABORT, 'a database''s mode never changes'); END;
+CREATE TRIGGER station_meta_mode_final_delete BEFORE DELETE ON station_meta WHEN OLD.key = 'mode'
+BEGIN SELECT RAISE(ABORT, 'a database''s mode never changes'); END;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -66,6 +66,16 @@ impl RecordStatus {
             RecordStatus::Voided => "作废",
         }
     }
+
+    /// English label for screens and reports.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            RecordStatus::Waiting => "waiting",
+            RecordStatus::Photographed => "photographed",
+            RecordStatus::Skipped => "skipped",
+            RecordStatus::Voided => "voided",
+        }
+    }
 }
 
 /// One scanned student at one station: the code as scanned (masked only), its

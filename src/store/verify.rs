@@ -99,6 +99,27 @@ impl Store {
             }
         }
 
+        // seq: a displayed number names one record per station and day, for
+        // ever (an earlier build split a day into two sessions on a settings change).
+        let mut stmt = conn.prepare(
+            "SELECT s.station, s.session_date, r.seq, group_concat(r.id, ', ')
+             FROM records r JOIN sessions s ON s.id = r.session_id
+             GROUP BY s.station, s.session_date, r.seq HAVING COUNT(*) > 1 ORDER BY s.session_date, s.station, r.seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
+        })?;
+        for row in rows {
+            let (station, date, seq, ids) = row?;
+            report.add(
+                "seq",
+                format!(
+                    "number {} is on more than one record at station {station} on {date} (records {ids})",
+                    super::display_seq(&station, seq)
+                ),
+            );
+        }
+
         // primary_take: photographed ⇔ exactly one primary take (voided records may keep theirs).
         let mut stmt = conn.prepare(
             "SELECT r.id, r.seq, r.status, (SELECT COUNT(*) FROM takes t WHERE t.record_id = r.id AND t.is_primary = 1),

@@ -77,6 +77,32 @@ fn state_label(state: &str, lang: Language) -> &'static str {
     }
 }
 
+/// The answer to a search by 学号: photographed (number and time), waiting
+/// (number), skipped (reason), not scanned, or not on any roster — five
+/// different answers.
+pub fn search_answer(report: &crate::store::Report, xh: &str, lang: Language) -> String {
+    if let Some(s) = report.students.iter().find(|s| s.xh == xh) {
+        let who = format!("{} {} · {}", s.xh, s.xm, s.class);
+        let at = s.at.as_deref().map(|t| super::short_time(t).chars().take(5).collect::<String>()).unwrap_or_default();
+        let what = match (s.state, lang) {
+            ("photographed", Language::Chinese) => format!("已拍：序号 {}，{at} 拍摄", s.seq),
+            ("photographed", Language::English) => format!("photographed as {} at {at}", s.seq),
+            ("waiting", Language::Chinese) => format!("已扫码待拍：序号 {}", s.seq),
+            ("waiting", Language::English) => format!("waiting as {}", s.seq),
+            ("skipped", Language::Chinese) => format!("已跳过（{}），序号 {}", s.reason, s.seq),
+            ("skipped", Language::English) => format!("skipped ({}), number {}", s.reason, s.seq),
+            (_, lang) => tr(lang, "未扫码", "not scanned").to_string(),
+        };
+        return format!("{who} · {what}");
+    }
+    let scanned = report.unmatched.iter().find(|u| u.xh == xh && u.reason == "not_on_roster");
+    match (scanned, lang) {
+        (Some(u), Language::Chinese) => format!("{xh}：不在任何名单中（已扫码，序号 {}）", u.seq),
+        (Some(u), Language::English) => format!("{xh}: not on any roster (scanned as {})", u.seq),
+        (None, lang) => format!("{xh}: {}", tr(lang, "不在任何名单中", "not on any roster")),
+    }
+}
+
 /// Draws the view into `ui`.
 pub fn show(ui: &mut egui::Ui, state: &mut AssistState, lang: Language) {
     let now = chrono::Local::now();
@@ -135,20 +161,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AssistState, lang: Language) {
     });
     let query = state.search.trim().to_string();
     if !query.is_empty() {
-        let found = state.report.classes.iter().find_map(|c| {
-            c.missing_students
-                .iter()
-                .find(|m| m.xh == query)
-                .map(|m| (c.class.clone(), m.xm.clone(), state_label(m.state, lang)))
-        });
-        let line = match found {
-            Some((class, xm, st)) => format!("{query} {xm} · {class} · {st}"),
-            None if state.report.classes.iter().any(|c| c.expected > 0) => {
-                format!("{query}: {}", tr(lang, "已拍，或不在名单中", "photographed, or not on a roster"))
-            }
-            None => String::new(),
-        };
-        ui.label(RichText::new(line).size(20.0));
+        ui.label(RichText::new(search_answer(&state.report, &query, lang)).size(20.0));
     }
     let Some(class) = state.report.classes.iter().find(|c| Some(&c.class) == state.selected.as_ref()).cloned() else {
         return;

@@ -77,8 +77,8 @@ pub fn tr<'a>(lang: Language, zh: &'a str, en: &'a str) -> &'a str {
 
 /// Keys that also produce a Text event (handled as characters).
 pub fn key_types_text(key: egui::Key) -> bool {
-    let name = key.name();
-    name == "Space" || (name.chars().count() == 1 && name.chars().all(|c| c.is_ascii_alphanumeric()))
+    // Letters, digits and punctuation (`/`, `+`, `=` of Base64) type a character.
+    key == egui::Key::Space || key.symbol_or_name().chars().count() == 1
 }
 
 /// An egui image of an RGB frame, subsampled to at most `max_width` wide.
@@ -211,6 +211,21 @@ pub fn confirm_dialog(ctx: &egui::Context, state: &mut UiState, lang: Language, 
                 ),
             }
         }
+        Command::SaveSettingsConfirmed(new) => {
+            let (old, next) = (state.snapshot.session.as_ref().map(|s| s.info.clone()), new.session_info());
+            let (station, date) = old.map(|i| (i.station, i.date)).unwrap_or_default();
+            let n = state.session_change_waiting;
+            match lang {
+                Language::Chinese => format!(
+                    "改为机位 {} / {} 是新的拍摄场次。\n机位 {station} / {date} 还有 {n} 名学生在等待：他们留在该场次的队列中（显示在“其他场次仍在等待”），改回该机位和日期即可继续拍摄；\n若他们在新场次扫码，将领到新号，旧号自动记为跳过并注明去向。",
+                    next.station, next.date
+                ),
+                Language::English => format!(
+                    "Station {} / {} is a new session.\n{n} students are still waiting at station {station} / {date}: they stay in that session's queue (shown under \"still waiting elsewhere\"); switch back to continue with them.\nIf they scan at the new session they get a new number there and the old one is closed as skipped, saying where they went.",
+                    next.station, next.date
+                ),
+            }
+        }
         _ => String::new(),
     };
     egui::Window::new(tr(lang, "请确认", "Please confirm")).collapsible(false).resizable(false).show(ctx, |ui| {
@@ -227,30 +242,70 @@ pub fn confirm_dialog(ctx: &egui::Context, state: &mut UiState, lang: Language, 
 }
 
 /// The message of the last scan or action, on every view, large enough to
-/// read from two metres.
+/// read from two metres, yet clearly smaller than the current student's
+/// number: a scan's answer is labelled "just scanned" with an icon whose
+/// shape tells a new number from a duplicate.
 pub fn feedback_panel(ctx: &egui::Context, state: &UiState, lang: Language) {
-    egui::TopBottomPanel::bottom("feedback").exact_height(120.0).show(ctx, |ui| {
+    egui::TopBottomPanel::bottom("feedback").exact_height(104.0).show(ctx, |ui| {
         let Some(fb) = &state.feedback else {
             ui.centered_and_justified(|ui| {
-                ui.label(RichText::new(tr(lang, "请出示图像采集码", "Show your capture code")).size(40.0).weak());
+                ui.label(RichText::new(tr(lang, "请出示图像采集码", "Show your capture code")).size(34.0).weak());
             });
             return;
         };
         let color = feedback_color(fb.kind);
-        egui::Frame::new().fill(color).inner_margin(12.0).show(ui, |ui| {
+        egui::Frame::new().fill(color).inner_margin(10.0).show(ui, |ui| {
             ui.set_min_size(ui.available_size());
             ui.horizontal_centered(|ui| {
-                ui.label(RichText::new(&fb.big).size(72.0).strong().color(Color32::WHITE));
-                ui.add_space(24.0);
+                if let Some(icon) = fb.scan_icon {
+                    ui.label(RichText::new(icon).size(44.0).color(Color32::WHITE));
+                    ui.vertical(|ui| {
+                        ui.label(RichText::new(tr(lang, "刚扫描", "just scanned")).size(16.0).color(Color32::WHITE));
+                        ui.label(RichText::new(&fb.big).size(40.0).strong().color(Color32::WHITE));
+                    });
+                } else {
+                    ui.label(RichText::new(&fb.big).size(44.0).strong().color(Color32::WHITE));
+                }
+                ui.add_space(20.0);
                 ui.vertical(|ui| {
                     let (first, second) = match lang {
                         Language::Chinese => (&fb.zh, &fb.en),
                         Language::English => (&fb.en, &fb.zh),
                     };
-                    ui.label(RichText::new(first).size(30.0).strong().color(Color32::WHITE));
-                    ui.label(RichText::new(second).size(18.0).color(Color32::WHITE));
+                    ui.add(egui::Label::new(RichText::new(first).size(26.0).strong().color(Color32::WHITE)).wrap());
+                    ui.add(egui::Label::new(RichText::new(second).size(16.0).color(Color32::WHITE)).wrap());
                 });
             });
         });
     });
 }
+
+/// The training banner: on every screen while training, impossible to miss.
+pub fn training_banner(ctx: &egui::Context, training: bool, lang: Language, out: &mut Vec<Command>) {
+    if !training {
+        return;
+    }
+    egui::TopBottomPanel::top("training").frame(egui::Frame::new().fill(TRAINING_COLOR).inner_margin(8.0)).show(
+        ctx,
+        |ui| {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("练习模式 / TRAINING").size(30.0).strong().color(Color32::BLACK));
+                ui.label(
+                    RichText::new(tr(
+                        lang,
+                        "练习数据库：这里的记录和照片不是正式采集数据，导出包标有 TRAINING",
+                        "training database: nothing here is real capture data; exports are marked TRAINING",
+                    ))
+                    .size(18.0)
+                    .color(Color32::BLACK),
+                );
+                if ui.button(RichText::new(tr(lang, "退出练习", "Leave training")).size(18.0)).clicked() {
+                    out.push(Command::LeaveTraining);
+                }
+            });
+        },
+    );
+}
+
+/// The training banner's colour (also the training marks in the views).
+pub const TRAINING_COLOR: Color32 = Color32::from_rgb(255, 170, 0);

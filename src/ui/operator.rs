@@ -36,7 +36,49 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
             queue(ui, state, lang);
         });
     });
-    egui::CentralPanel::default().show(ctx, |ui| preview(ui, state, settings, lang));
+    egui::CentralPanel::default().show(ctx, |ui| {
+        if state.no_camera {
+            no_camera(ui, state, lang, out);
+        } else {
+            preview(ui, state, settings, lang);
+        }
+    });
+}
+
+/// No camera: say so plainly, capture nothing, and offer what to do.
+fn no_camera(ui: &mut egui::Ui, state: &UiState, lang: Language, out: &mut Vec<Command>) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(60.0);
+        ui.label(RichText::new("📷").size(64.0));
+        ui.label(RichText::new(tr(lang, "未检测到摄像头", "No camera found")).size(40.0).strong());
+        ui.label(
+            RichText::new(tr(
+                lang,
+                "请连接 USB 摄像头后点“重新检测”，或在设置中选择摄像头。没有摄像头时不会拍摄任何照片；扫码枪仍可取号。",
+                "Connect a USB camera and press \"Look again\", or choose one in settings. Nothing is photographed without a camera; the scanner gun still gives numbers.",
+            ))
+            .size(18.0),
+        );
+        ui.add_space(16.0);
+        ui.horizontal(|ui| {
+            if ui.button(RichText::new(tr(lang, "重新检测", "Look again")).size(22.0)).clicked() {
+                out.push(Command::RetryCamera);
+            }
+            if ui.button(RichText::new(tr(lang, "选择摄像头（设置）", "Choose a camera (settings)")).size(22.0)).clicked() {
+                out.push(Command::Show(crate::app::View::Settings));
+            }
+            if !state.training
+                && ui
+                    .button(
+                        RichText::new(tr(lang, "开始练习（演示摄像头，单独的练习数据库）", "Start training (demo camera, its own database)"))
+                            .size(22.0),
+                    )
+                    .clicked()
+            {
+                out.push(Command::StartTraining);
+            }
+        });
+    });
 }
 
 fn current_student(ui: &mut egui::Ui, state: &UiState, lang: Language) {
@@ -50,7 +92,7 @@ fn current_student(ui: &mut egui::Ui, state: &UiState, lang: Language) {
     }
     ui.horizontal(|ui| {
         ui.vertical(|ui| {
-            ui.label(RichText::new(head.display_seq()).size(80.0).strong());
+            ui.label(RichText::new(head.display_seq()).size(112.0).strong());
             ui.label(RichText::new(&head.code.xm).size(40.0).strong());
             ui.label(RichText::new(format!("{} {}", tr(lang, "学号", "No."), head.code.xh)).size(22.0));
             let class = if head.code.bh.is_empty() { &head.code.fy } else { &head.code.bh };
@@ -83,11 +125,14 @@ fn review(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Languag
             .strong(),
     );
     let failed = !review.assessment.failed().is_empty();
+    let armed = state
+        .accept_armed
+        .is_some_and(|(id, at)| id == review.take.id && at.elapsed() <= crate::app::ACCEPT_FAILED_WINDOW);
     ui.horizontal(|ui| {
-        let accept = if failed {
-            tr(lang, "仍然确认（将记录）", "Accept anyway (recorded)")
-        } else {
-            tr(lang, "确认", "Accept")
+        let accept = match (failed, armed) {
+            (false, _) => tr(lang, "确认", "Accept"),
+            (true, false) => tr(lang, "仍要确认…（需按两次）", "Accept anyway… (press twice)"),
+            (true, true) => tr(lang, "再按一次：仍然确认（将记录）", "Press again: accept anyway (recorded)"),
         };
         if ui.button(RichText::new(format!("{accept} [{}]", keys.accept)).size(22.0)).clicked() {
             out.push(Command::Accept);
@@ -176,6 +221,10 @@ fn checks_list(ui: &mut egui::Ui, assessment: &Assessment, lang: Language) {
     });
 }
 
+/// The reasons to skip, picked with the keys 1, 2, 3 while the dialog is open.
+pub const SKIP_REASONS: [(&str, &str); 3] =
+    [("未到", "no-show"), ("已离开", "left the queue"), ("未带采集码", "no capture code")];
+
 fn skip_prompt(ui: &mut egui::Ui, state: &mut UiState, lang: Language, out: &mut Vec<Command>) {
     if !state.skip_prompt {
         if state.snapshot.head.is_some() && ui.button(tr(lang, "跳过（未到）…", "Skip (no-show)…")).clicked()
@@ -186,10 +235,17 @@ fn skip_prompt(ui: &mut egui::Ui, state: &mut UiState, lang: Language, out: &mut
     }
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.label(RichText::new(tr(lang, "跳过原因", "Reason to skip")).strong());
+        ui.label(
+            RichText::new(tr(
+                lang,
+                "按 1–3 选择原因，Esc 取消；对话框打开时拍摄、确认、重拍快捷键暂停",
+                "press 1–3 for a reason, Esc cancels; shoot, accept and re-shoot keys are held while this is open",
+            ))
+            .small(),
+        );
         ui.horizontal_wrapped(|ui| {
-            for (zh, en) in [("未到", "no-show"), ("已离开", "left the queue"), ("未带采集码", "no capture code")]
-            {
-                if ui.button(tr(lang, zh, en)).clicked() {
+            for (i, (zh, en)) in SKIP_REASONS.iter().enumerate() {
+                if ui.button(format!("{} {}", i + 1, tr(lang, zh, en))).clicked() {
                     out.push(Command::Skip(format!("{zh} / {en}")));
                 }
             }
@@ -202,13 +258,31 @@ fn skip_prompt(ui: &mut egui::Ui, state: &mut UiState, lang: Language, out: &mut
                 out.push(Command::Skip(other));
             }
         });
-        if ui.button(tr(lang, "取消", "Cancel")).clicked() {
+        if ui.button(tr(lang, "取消 [Esc]", "Cancel [Esc]")).clicked() {
             out.push(Command::CancelPrompt);
         }
     });
 }
 
 fn queue(ui: &mut egui::Ui, state: &UiState, lang: Language) {
+    // Students of another station or day stay in their own queue, shown here.
+    if !state.snapshot.waiting_elsewhere.is_empty() {
+        ui.label(
+            RichText::new(tr(lang, "其他场次仍在等待", "Still waiting elsewhere"))
+                .strong()
+                .color(Color32::from_rgb(200, 130, 0)),
+        );
+        for (session, n) in &state.snapshot.waiting_elsewhere {
+            ui.label(format!(
+                "{} {} · {} · {n} {}",
+                tr(lang, "机位", "station"),
+                session.info.station,
+                session.info.date,
+                tr(lang, "人", "students")
+            ));
+        }
+        ui.separator();
+    }
     ui.heading(format!("{} ({})", tr(lang, "等待队列", "Waiting queue"), state.snapshot.waiting.len()));
     egui::Grid::new("queue").striped(true).num_columns(4).show(ui, |ui| {
         for r in state.snapshot.waiting.iter().take(30) {

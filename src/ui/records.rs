@@ -9,6 +9,36 @@ use crate::app::{Command, UiState};
 use crate::settings::Language;
 use crate::store::RecordStatus;
 
+/// A record's state in the interface language.
+pub fn status_label(status: RecordStatus, lang: Language) -> &'static str {
+    tr(lang, status.label_zh(), status.label_en())
+}
+
+/// An audit action as words (the stored name stays on hover).
+pub fn audit_action_label(action: &str, lang: Language) -> String {
+    let (zh, en) = match action {
+        "session_opened" => ("场次开始", "session opened"),
+        "session_updated" | "session_corrected" => ("场次信息更正", "session corrected"),
+        "scanned" => ("扫码取号", "scanned, numbered"),
+        "rescan_waiting" => ("重复扫码（仍在队列）", "scanned again while waiting"),
+        "scan_refused_photographed" => ("重复扫码（已拍，拒绝）", "scan refused: already photographed"),
+        "take_captured" => ("拍摄照片", "photo taken"),
+        "take_rejected" => ("照片重拍", "photo rejected for a re-shoot"),
+        "accepted" => ("照片确认", "photo accepted"),
+        "reshoot_accepted" => ("重拍照片确认", "re-shot photo accepted"),
+        "skipped" => ("跳过", "skipped"),
+        "voided" => ("作废", "voided"),
+        "reshoot_requested" => ("申请重拍", "re-shoot requested"),
+        "reshoot_cancelled" => ("取消重拍", "re-shoot cancelled"),
+        "exported" => ("已导出", "exported"),
+        "purged" => ("交接后删除图像", "images deleted after handover"),
+        "roster_imported" => ("导入名单", "roster imported"),
+        "schedule_imported" => ("导入日程", "schedule imported"),
+        other => return other.replace('_', " "),
+    };
+    tr(lang, zh, en).to_string()
+}
+
 pub fn show(ctx: &egui::Context, state: &mut UiState, lang: Language, out: &mut Vec<Command>) {
     egui::SidePanel::left("search").min_width(420.0).show(ctx, |ui| {
         ui.heading(tr(lang, "查找记录", "Find a record"));
@@ -19,6 +49,15 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, lang: Language, out: &mut 
             out.push(Command::Search(state.search.clone()));
         }
         ui.separator();
+        if let Some(q) = &state.searched {
+            if state.results.is_empty() {
+                let text = match lang {
+                    Language::Chinese => format!("没有找到“{q}”的记录"),
+                    Language::English => format!("no record found for \"{q}\""),
+                };
+                ui.label(RichText::new(text).size(18.0).color(Color32::from_rgb(190, 30, 30)));
+            }
+        }
         egui::ScrollArea::vertical().show(ui, |ui| {
             egui::Grid::new("results").striped(true).num_columns(4).show(ui, |ui| {
                 for r in &state.results {
@@ -27,7 +66,7 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, lang: Language, out: &mut 
                     }
                     ui.label(&r.code.xm);
                     ui.label(&r.code.xh);
-                    ui.label(r.status.label_zh());
+                    ui.label(status_label(r.status, lang));
                     ui.end_row();
                 }
             });
@@ -50,7 +89,7 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, lang: Language, out: &mut 
                     (tr(lang, "证件尾号", "ID tail"), r.code.zjhm.clone()),
                     (tr(lang, "采集码", "Token"), r.code.cjm.clone()),
                     (tr(lang, "扫码时间", "Scanned"), short_time(&r.scanned_at)),
-                    (tr(lang, "状态", "Status"), format!("{} {}", r.status.label_zh(), r.status_reason)),
+                    (tr(lang, "状态", "Status"), format!("{} {}", status_label(r.status, lang), r.status_reason)),
                 ];
                 for (k, v) in rows {
                     ui.label(k);
@@ -100,7 +139,7 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, lang: Language, out: &mut 
             egui::Grid::new("audit").striped(true).num_columns(3).show(ui, |ui| {
                 for a in &detail.audit {
                     ui.label(short_time(&a.at));
-                    ui.label(&a.action);
+                    ui.label(audit_action_label(&a.action, lang)).on_hover_text(&a.action);
                     ui.label(RichText::new(&a.detail).small());
                     ui.end_row();
                 }
