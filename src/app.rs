@@ -107,7 +107,11 @@ pub enum Command {
     Search(String),
     Select(RecordId),
     SaveSettings(Box<Settings>),
-    SetPin(String),
+    /// Set the operator PIN (the current one is needed once one is set).
+    SetPin {
+        new: String,
+        old: String,
+    },
     /// Start `gradcap assist` on the same database (a read-only second window).
     OpenAssistWindow,
     /// Back up the whole database into this folder while the station keeps working.
@@ -282,6 +286,9 @@ pub struct UiState {
     /// Cameras connected when the settings view was opened.
     pub camera_names: Vec<String>,
     pub new_pin: String,
+    pub old_pin: String,
+    /// An operator PIN is set in the station database.
+    pub pin_set: bool,
     pub assist: Option<ui::assist::AssistState>,
     pub camera_label: String,
     pub camera_ok: bool,
@@ -392,6 +399,8 @@ pub struct GradcapApp {
     gun: GunBuffer,
     /// Training mode (its own database).
     training: bool,
+    /// The drives listed in the export view and the device each was on.
+    drive_devices: Vec<(PathBuf, u64)>,
     pub view: View,
     pub ui: UiState,
     started: Instant,
@@ -427,6 +436,7 @@ impl GradcapApp {
         let mut app = GradcapApp {
             gun: GunBuffer::new(opts.gun.clone()),
             training: opts.training,
+            drive_devices: Vec::new(),
             player: Player::start(opts.sound.clone()),
             backup_results: None,
             export_results: None,
@@ -617,6 +627,13 @@ impl GradcapApp {
         }
     }
 
+    /// Looks for removable drives, remembering each one's device as listed.
+    fn list_drives(&mut self) {
+        self.ui.drives = crate::paths::removable_targets();
+        self.drive_devices =
+            self.ui.drives.iter().filter_map(|d| crate::paths::device_id(d).map(|dev| (d.clone(), dev))).collect();
+    }
+
     fn usb_factory(&self) -> UsbFactory {
         UsbFactory(UsbRequest {
             name: self.settings.camera_name.clone(),
@@ -674,6 +691,7 @@ impl GradcapApp {
             Ok(s) => self.ui.snapshot = s,
             Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
         }
+        self.ui.pin_set = st.store().has_pin().unwrap_or(false);
         let free = st.store().path().and_then(crate::paths::free_space);
         self.ui.storage_low = free.is_some_and(|b| b < crate::paths::LOW_SPACE_BYTES);
         self.ui.storage_label = match (st.store().path(), free) {
@@ -707,7 +725,9 @@ impl GradcapApp {
                 Language::English => state.label_en(),
             };
             self.ui.camera_label = format!("{} — {label}", capture.source_name());
-            if let Some(frame) = capture.slot().latest() {
+            // Only the operator view shows the preview: elsewhere no frame is scaled or uploaded.
+            let shown = self.view == View::Operator;
+            if let Some(frame) = capture.slot().latest().filter(|_| shown) {
                 if frame.number != self.ui.preview_frame {
                     self.ui.preview_frame = frame.number;
                     if !self.first_frame_logged {
@@ -1084,7 +1104,7 @@ impl GradcapApp {
                     Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
                 }
             }
-            Command::RefreshDrives => self.ui.drives = crate::paths::removable_targets(),
+            Command::RefreshDrives => self.list_drives(),
             Command::ExportStudent(record) => {
                 if self.student_export_results.is_some() {
                     return;
@@ -1154,7 +1174,7 @@ impl GradcapApp {
                     self.start_assist_worker();
                 }
                 if view == View::Export {
-                    self.ui.drives = crate::paths::removable_targets();
+                    self.list_drives();
                     if self.ui.export_target.is_empty() {
                         if let Some(d) = self.ui.drives.first() {
                             self.ui.export_target = d.display().to_string();
@@ -1232,10 +1252,13 @@ impl GradcapApp {
                 }
                 let db = self.db_path();
                 let recipient = self.settings.export_recipient.trim().to_string();
+                // A drive picked from the list must still be that drive when written.
+                let device = self.drive_devices.iter().find(|(d, _)| to.starts_with(d)).map(|(_, dev)| *dev);
                 let options = crate::export::ExportOptions {
                     full,
                     encrypt_to: (encrypt && !recipient.is_empty()).then_some(recipient),
                     name_template: self.settings.photo_name_template.clone(),
+                    device,
                 };
                 let (progress_tx, progress_rx) = std::sync::mpsc::channel();
                 let wake = ctx.clone();
@@ -1279,12 +1302,15 @@ impl GradcapApp {
                         Some(Feedback::error(&format!("无法打开助理窗口 / cannot open the assistants' window: {e}")));
                 }
             }
-            Command::SetPin(pin) => {
-                let mut s = self.settings.clone();
-                match s.set_pin(&pin) {
+            Command::SetPin { new, old } => {
+                let Some(st) = &mut self.station else { return };
+                let old = (!old.is_empty()).then_some(old.as_str());
+                match st.set_pin(&new, old) {
                     Ok(()) => {
                         self.ui.new_pin.clear();
-                        self.save_settings(s, false);
+                        self.ui.old_pin.clear();
+                        let (zh, en) = ("操作员 PIN 已设置", "operator PIN set");
+                        self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "PIN", zh, en));
                     }
                     Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
                 }
@@ -1330,17 +1356,17 @@ impl GradcapApp {
         true
     }
 
+    /// Checks the operator PIN against the station database (slowed and
+    /// audited there); says why when it does not pass.
     fn pin_ok(&mut self, pin: &str) -> bool {
-        if self.settings.check_pin(pin) {
-            return true;
+        let Some(st) = &mut self.station else { return false };
+        match st.check_pin(pin) {
+            Ok(()) => true,
+            Err(e) => {
+                self.ui.feedback = Some(Feedback::error(&e));
+                false
+            }
         }
-        let (zh, en) = if self.settings.has_pin() {
-            ("PIN 错误，未执行", "wrong PIN: nothing was done")
-        } else {
-            ("尚未设置操作员 PIN，请先在设置中设置", "no operator PIN is set: set one in settings first")
-        };
-        self.ui.feedback = Some(Feedback::new(FeedbackKind::Rejected, "PIN", zh, en));
-        false
     }
 
     /// Saves new settings. School name, school code and operator correct

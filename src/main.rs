@@ -255,11 +255,30 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         export: Option<PathBuf>,
     },
+    /// The operator PIN (kept in the station database).
+    Pin {
+        #[command(subcommand)]
+        action: PinAction,
+    },
+    /// After restoring a backup on purpose: go on with the database as it is.
+    /// Records in the audit log what its witness had seen that it no longer
+    /// has, then moves the witness to it.
+    AcceptRestore,
     /// Check a station database: integrity, sequence numbers, photos, audit chain, masking.
     Verify {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PinAction {
+    /// Remove a forgotten PIN. Audited for ever and named in every later
+    /// export's manifest; asks for RESET unless --yes.
+    Reset {
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -375,6 +394,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let summary =
                 store.import_roster(&import.entries, &file.display().to_string(), &gradcap::station::now())?;
             outln!("名单已导入 / roster imported: {} 新增 added, {} 更新 updated", summary.added, summary.updated);
+            for note in &import.notes {
+                outln!("  {note}");
+            }
             for p in &import.rejected {
                 outln!("未导入 / skipped: {p}");
             }
@@ -403,8 +425,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Assist { station, date, exit_after }) => {
             let data_dir = paths::data_dir(cli.data_dir.as_deref())?;
+            // A read-only window never renames or writes anything.
             let (settings, _) =
-                gradcap::settings::Settings::load(&data_dir.join(gradcap::settings::SETTINGS_FILE_NAME));
+                gradcap::settings::Settings::load_read_only(&data_dir.join(gradcap::settings::SETTINGS_FILE_NAME));
             let info = settings.session_info();
             let station = station.unwrap_or(info.station);
             let date = date.unwrap_or(info.date);
@@ -458,7 +481,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 bail!("数据库不存在 / no database at {}", path.display());
             }
             let mut store = open_store(&path)?;
-            let options = gradcap::export::ExportOptions { full, encrypt_to, name_template };
+            let options = gradcap::export::ExportOptions { full, encrypt_to, name_template, device: None };
             let mut meter = ProgressLine::new();
             let report = gradcap::export::export_with(&mut store, &to, &options, &gradcap::station::now(), &mut |p| {
                 meter.show(p)
@@ -528,11 +551,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        Some(Command::Purge { before, pin, yes }) => {
-            let data_dir = paths::data_dir(cli.data_dir.as_deref())?;
-            let (settings, _) =
-                gradcap::settings::Settings::load(&data_dir.join(gradcap::settings::SETTINGS_FILE_NAME));
-            purge(&db()?, &settings, &before, pin, yes)
+        Some(Command::Purge { before, pin, yes }) => purge(&db()?, &before, pin, yes),
+        Some(Command::Pin { action: PinAction::Reset { yes } }) => {
+            let path = db()?;
+            let mut store = open_existing(&path)?;
+            outln!(
+                "重置操作员 PIN：此操作会永久记入操作日志，之后每个导出包的清单都会注明重置时间 / resetting the operator PIN: \
+                 this stays in the audit log for ever, and every later export's manifest names the time of the reset"
+            );
+            if !yes && prompt("输入 RESET 确认 / type RESET to confirm: ")?.trim() != "RESET" {
+                outln!("已取消 / cancelled");
+                return Ok(ExitCode::from(1));
+            }
+            store.reset_pin(&gradcap::station::now())?;
+            outln!("PIN 已重置；请在设置中设置新 PIN / PIN reset: set a new one in settings");
+            Ok(ExitCode::SUCCESS)
         }
         Some(Command::Photo { json, out, images }) => {
             let data_dir = paths::data_dir(cli.data_dir.as_deref())?;
@@ -541,6 +574,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             photo_command(&images, &out, json, &settings)
         }
         Some(Command::Lookup { query, json, export }) => lookup(&db()?, &query, json, export.as_deref()),
+        Some(Command::AcceptRestore) => {
+            let path = db()?;
+            if !path.exists() {
+                bail!("数据库不存在 / no database at {}", path.display());
+            }
+            let mut store = Store::open_for_accepting_restore(&path)?;
+            match store.accept_restore(&gradcap::station::now())? {
+                Some(lost) => outln!("已接受恢复的数据库；已记入操作日志：{lost} / restored database accepted; recorded in the audit log: {lost}"),
+                None => outln!("数据库不落后于见证文件，无需接受 / the database is not behind its witness: nothing to accept"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Verify { json }) => {
             let path = db()?;
             if !path.exists() {
@@ -764,27 +809,22 @@ fn prompt(question: &str) -> Result<String> {
     Ok(line.trim().to_string())
 }
 
-fn purge(
-    db: &Path,
-    settings: &gradcap::settings::Settings,
-    before: &str,
-    pin: Option<String>,
-    yes: bool,
-) -> Result<ExitCode> {
+fn purge(db: &Path, before: &str, pin: Option<String>, yes: bool) -> Result<ExitCode> {
     if !db.exists() {
         bail!("数据库不存在 / no database at {}", db.display());
     }
-    if !settings.has_pin() {
+    // The PIN is the database's own (a settings file brings none).
+    let mut store = open_store(db)?;
+    if !store.has_pin()? {
         bail!("尚未设置操作员 PIN，请先在设置中设置 / no operator PIN is set: set one in settings first");
     }
     let pin = match pin {
         Some(p) => p,
         None => prompt("操作员 PIN / operator PIN: ")?,
     };
-    if !settings.check_pin(&pin) {
-        bail!("PIN 错误，未删除任何数据 / wrong PIN: nothing was deleted");
+    if let Err(e) = store.check_pin(&pin, &gradcap::station::now()) {
+        bail!("{e}");
     }
-    let mut store = open_store(db)?;
     let plan = store.purge_candidates(before)?;
     outln!(
         "将删除 {} 名已导出并校验学生（{} 之前拍摄）的 {} 张照片图像，共 {:.1} MB；记录、校验值和操作日志保留 / \
@@ -1012,11 +1052,22 @@ fn decode(raw: bool, as_json: bool, texts: &[String], images: &[PathBuf]) -> Res
             }
             Err(e) => {
                 all_ok = false;
-                emit(json!({"input": text, "error": e.to_string()}), format!("{text}: {e}"))?;
+                // A refused text that may hold a clear name or ID number is not echoed.
+                let shown = match e {
+                    code::CodeError::FullIdNumber | code::CodeError::NameNotMasked { .. } => "(withheld)",
+                    _ => text.as_str(),
+                };
+                emit(json!({"input": shown, "error": e.to_string()}), format!("{shown}: {e}"))?;
             }
         }
     }
-    for path in expand_images(images) {
+    let files = expand_images(images);
+    if !images.is_empty() && files.is_empty() {
+        let shown: Vec<String> = images.iter().map(|p| p.display().to_string()).collect();
+        errln!("没有可识读的图片：{} / no images to decode in {}", shown.join(", "), shown.join(", "));
+        return Ok(ExitCode::from(1));
+    }
+    for path in files {
         let file = path.display().to_string();
         let t = Instant::now();
         let result = scan::decode_file(&path);

@@ -197,3 +197,78 @@ tmpfs /run tmpfs rw 0 0
         assert_eq!(db, PathBuf::from("/y/gradcap.sqlite"));
     }
 }
+
+/// A `.partial` (file or folder) being written by this process, said so by
+/// a locked `NAME.partial.lock` beside it. A killed backup or merge leaves
+/// its lock file unlocked: [`remove_stale_partials`] then removes both.
+#[derive(Debug)]
+pub struct PartialLock {
+    lock_path: PathBuf,
+    _file: std::fs::File,
+}
+
+impl PartialLock {
+    /// Takes the lock of `partial`; fails when another process holds it.
+    pub fn take(partial: &Path) -> std::io::Result<Self> {
+        let lock_path = lock_path_of(partial);
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+        if fs4::FileExt::try_lock(&file).is_err() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                format!("{} is being written by another process", partial.display()),
+            ));
+        }
+        Ok(PartialLock { lock_path, _file: file })
+    }
+}
+
+impl Drop for PartialLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.lock_path);
+    }
+}
+
+fn lock_path_of(partial: &Path) -> PathBuf {
+    let mut name = partial.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".lock");
+    partial.with_file_name(name)
+}
+
+/// Removes from `dir` every `.partial` whose lock file no process holds (a
+/// backup or merge killed half-way), and the lock file. Returns what went.
+pub fn remove_stale_partials(dir: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return removed };
+    for entry in entries.flatten() {
+        let lock = entry.path();
+        let Some(name) = lock.file_name().and_then(|n| n.to_str()) else { continue };
+        let Some(partial_name) = name.strip_suffix(".lock").filter(|p| p.ends_with(".partial")) else { continue };
+        let Ok(file) = std::fs::OpenOptions::new().write(true).open(&lock) else { continue };
+        if fs4::FileExt::try_lock(&file).is_err() {
+            continue; // still being written
+        }
+        let partial = dir.join(partial_name);
+        let gone = if partial.is_dir() { std::fs::remove_dir_all(&partial) } else { std::fs::remove_file(&partial) };
+        if gone.is_ok() || !partial.exists() {
+            removed.push(partial);
+            drop(file);
+            let _ = std::fs::remove_file(&lock);
+        }
+    }
+    removed
+}
+
+/// The device a path is on (`st_dev`), where the platform says (Unix); the
+/// export compares it, not the path, to know the drive is still the one chosen.
+pub fn device_id(path: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata(path).ok().map(|m| m.dev())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::photo::checks::Thresholds;
 use crate::photo::SizeRange;
-use crate::store::{sha256_hex, SessionInfo};
+use crate::store::SessionInfo;
 
 /// File name of the settings inside the data directory.
 pub const SETTINGS_FILE_NAME: &str = "settings.json";
@@ -69,9 +69,6 @@ pub struct Settings {
     pub max_kb: u32,
     pub keys: Keys,
     pub language: Language,
-    /// Salted SHA-256 of the operator PIN; empty: no PIN set yet.
-    pub pin_hash: String,
-    pub pin_salt: String,
     /// How long a code in view is not re-reported.
     pub scan_hold_ms: u64,
     /// Photo file names in an export, e.g. `{xh}.jpg`.
@@ -98,8 +95,6 @@ impl Default for Settings {
             max_kb: 40,
             keys: Keys::default(),
             language: Language::Chinese,
-            pin_hash: String::new(),
-            pin_salt: String::new(),
             scan_hold_ms: crate::scan::worker::DEFAULT_HOLD_MS,
             photo_name_template: crate::export::DEFAULT_NAME_TEMPLATE.into(),
             export_recipient: String::new(),
@@ -167,32 +162,19 @@ impl Settings {
         Ok(())
     }
 
-    /// Sets the PIN (4–8 digits).
-    pub fn set_pin(&mut self, pin: &str) -> Result<(), SettingsError> {
-        if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(SettingsError::Invalid {
-                zh: "PIN 应为 4–8 位数字".into(),
-                en: "the PIN must be 4–8 digits".into(),
-            });
-        }
-        self.pin_salt = sha256_hex(format!("{:?}{}", std::time::SystemTime::now(), std::process::id()).as_bytes());
-        self.pin_hash = sha256_hex(format!("{}:{pin}", self.pin_salt).as_bytes());
-        Ok(())
-    }
-
-    pub fn has_pin(&self) -> bool {
-        !self.pin_hash.is_empty()
-    }
-
-    /// True when `pin` is the operator PIN. With no PIN set, nothing matches:
-    /// destructive actions stay locked until a PIN is set in settings.
-    pub fn check_pin(&self, pin: &str) -> bool {
-        self.has_pin() && sha256_hex(format!("{}:{pin}", self.pin_salt).as_bytes()) == self.pin_hash
-    }
-
     /// Loads settings; a missing file gives defaults, a damaged one is renamed
     /// aside (`settings.json.damaged`) and reported in the second value.
     pub fn load(path: &Path) -> (Settings, Option<String>) {
+        Self::load_with(path, true)
+    }
+
+    /// As [`Settings::load`], for processes that only read (`gradcap assist`,
+    /// reports): a damaged file is left exactly where it is.
+    pub fn load_read_only(path: &Path) -> (Settings, Option<String>) {
+        Self::load_with(path, false)
+    }
+
+    fn load_with(path: &Path, set_damaged_aside: bool) -> (Settings, Option<String>) {
         let Ok(text) = std::fs::read_to_string(path) else {
             return (Settings::default(), None);
         };
@@ -207,6 +189,12 @@ impl Settings {
                 (s, Some(msg))
             }
             Ok(s) => (s, None),
+            Err(e) if !set_damaged_aside => (
+                Settings::default(),
+                Some(format!(
+                    "设置文件损坏，本窗口使用默认设置 / settings are damaged; this window uses the defaults: {e}"
+                )),
+            ),
             Err(e) => {
                 let aside = path.with_extension("json.damaged");
                 let _ = std::fs::rename(path, &aside);
@@ -256,8 +244,7 @@ mod tests {
     fn settings_round_trip_and_missing_fields_take_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(SETTINGS_FILE_NAME);
-        let mut s = Settings { station: "3".into(), school_code: "10697".into(), ..Settings::default() };
-        s.set_pin("2468").unwrap();
+        let s = Settings { station: "3".into(), school_code: "10697".into(), ..Settings::default() };
         s.save(&path).unwrap();
         let (back, warning) = Settings::load(&path);
         assert_eq!(back, s);
@@ -280,15 +267,15 @@ mod tests {
     }
 
     #[test]
-    fn pin_checks() {
-        let mut s = Settings::default();
-        assert!(!s.check_pin(""), "no PIN set: nothing unlocks");
-        assert!(s.set_pin("12a4").is_err());
-        assert!(s.set_pin("123").is_err());
-        s.set_pin("1234").unwrap();
-        assert!(s.check_pin("1234"));
-        assert!(!s.check_pin("4321"));
-        assert!(!s.pin_hash.contains("1234"));
+    fn a_read_only_process_leaves_a_damaged_file_where_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SETTINGS_FILE_NAME);
+        std::fs::write(&path, "{ not json").unwrap();
+        let (s, warning) = Settings::load_read_only(&path);
+        assert_eq!(s, Settings::default());
+        assert!(warning.is_some());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ not json", "not renamed, not written");
+        assert!(!path.with_extension("json.damaged").exists());
     }
 
     #[test]

@@ -598,10 +598,17 @@ fn a_target_removed_mid_way_changes_nothing_and_a_rerun_completes() {
     drop(fs);
 }
 
-fn set_pin(data_dir: &Path, pin: &str) {
-    let mut settings = gradcap::settings::Settings::default();
-    settings.set_pin(pin).unwrap();
-    settings.save(&data_dir.join(gradcap::settings::SETTINGS_FILE_NAME)).unwrap();
+/// The operator PIN, set in the station database (where the station keeps it).
+fn set_pin(db: &Path, pin: &str) {
+    let mut store = gradcap::store::Store::open(db).unwrap();
+    store.set_pin(pin, None, "2026-06-01T09:00:00+08:00").unwrap();
+}
+
+/// Issue 17: a PIN in a settings file (the old place, or a self-made
+/// `settings.json` in another data folder) unlocks nothing.
+fn settings_pin(data_dir: &Path) {
+    let json = r#"{"pin_hash":"9f0c4a8d2e0b6b0b","pin_salt":"00"}"#;
+    std::fs::write(data_dir.join(gradcap::settings::SETTINGS_FILE_NAME), json).unwrap();
 }
 
 fn run_in(data_dir: &Path, db: &Path, args: &[&str], stdin: &str) -> Output {
@@ -642,9 +649,10 @@ fn purge_deletes_only_exported_images_behind_pin_and_confirmation() {
     std::fs::create_dir(&data).unwrap();
     let purge = ["purge", "--before", "2026-06-02"];
 
-    let no_pin = fail(&run_in(&data, &db, &[&purge[..], &["--pin", "1234", "--yes"]].concat(), ""));
-    assert!(no_pin.contains("no operator PIN"), "{no_pin}");
-    set_pin(&data, "1234");
+    settings_pin(&data);
+    let no_pin = fail(&run_in(&data, &db, &[&purge[..], &["--pin", "0000", "--yes"]].concat(), ""));
+    assert!(no_pin.contains("no operator PIN"), "a settings file brings no PIN: {no_pin}");
+    set_pin(&db, "1234");
     let wrong = fail(&run_in(&data, &db, &[&purge[..], &["--pin", "9999", "--yes"]].concat(), ""));
     assert!(wrong.contains("wrong PIN"), "{wrong}");
     let out = run_in(&data, &db, &purge, "1234\nno\n");

@@ -228,7 +228,7 @@ fn skip_asks_for_a_reason_and_void_needs_the_pin() {
     h.state_mut().apply(Command::Void { record: record.id, reason: "错扫".into(), pin: "0000".into() }, &ctx);
     h.tick();
     assert!(shows(&h, "尚未设置操作员 PIN"));
-    h.state_mut().apply(Command::SetPin("2468".into()), &ctx);
+    h.state_mut().apply(Command::SetPin { new: "2468".into(), old: String::new() }, &ctx);
     h.state_mut().apply(Command::Void { record: record.id, reason: "错扫".into(), pin: "1111".into() }, &ctx);
     h.tick();
     assert!(shows(&h, "PIN 错误"));
@@ -353,7 +353,7 @@ fn the_export_view_exports_a_verified_bundle_while_the_station_runs() {
 
     // After handover: the images go, behind the PIN and a confirmation.
     let ctx = h.ctx.clone();
-    h.state_mut().apply(Command::SetPin("2468".into()), &ctx);
+    h.state_mut().apply(Command::SetPin { new: "2468".into(), old: String::new() }, &ctx);
     let tomorrow = (chrono::Local::now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
     h.state_mut().ui.purge_before = tomorrow;
     h.state_mut().ui.purge_pin = "2468".into();

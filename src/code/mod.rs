@@ -8,6 +8,7 @@
 //! newer CHSI format does not stop a capture day.
 
 pub mod drill;
+pub mod guard;
 pub mod mask;
 
 use base64::Engine as _;
@@ -81,12 +82,18 @@ pub enum CodeError {
     EmptyField(&'static str),
     #[error("采集码字段 {0} 不是文本 / capture code field {0} is not a string")]
     NotString(String),
-    #[error("生成时间 sjc 不是毫秒时间戳：{0} / sjc is not a millisecond timestamp: {0}")]
-    BadTimestamp(String),
-    #[error("证件号后四位 zjhm 应为 4 位数字或 X：{0} / zjhm must be exactly 4 of 0-9 or X: {0}")]
-    BadIdTail(String),
-    #[error("院校代码 yxdm 应为 5 位数字：{0} / yxdm must be 5 digits: {0}")]
-    BadSchoolCode(String),
+    // The refused value itself is never carried (it may be a clear ID number
+    // or name): only its length.
+    #[error("生成时间 sjc 不是毫秒时间戳（{chars} 个字符） / sjc is not a millisecond timestamp ({chars} characters)")]
+    BadTimestamp { chars: usize },
+    #[error("证件号后四位 zjhm 应为 4 位数字或 X（收到 {chars} 个字符） / zjhm must be exactly 4 of 0-9 or X (got {chars} characters)")]
+    BadIdTail { chars: usize },
+    #[error("院校代码 yxdm 应为 5 位数字（收到 {chars} 个字符） / yxdm must be 5 digits (got {chars} characters)")]
+    BadSchoolCode { chars: usize },
+    #[error("采集码中字段 {0} 出现了两次，已拒绝 / the field {0} appears twice in the code: refused")]
+    DuplicateKey(String),
+    #[error("采集码中含有完整的身份证号码，已拒绝（采集站不保存明文证件号） / the code holds a full ID number: refused (the station never stores one)")]
+    FullIdNumber,
     /// The offending name is not carried: it may be a clear name, which must
     /// not reach the screen or a log.
     #[error("姓名未按规则脱敏（{chars} 个字） / the name is not masked by the rule ({chars} characters)")]
@@ -191,10 +198,10 @@ pub fn parse(text: &str) -> Result<CaptureCode, CodeError> {
     }
     let bytes = decode_base64(&compact).ok_or(CodeError::InvalidBase64)?;
     let json = std::str::from_utf8(&bytes).map_err(|_| CodeError::InvalidUtf8)?;
-    let value: Value = serde_json::from_str(json).map_err(|_| CodeError::NotJson)?;
-    let Value::Object(obj) = value else {
+    let Value::Object(obj) = guard::parse_json_unique(json)? else {
         return Err(CodeError::NotObject);
     };
+    guard::refuse_full_id_numbers(&Value::Object(obj.clone()))?;
     from_object(obj)
 }
 
@@ -234,14 +241,14 @@ pub fn from_object(mut obj: Map<String, Value>) -> Result<CaptureCode, CodeError
 
     let sjc = sjc.unwrap_or_default();
     if !sjc.is_empty() && !is_millisecond_timestamp(&sjc) {
-        return Err(CodeError::BadTimestamp(sjc));
+        return Err(CodeError::BadTimestamp { chars: sjc.chars().count() });
     }
     if !is_id_tail(&zjhm) {
-        return Err(CodeError::BadIdTail(zjhm));
+        return Err(CodeError::BadIdTail { chars: zjhm.chars().count() });
     }
     let yxdm = yxdm.unwrap_or_default();
     if !(yxdm.is_empty() || is_school_code(&yxdm)) {
-        return Err(CodeError::BadSchoolCode(yxdm));
+        return Err(CodeError::BadSchoolCode { chars: yxdm.chars().count() });
     }
     if !is_masked_name(&xm) {
         return Err(CodeError::NameNotMasked { chars: xm.chars().count() });
@@ -257,7 +264,7 @@ pub fn from_object(mut obj: Map<String, Value>) -> Result<CaptureCode, CodeError
         fy: fy.unwrap_or_default(),
         xm,
         bh: bh.unwrap_or_default(),
-        extra: obj,
+        extra: guard::safe_extras(obj),
     })
 }
 
@@ -366,10 +373,12 @@ mod tests {
     fn keeps_unknown_keys_and_accepts_empty_bh() {
         let mut j = sample_json();
         j["bh"] = Value::String(String::new());
-        j["newkey"] = serde_json::json!({"v": 2});
+        j["newkey"] = serde_json::json!("v2");
+        j["nested"] = serde_json::json!({"v": 2});
         let code = parse(&b64(&j.to_string())).unwrap();
         assert_eq!(code.bh, "");
-        assert_eq!(code.extra["newkey"], serde_json::json!({"v": 2}));
+        assert_eq!(code.extra["newkey"], serde_json::json!("v2"));
+        assert!(!code.extra.contains_key("nested"), "a nested value could hold a name: dropped");
         assert_eq!(parse(&code.to_payload()).unwrap(), code);
     }
 
@@ -403,14 +412,14 @@ mod tests {
             (with("xh", "".into()), EmptyField("xh")),
             (with("xh", serde_json::json!(2021001)), NotString("xh".into())),
             (with("bh", serde_json::json!(["a"])), NotString("bh".into())),
-            (with("sjc", "1700000000".into()), BadTimestamp("1700000000".into())),
-            (with("sjc", "yesterday".into()), BadTimestamp("yesterday".into())),
-            (with("sjc", "9999999999999".into()), BadTimestamp("9999999999999".into())),
-            (with("zjhm", "12345".into()), BadIdTail("12345".into())),
-            (with("zjhm", "12A4".into()), BadIdTail("12A4".into())),
-            (with("zjhm", "123x".into()), BadIdTail("123x".into())),
-            (with("yxdm", "1069".into()), BadSchoolCode("1069".into())),
-            (with("yxdm", "1069A".into()), BadSchoolCode("1069A".into())),
+            (with("sjc", "1700000000".into()), BadTimestamp { chars: 10 }),
+            (with("sjc", "yesterday".into()), BadTimestamp { chars: 9 }),
+            (with("sjc", "9999999999999".into()), BadTimestamp { chars: 13 }),
+            (with("zjhm", "12345".into()), BadIdTail { chars: 5 }),
+            (with("zjhm", "12A4".into()), BadIdTail { chars: 4 }),
+            (with("zjhm", "123x".into()), BadIdTail { chars: 4 }),
+            (with("yxdm", "1069".into()), BadSchoolCode { chars: 4 }),
+            (with("yxdm", "1069A".into()), BadSchoolCode { chars: 5 }),
             (with("xm", "张三丰".into()), NameNotMasked { chars: 3 }),
             (with("xm", "*".into()), NameNotMasked { chars: 1 }),
             (with("xm", "李四".into()), NameNotMasked { chars: 2 }),

@@ -232,10 +232,50 @@ fn is_os_litter(name: &str) -> bool {
 
 /// SHA-256 of a file, read in pieces into `buf` (an encrypted bundle is
 /// one large file).
-fn hash_file(path: &Path, buf: &mut [u8]) -> std::io::Result<(String, u64)> {
+/// The most any one file of a bundle may hold (a DSLR original is a few
+/// tens of MB): reads never go past it, whatever a crafted file says.
+pub const MAX_BUNDLE_FILE_BYTES: u64 = 64 << 20;
+
+/// Opens `rel` inside the bundle `dir` only if it is a regular file there:
+/// no component is a symbolic link, and the file is no device, FIFO or
+/// socket (a link to `/dev/zero` or a FIFO once hung the check). Bundles
+/// are data, never paths to follow.
+pub(crate) fn open_bundle_file(dir: &Path, rel: &str) -> std::io::Result<std::fs::File> {
+    let refuse = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{rel}: {why}"));
+    let mut path = dir.to_path_buf();
+    let mut meta = std::fs::symlink_metadata(dir)?;
+    for part in rel.split('/') {
+        path.push(part);
+        meta = std::fs::symlink_metadata(&path)?;
+        if meta.file_type().is_symlink() {
+            return Err(refuse("is a symbolic link; only regular files inside the bundle are read"));
+        }
+    }
+    if !meta.is_file() {
+        return Err(refuse("is not a regular file"));
+    }
+    if meta.len() > MAX_BUNDLE_FILE_BYTES {
+        return Err(refuse("is larger than any file of a bundle"));
+    }
+    std::fs::File::open(&path)
+}
+
+/// The whole of a bundle file, read through [`open_bundle_file`] and never
+/// past [`MAX_BUNDLE_FILE_BYTES`].
+pub(crate) fn read_bundle_file(dir: &Path, rel: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    open_bundle_file(dir, rel)?.take(MAX_BUNDLE_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_BUNDLE_FILE_BYTES {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{rel}: grew past the limit")));
+    }
+    Ok(bytes)
+}
+
+fn hash_file(dir: &Path, rel: &str, buf: &mut [u8]) -> std::io::Result<(String, u64)> {
     use sha2::Digest as _;
     use std::io::Read as _;
-    let mut f = std::fs::File::open(path)?;
+    let mut f = open_bundle_file(dir, rel)?.take(MAX_BUNDLE_FILE_BYTES + 1);
     let mut hasher = sha2::Sha256::new();
     let mut total = 0u64;
     loop {
@@ -245,6 +285,9 @@ fn hash_file(path: &Path, buf: &mut [u8]) -> std::io::Result<(String, u64)> {
         }
         hasher.update(&buf[..n]);
         total += n as u64;
+    }
+    if total > MAX_BUNDLE_FILE_BYTES {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{rel}: grew past the limit")));
     }
     Ok((crate::store::digest_hex(&hasher.finalize()), total))
 }
@@ -267,7 +310,7 @@ fn hash_files(dir: &Path, files: &[String], done: &mut dyn FnMut(u64)) -> Vec<st
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
-                    if tx.send((i, hash_file(&dir.join(file), &mut buf))).is_err() {
+                    if tx.send((i, hash_file(dir, file, &mut buf))).is_err() {
                         break;
                     }
                 }
@@ -281,7 +324,7 @@ fn hash_files(dir: &Path, files: &[String], done: &mut dyn FnMut(u64)) -> Vec<st
             // No thread could be started: the calling thread does it all.
             let mut buf = vec![0u8; 1 << 20];
             for (i, file) in files.iter().enumerate() {
-                let r = hash_file(&dir.join(file), &mut buf);
+                let r = hash_file(dir, file, &mut buf);
                 done(r.as_ref().map(|(_, len)| *len).unwrap_or(0));
                 results[i] = Some(r);
             }
@@ -310,7 +353,8 @@ pub fn verify_bundle_with_progress(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<BundleReport, ExportError> {
     let sums_path = dir.join("SHA256SUMS");
-    let sums = std::fs::read_to_string(&sums_path)
+    let sums = read_bundle_file(dir, "SHA256SUMS")
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
         .map_err(|e| ExportError::NotABundle(format!("{}: {e}", sums_path.display())))?;
     let mut report = BundleReport::default();
     let mut listed = HashSet::new();
@@ -319,7 +363,7 @@ pub fn verify_bundle_with_progress(
         .iter()
         .filter_map(|l| l.split_once("  "))
         .filter(|(_, f)| is_bundle_path(f))
-        .filter_map(|(_, f)| std::fs::metadata(dir.join(f)).ok())
+        .filter_map(|(_, f)| std::fs::symlink_metadata(dir.join(f)).ok())
         .map(|m| m.len())
         .sum();
     let mut state =
@@ -419,7 +463,7 @@ pub fn read_manifest(dir: &Path) -> Result<Vec<ManifestRow>, ExportError> {
 /// `manifest.json`: its header fields and its rows.
 pub(crate) fn read_manifest_doc(dir: &Path) -> Result<(serde_json::Map<String, Value>, Vec<ManifestRow>), ExportError> {
     let bytes =
-        std::fs::read(dir.join("manifest.json")).map_err(|e| ExportError::NotABundle(format!("manifest.json: {e}")))?;
+        read_bundle_file(dir, "manifest.json").map_err(|e| ExportError::NotABundle(format!("manifest.json: {e}")))?;
     let doc: Value =
         serde_json::from_slice(&bytes).map_err(|e| ExportError::NotABundle(format!("manifest.json: {e}")))?;
     let Value::Object(mut header) = doc else {

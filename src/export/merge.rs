@@ -165,7 +165,11 @@ pub fn merge(bundles: &[PathBuf], to: &Path, options: &MergeOptions, now: &str) 
     if bundle.exists() {
         return Err(ExportError::Exists(bundle.display().to_string()));
     }
+    for stale in crate::paths::remove_stale_partials(to) {
+        tracing::info!("removed the unfinished merge {}", stale.display());
+    }
     let partial = to.join(format!("{name}.partial"));
+    let _lock = crate::paths::PartialLock::take(&partial).map_err(|e| write_err(&partial, e))?;
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(|e| write_err(&partial, e))?;
     }
@@ -180,8 +184,8 @@ pub fn merge(bundles: &[PathBuf], to: &Path, options: &MergeOptions, now: &str) 
         let new_file = unique_name(file.clone(), e.get("seq"), &mut used);
         for (sub, key) in [("photos", "photo_sha256"), ("originals", "original_sha256")] {
             let src = e.dir.join(sub).join(&file);
-            let bytes =
-                std::fs::read(&src).map_err(|err| ExportError::BadBundle(format!("{}: {err}", src.display())))?;
+            let bytes = super::bundle::read_bundle_file(&e.dir, &format!("{sub}/{file}"))
+                .map_err(|err| ExportError::BadBundle(format!("{}: {err}", src.display())))?;
             // Checked again here: a bundle may change between its check and its copy.
             if sha256_hex(&bytes) != e.get(key) {
                 return Err(ExportError::BadBundle(format!("{}: changed while merging", src.display())));

@@ -62,6 +62,10 @@ pub enum ExportError {
     BadBundle(String),
     #[error("{0} 已存在，未覆盖 / {0} already exists, not overwritten")]
     Exists(String),
+    #[error("导出目标 {0} 不存在；请插好 U 盘并选择它（不会新建文件夹）/ the export target {0} does not exist: connect the drive and choose it (no folder is created)")]
+    TargetMissing(String),
+    #[error("导出目标 {0} 已不在所选的 U 盘上（U 盘被拔出，挂载点只剩空文件夹？）；数据库未改动 / the export target {0} is no longer on the drive chosen (drive pulled, its mount point left as an empty folder?): the database is unchanged")]
+    WrongDevice(String),
     #[error("{count} 名学生在多个机位（或多天）被拍摄，未合并；加 --keep-duplicates 可同时保留并列出 / {count} students were photographed at more than one station (or day), not merged; --keep-duplicates keeps and lists them:\n{list}")]
     Duplicates { count: usize, list: String },
 }
@@ -95,11 +99,15 @@ pub struct ExportOptions {
     pub encrypt_to: Option<String>,
     /// Photo file names, e.g. `{xh}.jpg` or `{yxdm}_{xh}_{xm}.jpg`.
     pub name_template: String,
+    /// The device the operator chose (`paths::device_id` of the drive when it
+    /// was listed): a target on any other device — the drive pulled, its
+    /// mount point left as an empty folder on the internal disk — is refused.
+    pub device: Option<u64>,
 }
 
 impl Default for ExportOptions {
     fn default() -> Self {
-        ExportOptions { full: false, encrypt_to: None, name_template: DEFAULT_NAME_TEMPLATE.into() }
+        ExportOptions { full: false, encrypt_to: None, name_template: DEFAULT_NAME_TEMPLATE.into(), device: None }
     }
 }
 
@@ -275,6 +283,14 @@ pub fn export_with(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<ExportReport, ExportError> {
     check_template(&options.name_template)?;
+    // The target is a folder that exists on the device chosen; none is created.
+    if !target.is_dir() {
+        return Err(ExportError::TargetMissing(target.display().to_string()));
+    }
+    let device = crate::paths::device_id(target);
+    if options.device.is_some() && options.device != device {
+        return Err(ExportError::WrongDevice(target.display().to_string()));
+    }
     let recipient = options.encrypt_to.as_deref().map(crypt::parse_recipient).transpose()?;
     let items = store.export_items(options.full)?;
     if items.is_empty() {
@@ -315,6 +331,7 @@ pub fn export_with(
     let header: serde_json::Map<String, Value> = match json!({
         "batch": batch, "school": school, "station": station, "date": date, "exported_at": now, "full": options.full,
         "training": training,
+        "pin_reset_at": store.last_pin_reset()?,
     }) {
         Value::Object(m) => m,
         _ => serde_json::Map::new(),
@@ -450,6 +467,10 @@ pub fn export_with(
     std::fs::rename(&partial, &bundle).map_err(|e| write_err(&bundle, e))?;
     if let Ok(dir) = std::fs::File::open(target) {
         let _ = dir.sync_all();
+    }
+    // Still the same device, and the bundle still there, before anything is recorded.
+    if crate::paths::device_id(target) != device || crate::paths::device_id(&bundle) != device {
+        return Err(ExportError::WrongDevice(target.display().to_string()));
     }
     store.record_export(&batch, &bundle.display().to_string(), options.full, &lines, now)?;
     Ok(ExportReport {

@@ -87,6 +87,8 @@ pub enum RosterError {
     Table(#[from] TableError),
     #[error("缺少列：{0} / missing column: {0}")]
     MissingColumn(&'static str),
+    #[error("{field} 有两列（{columns}），无法确定用哪一列，文件未导入 / two columns hold {field} ({columns}): which one is meant is unclear, nothing imported")]
+    DuplicateColumn { field: &'static str, columns: String },
     #[error("没有数据行 / no data rows")]
     NoRows,
     #[error("{} 行有问题，文件未导入：{} / {} bad rows, nothing imported", .0.len(), list(.0), .0.len())]
@@ -110,11 +112,51 @@ pub enum RowPolicy {
     ValidRowsOnly,
 }
 
-/// A roster as read: the good rows, and (lenient only) the rows left out.
+/// A roster as read: the good rows, (lenient only) the rows left out, and
+/// what the import decided — which sheet, which columns and why — for the
+/// import summary.
 #[derive(Debug, Clone, Default)]
 pub struct RosterImport {
     pub entries: Vec<RosterEntry>,
     pub rejected: Vec<RowProblem>,
+    /// One line each, both languages.
+    pub notes: Vec<String>,
+}
+
+/// `A`, `B`, … `AA` for a 0-based column index (as Excel names them).
+pub fn column_letter(index: usize) -> String {
+    let mut n = index + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        out.push(b'A' + rem as u8);
+        n = (n - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+impl Column {
+    fn label(self) -> &'static str {
+        match self {
+            Column::Xh => "学号 / student_id",
+            Column::Name => "姓名 / name",
+            Column::IdNumber => "身份证号 / id_number",
+            Column::Class => "班级 / class",
+            Column::College => "学院 / college",
+            Column::Major => "专业 / major",
+            Column::Level => "层次 / level",
+        }
+    }
+}
+
+/// A 学号 that is a date (`2021-01-01`, `2021/1/1`): a column Excel turned
+/// into dates, or the wrong column.
+fn looks_like_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(['-', '/', '.']).collect();
+    parts.len() == 3
+        && parts[0].len() == 4
+        && parts.iter().all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,7 +178,8 @@ fn roster_column(header: &str) -> Option<Column> {
     Some(match norm_header(header).as_str() {
         "学号" | "xh" | "studentid" | "studentnumber" | "studentno" => Column::Xh,
         "姓名" | "xm" | "name" | "fullname" => Column::Name,
-        "身份证号" | "身份证号码" | "证件号码" | "证件号" | "zjhm" | "idnumber" | "id" => {
+        // Not a bare `id`: that is a row counter as often as not.
+        "身份证号" | "身份证号码" | "证件号码" | "证件号" | "zjhm" | "idnumber" | "idcard" | "idcardnumber" => {
             Column::IdNumber
         }
         "班级" | "班号" | "班级名称" | "bh" | "class" => Column::Class,
@@ -161,11 +204,82 @@ pub fn read_roster_with(path: &Path, policy: RowPolicy) -> Result<RosterImport, 
 
 /// Parses roster rows from a table.
 pub fn parse_roster(table: &Table, policy: RowPolicy) -> Result<RosterImport, RosterError> {
-    let mut index: HashMap<Column, usize> = HashMap::new();
+    let mut notes = Vec::new();
+    if let Some(sheet) = &table.sheet {
+        if table.hidden_sheets.is_empty() {
+            notes.push(format!("读取工作表“{sheet}” / read the sheet \"{sheet}\""));
+        } else {
+            let hidden = table.hidden_sheets.join("、");
+            notes.push(format!(
+                "读取可见工作表“{sheet}”，跳过隐藏的工作表 {hidden} / read the visible sheet \"{sheet}\"; hidden sheets skipped: {hidden}"
+            ));
+        }
+    }
+    if table.invisible_removed > 0 {
+        let n = table.invisible_removed;
+        notes.push(format!(
+            "已去掉 {n} 个单元格中的不可见字符（BOM、零宽空格） / removed invisible characters (BOM, zero-width) from {n} cells"
+        ));
+    }
+    // Which column holds each field. Two columns for one field are refused,
+    // except a Chinese header beside an English one (姓名 beside a pinyin
+    // `name`): the Chinese one is used, and the summary says so.
+    let mut by_field: HashMap<Column, Vec<usize>> = HashMap::new();
     for (i, h) in table.headers.iter().enumerate() {
         if let Some(col) = roster_column(h) {
-            index.entry(col).or_insert(i);
+            by_field.entry(col).or_default().push(i);
         }
+    }
+    let mut index: HashMap<Column, usize> = HashMap::new();
+    let mut fields: Vec<_> = by_field.into_iter().collect();
+    fields.sort_by_key(|(_, cols)| cols[0]);
+    for (field, cols) in fields {
+        let chinese: Vec<usize> = cols.iter().copied().filter(|&c| !table.headers[c].is_ascii()).collect();
+        let chosen = match (cols.len(), chinese.len()) {
+            (1, _) => cols[0],
+            (_, 1) => {
+                let ignored: Vec<String> = cols
+                    .iter()
+                    .filter(|&&c| c != chinese[0])
+                    .map(|&c| format!("{} \"{}\"", column_letter(c), table.headers[c]))
+                    .collect();
+                notes.push(format!(
+                    "{}：使用中文列 {}“{}”，忽略英文列 {} / {}: used the Chinese column {} \"{}\", ignored the English column {}",
+                    field.label(),
+                    column_letter(chinese[0]),
+                    table.headers[chinese[0]],
+                    ignored.join(", "),
+                    field.label(),
+                    column_letter(chinese[0]),
+                    table.headers[chinese[0]],
+                    ignored.join(", ")
+                ));
+                chinese[0]
+            }
+            _ => {
+                let columns: Vec<String> =
+                    cols.iter().map(|&c| format!("{} \"{}\"", column_letter(c), table.headers[c])).collect();
+                return Err(RosterError::DuplicateColumn { field: field.label(), columns: columns.join(", ") });
+            }
+        };
+        index.insert(field, chosen);
+    }
+    let mut used: Vec<(usize, Column)> = index.iter().map(|(f, c)| (*c, *f)).collect();
+    used.sort_unstable_by_key(|(c, _)| *c);
+    let shown: Vec<String> = used
+        .iter()
+        .map(|(c, f)| format!("{} {}", column_letter(*c), f.label().split(" / ").next().unwrap_or("")))
+        .collect();
+    notes.push(format!("使用的列 / columns used: {}", shown.join(", ")));
+    let ignored: Vec<String> = table
+        .headers
+        .iter()
+        .enumerate()
+        .filter(|(i, h)| !h.is_empty() && !used.iter().any(|(c, _)| c == i) && roster_column(h).is_none())
+        .map(|(i, h)| format!("{} \"{h}\"", column_letter(i)))
+        .collect();
+    if !ignored.is_empty() {
+        notes.push(format!("未使用的列 / columns not used: {}", ignored.join(", ")));
     }
     let xh_col = *index.get(&Column::Xh).ok_or(RosterError::MissingColumn("学号 / student_id"))?;
     let name_col = *index.get(&Column::Name).ok_or(RosterError::MissingColumn("姓名 / name"))?;
@@ -190,6 +304,61 @@ pub fn parse_roster(table: &Table, policy: RowPolicy) -> Result<RosterImport, Ro
         if cells.len() < needed {
             problems
                 .push(problem(format!("单元格不足（{} 个）", cells.len()), format!("too few cells ({})", cells.len())));
+            continue;
+        }
+        // The header row again: two files joined into one.
+        if roster_column(&cell(Some(xh_col))) == Some(Column::Xh)
+            || roster_column(&cell(Some(name_col))) == Some(Column::Name)
+        {
+            problems.push(problem(
+                "这一行是表头（两个文件被拼在一起？）".into(),
+                "this row is a header row (two files joined?)".into(),
+            ));
+            continue;
+        }
+        let key_cols = [Some(xh_col), Some(name_col), Some(class_col), index.get(&Column::IdNumber).copied()];
+        if let Some(c) = key_cols.iter().flatten().find(|&&c| cells.get(c).is_some_and(|v| v.contains(['\n', '\r']))) {
+            let col = column_letter(*c);
+            problems.push(problem(
+                format!("{col} 列的单元格里有换行"),
+                format!("the cell in column {col} holds a line break"),
+            ));
+            continue;
+        }
+        let kind = |c: Option<usize>| c.and_then(|c| table.kinds.get(&(row, c)).copied());
+        if let Some(id_col) = index.get(&Column::IdNumber).copied() {
+            if kind(Some(id_col)) == Some(table::CellKind::ImpreciseNumber) {
+                let col = column_letter(id_col);
+                problems.push(problem(
+                    format!("{col} 列的身份证号在 Excel 中存成了数字，末几位已丢失；请把该列设为文本后重新填写"),
+                    format!("the ID number in column {col} is stored as a number in Excel and its last digits are lost: format the column as text and enter them again"),
+                ));
+                continue;
+            }
+        }
+        let xh_letter = column_letter(xh_col);
+        match kind(Some(xh_col)) {
+            Some(table::CellKind::ImpreciseNumber) => {
+                problems.push(problem(
+                    format!("{xh_letter} 列的学号在 Excel 中存成了数字，末几位已丢失"),
+                    format!("the student number in column {xh_letter} is stored as a number in Excel and its last digits are lost"),
+                ));
+                continue;
+            }
+            Some(table::CellKind::Date) => {
+                problems.push(problem(
+                    format!("{xh_letter} 列的学号是日期"),
+                    format!("the student number in column {xh_letter} is a date"),
+                ));
+                continue;
+            }
+            None => {}
+        }
+        if looks_like_date(&cell(Some(xh_col))) {
+            problems.push(problem(
+                format!("{xh_letter} 列的学号是日期"),
+                format!("the student number in column {xh_letter} is a date"),
+            ));
             continue;
         }
         let mut xh = cell(Some(xh_col));
@@ -245,6 +414,7 @@ pub fn parse_roster(table: &Table, policy: RowPolicy) -> Result<RosterImport, Ro
             level: cell(index.get(&Column::Level).copied()),
         });
     }
+    out.notes = notes;
     match policy {
         RowPolicy::Strict if !problems.is_empty() => return Err(RosterError::BadRows(problems)),
         RowPolicy::Strict => {}

@@ -3,16 +3,50 @@
 //! CSV as GBK). Everything becomes text: a number Excel stored for a 学号 is
 //! written back without `.0` or an exponent; dates become `YYYY-MM-DD`.
 
+use std::collections::HashMap;
 use std::io::Cursor;
 
 use calamine::{Data, Reader};
 
+/// What a cell was in the workbook, when that matters for its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// A number with more digits than Excel keeps (an 18-digit ID number
+    /// typed as a number ends in zeros: its tail is lost).
+    ImpreciseNumber,
+    /// A date (or date and time).
+    Date,
+}
+
 /// A sheet as rows of text cells; the first row is the header.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Table {
     pub headers: Vec<String>,
     /// (1-based row number in the file, cells).
     pub rows: Vec<(usize, Vec<String>)>,
+    /// The workbook sheet read, and the hidden ones passed over.
+    pub sheet: Option<String>,
+    pub hidden_sheets: Vec<String>,
+    /// Cells whose workbook type matters, by (row number, column index).
+    pub kinds: HashMap<(usize, usize), CellKind>,
+    /// How many cells had a byte-order mark or zero-width character removed.
+    pub invisible_removed: usize,
+}
+
+/// Characters a cell never needs and that make equal text differ: a BOM
+/// inside a cell, zero-width spaces and joiners, the word joiner.
+const INVISIBLE: [char; 5] = ['\u{feff}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}'];
+
+/// Removes invisible characters from every cell; counts the cells changed.
+fn strip_invisible(table: &mut Table) {
+    let mut changed = 0;
+    for cell in table.headers.iter_mut().chain(table.rows.iter_mut().flat_map(|(_, c)| c.iter_mut())) {
+        if cell.contains(INVISIBLE) {
+            *cell = cell.replace(INVISIBLE, "").trim().to_string();
+            changed += 1;
+        }
+    }
+    table.invisible_removed = changed;
 }
 
 /// Why a file is not a readable table.
@@ -24,6 +58,10 @@ pub enum TableError {
     NotASpreadsheet(String),
     #[error("CSV 格式错误（第 {row} 行）：{reason} / malformed CSV (row {row}): {reason}")]
     Csv { row: usize, reason: String },
+    #[error("CSV 编码混杂：前面的行是 UTF-8，第 {row} 行起是 GBK（两个文件被拼在一起？）；请统一另存为 UTF-8 / mixed encodings in the CSV: UTF-8 rows, then GBK from row {row} (two files joined?): save it again as one encoding")]
+    MixedEncoding { row: usize },
+    #[error("工作簿没有可见的工作表 / the workbook has no visible sheet")]
+    NoVisibleSheet,
 }
 
 /// Reads `bytes` of a file named `name` (the extension picks the format; a
@@ -41,7 +79,31 @@ pub fn read_table(name: &str, bytes: &[u8]) -> Result<Table, TableError> {
     if bytes.contains(&0) {
         return Err(TableError::NotASpreadsheet(name.to_string()));
     }
-    read_csv(&decode_text(bytes))
+    if let Some(row) = mixed_encoding_row(bytes) {
+        return Err(TableError::MixedEncoding { row });
+    }
+    let mut table = read_csv(&decode_text(bytes))?;
+    strip_invisible(&mut table);
+    Ok(table)
+}
+
+/// The first line that is not UTF-8 in a file whose earlier lines are
+/// UTF-8 with Chinese text: two encodings in one file, which no single
+/// decoding reads right.
+fn mixed_encoding_row(bytes: &[u8]) -> Option<usize> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if std::str::from_utf8(bytes).is_ok() {
+        return None;
+    }
+    let mut utf8_text_seen = false;
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        match std::str::from_utf8(line) {
+            Ok(text) => utf8_text_seen |= !text.is_ascii(),
+            Err(_) if utf8_text_seen => return Some(i + 1),
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// UTF-8 (BOM stripped) when valid, otherwise GBK.
@@ -67,7 +129,16 @@ fn split_header(rows: Vec<(usize, Vec<String>)>) -> Result<Table, TableError> {
     let mut rows = rows.into_iter().skip_while(|(_, cells)| cells.iter().all(String::is_empty));
     let (_, headers) = rows.next().ok_or(TableError::Empty)?;
     let rows: Vec<_> = rows.filter(|(_, cells)| !cells.iter().all(String::is_empty)).collect();
-    Ok(Table { headers, rows })
+    Ok(Table { headers, rows, ..Table::default() })
+}
+
+fn cell_kind(cell: &Data) -> Option<CellKind> {
+    match cell {
+        Data::Float(f) if f.abs() >= 1e15 => Some(CellKind::ImpreciseNumber),
+        Data::Int(i) if i.unsigned_abs() >= 1_000_000_000_000_000 => Some(CellKind::ImpreciseNumber),
+        Data::DateTime(_) | Data::DateTimeIso(_) => Some(CellKind::Date),
+        _ => None,
+    }
 }
 
 fn cell_text(cell: &Data) -> String {
@@ -88,15 +159,46 @@ fn cell_text(cell: &Data) -> String {
     }
 }
 
+/// The first visible worksheet (a stale copy the office hid stays hidden:
+/// what Excel shows is what is read), with the hidden ones named.
 fn read_workbook(bytes: &[u8]) -> Result<Table, TableError> {
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec()))
         .map_err(|e| TableError::NotASpreadsheet(e.to_string()))?;
-    let first = book.sheet_names().into_iter().next().ok_or(TableError::Empty)?;
-    let range = book.worksheet_range(&first).map_err(|e| TableError::NotASpreadsheet(e.to_string()))?;
+    let sheets = book.sheets_metadata().to_vec();
+    if sheets.is_empty() {
+        return Err(TableError::Empty);
+    }
+    let hidden_sheets: Vec<String> =
+        sheets.iter().filter(|s| s.visible != calamine::SheetVisible::Visible).map(|s| s.name.clone()).collect();
+    let chosen = sheets
+        .iter()
+        .find(|s| s.visible == calamine::SheetVisible::Visible && s.typ == calamine::SheetType::WorkSheet)
+        .ok_or(TableError::NoVisibleSheet)?
+        .name
+        .clone();
+    let range = book.worksheet_range(&chosen).map_err(|e| TableError::NotASpreadsheet(e.to_string()))?;
     let start_row = range.start().map_or(0, |(r, _)| r as usize);
-    let rows: Vec<(usize, Vec<String>)> =
-        range.rows().enumerate().map(|(i, row)| (start_row + i + 1, row.iter().map(cell_text).collect())).collect();
-    split_header(rows)
+    let start_col = range.start().map_or(0, |(_, c)| c as usize);
+    let mut kinds = HashMap::new();
+    let mut rows = Vec::new();
+    for (i, row) in range.rows().enumerate() {
+        let number = start_row + i + 1;
+        for (c, cell) in row.iter().enumerate() {
+            if let Some(kind) = cell_kind(cell) {
+                kinds.insert((number, start_col + c), kind);
+            }
+        }
+        // Cells are placed by their column in the sheet, not the range.
+        let mut cells = vec![String::new(); start_col];
+        cells.extend(row.iter().map(cell_text));
+        rows.push((number, cells));
+    }
+    let mut table = split_header(rows)?;
+    table.sheet = Some(chosen);
+    table.hidden_sheets = hidden_sheets;
+    table.kinds = kinds;
+    strip_invisible(&mut table);
+    Ok(table)
 }
 
 #[cfg(test)]

@@ -162,3 +162,144 @@ fn dates_in_the_forms_schools_write() {
     assert_eq!(normalize_date("2023.02.30"), None);
     assert_eq!(normalize_date("3月2日"), None);
 }
+
+/// Issue 17 §6: each file that was imported wrong without a word is now
+/// refused with its row and column, or imported right and explained.
+mod never_silently_wrong {
+    use super::*;
+
+    fn problems(t: &Table) -> Vec<String> {
+        match parse_roster(t, RowPolicy::Strict) {
+            Err(RosterError::BadRows(p)) => p.iter().map(ToString::to_string).collect(),
+            Err(e) => vec![e.to_string()],
+            Ok(r) => panic!("imported {} rows: {:?}", r.entries.len(), r.notes),
+        }
+    }
+
+    fn xlsx(build: impl FnOnce(&mut rust_xlsxwriter::Workbook)) -> Table {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        build(&mut book);
+        read_table("r.xlsx", &book.save_to_buffer().unwrap()).unwrap()
+    }
+
+    fn header(sheet: &mut rust_xlsxwriter::Worksheet) {
+        for (c, h) in ["学号", "姓名", "身份证号", "班级"].iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_hidden_stale_first_sheet_is_passed_over_for_the_visible_one() {
+        let t = xlsx(|book| {
+            let stale = book.add_worksheet().set_name("旧名单").unwrap();
+            header(stale);
+            stale.write_string(1, 0, "0099").unwrap();
+            stale.write_string(1, 1, "旧学生").unwrap();
+            stale.write_string(1, 3, "旧班").unwrap();
+            stale.set_hidden(true);
+            let active = book.add_worksheet().set_name("名单").unwrap();
+            header(active);
+            active.write_string(1, 0, "0021").unwrap();
+            active.write_string(1, 1, "张三丰").unwrap();
+            active.write_string(1, 3, "法学 2101").unwrap();
+            active.set_active(true);
+        });
+        let import = parse_roster(&t, RowPolicy::Strict).unwrap();
+        assert_eq!(import.entries.len(), 1);
+        assert_eq!(import.entries[0].xh, "0021");
+        assert!(
+            import.notes.iter().any(|n| n.contains("名单") && n.contains("hidden sheets skipped: 旧名单")),
+            "{:?}",
+            import.notes
+        );
+    }
+
+    #[test]
+    fn an_id_number_stored_as_an_excel_number_is_refused() {
+        let t = xlsx(|book| {
+            let s = book.add_worksheet();
+            header(s);
+            s.write_string(1, 0, "0021").unwrap();
+            s.write_string(1, 1, "张三丰").unwrap();
+            s.write_number(1, 2, 110105194912315844.0).unwrap();
+            s.write_string(1, 3, "法学 2101").unwrap();
+        });
+        let p = problems(&t);
+        assert!(p[0].contains("row 2") && p[0].contains("column C") && p[0].contains("stored as a number"), "{p:?}");
+    }
+
+    #[test]
+    fn a_csv_with_gbk_rows_after_utf8_rows_is_refused_at_the_first_gbk_row() {
+        let (gbk, _, _) = encoding_rs::GBK.encode("0021010103,李四光,法学 2101\n");
+        let bytes = ["学号,姓名,班级\n0021010102,王小明,法学 2101\n".as_bytes(), &gbk].concat();
+        let err = read_table("r.csv", &bytes).unwrap_err();
+        assert_eq!(err, TableError::MixedEncoding { row: 3 });
+        assert!(err.to_string().contains("row 3"));
+    }
+
+    #[test]
+    fn two_files_joined_make_the_second_header_a_refused_row() {
+        let t = csv("学号,姓名,班级\n0021,张三丰,法学 2101\n学号,姓名,班级\n0022,李四光,法学 2101\n");
+        let p = problems(&t);
+        assert!(p.iter().any(|x| x.contains("row 3") && x.contains("header row")), "{p:?}");
+    }
+
+    #[test]
+    fn a_pinyin_name_column_beside_the_chinese_one_loses_and_the_summary_says_so() {
+        let t = csv("学号,name,姓名,班级\n0021,Zhang Sanfeng,张三丰,法学 2101\n");
+        let import = parse_roster(&t, RowPolicy::Strict).unwrap();
+        assert_eq!(import.entries[0].xm, "张*丰", "the Chinese name, masked");
+        assert!(
+            import.notes.iter().any(|n| n.contains("used the Chinese column C") && n.contains("B \"name\"")),
+            "{:?}",
+            import.notes
+        );
+    }
+
+    #[test]
+    fn a_row_counter_headed_id_is_not_the_id_number() {
+        let t = csv("id,学号,姓名,班级\n1,0021,张三丰,法学 2101\n2,0022,李四光,法学 2101\n");
+        let import = parse_roster(&t, RowPolicy::Strict).unwrap();
+        assert!(import.entries.iter().all(|e| e.zjhm.is_empty()), "no ID tail from a counter");
+        assert!(import.notes.iter().any(|n| n.contains("columns not used: A \"id\"")), "{:?}", import.notes);
+    }
+
+    #[test]
+    fn two_columns_for_the_same_field_are_refused_naming_both() {
+        let t = csv("学号,姓名,班级,学号\n0021,张三丰,法学 2101,0099\n");
+        let err = parse_roster(&t, RowPolicy::Strict).unwrap_err().to_string();
+        assert!(err.contains("A \"学号\"") && err.contains("D \"学号\""), "{err}");
+    }
+
+    #[test]
+    fn dates_in_the_student_number_column_are_refused() {
+        let p = problems(&csv("学号,姓名,班级\n2021-01-01,张三丰,法学 2101\n"));
+        assert!(p[0].contains("row 2") && p[0].contains("column A") && p[0].contains("is a date"), "{p:?}");
+        let t = xlsx(|book| {
+            let s = book.add_worksheet();
+            header(s);
+            let d = rust_xlsxwriter::ExcelDateTime::from_ymd(2021, 1, 1).unwrap();
+            let f = rust_xlsxwriter::Format::new().set_num_format("yyyy/m/d");
+            s.write_datetime_with_format(1, 0, &d, &f).unwrap();
+            s.write_string(1, 1, "张三丰").unwrap();
+            s.write_string(1, 3, "法学 2101").unwrap();
+        });
+        assert!(problems(&t)[0].contains("is a date"));
+    }
+
+    #[test]
+    fn a_bom_or_zero_width_character_inside_a_cell_is_removed_and_counted() {
+        let t = csv("学号,姓名,班级\n0021\u{200b},\u{feff}张三丰,法学 2101\n0022,李四光,法学\u{2060} 2101\n");
+        let import = parse_roster(&t, RowPolicy::Strict).unwrap();
+        assert_eq!(import.entries[0].xh, "0021");
+        assert_eq!(import.entries[0].xm, "张*丰");
+        assert_eq!(import.entries[1].class, "法学 2101");
+        assert!(import.notes.iter().any(|n| n.contains("from 3 cells")), "{:?}", import.notes);
+    }
+
+    #[test]
+    fn a_quoted_line_break_inside_a_name_is_refused() {
+        let p = problems(&csv("学号,姓名,班级\n0021,\"张三\n丰\",法学 2101\n"));
+        assert!(p[0].contains("row 2") && p[0].contains("column B") && p[0].contains("line break"), "{p:?}");
+    }
+}

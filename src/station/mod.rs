@@ -206,6 +206,16 @@ impl Station {
         Ok(Station { store, session, config, review: None, quality_hint: None, mode })
     }
 
+    /// Checks the operator PIN (kept in the database, slowed and audited there).
+    pub fn check_pin(&mut self, pin: &str) -> Result<(), StationError> {
+        Ok(self.store.check_pin(pin, &now())?)
+    }
+
+    /// Sets the operator PIN; once one is set, the current one is needed.
+    pub fn set_pin(&mut self, new: &str, old: Option<&str>) -> Result<(), StationError> {
+        Ok(self.store.set_pin(new, old, &now())?)
+    }
+
     /// Production, or training (its own database, marked on every screen).
     pub fn mode(&self) -> Mode {
         self.mode
@@ -255,8 +265,20 @@ impl Station {
         self.review.as_ref().map(|r| &r.take)
     }
 
-    /// Applies one event.
+    /// Applies one event. After a change is committed the witness beside the
+    /// database is brought up to date, so a commit that later disappears
+    /// (a lost `-wal`) is noticed before the next number is handed out.
     pub fn handle(&mut self, event: Event) -> Result<Outcome, StationError> {
+        let outcome = self.apply(event)?;
+        if !matches!(outcome, Outcome::Rejected(_)) {
+            if let Err(e) = self.store.write_witness() {
+                tracing::warn!("the witness beside the database could not be written: {e}");
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn apply(&mut self, event: Event) -> Result<Outcome, StationError> {
         match event {
             Event::CodeScanned { text, frame } => self.scan(&text, frame.as_ref()),
             Event::FrameCaptured { frame, source_jpeg } => {
@@ -329,7 +351,11 @@ impl Station {
         }
         // A thumbnail that fails to encode must not cost the student the scan.
         let thumb = frame.and_then(|f| photo::thumbnail_jpeg(f, SCAN_THUMB_MAX_SIDE).ok());
-        let outcome = self.store.scan(self.session.id, &code, text.trim(), thumb.as_deref(), &now())?;
+        // What is stored is what the guard checked, re-encoded: never the
+        // scanned text (a repeated key or a dropped field could hide a clear
+        // name or ID number in it).
+        let checked = code.to_payload();
+        let outcome = self.store.scan(self.session.id, &code, &checked, thumb.as_deref(), &now())?;
         Ok(match outcome {
             ScanOutcome::Queued(r) => Outcome::Queued(r),
             ScanOutcome::AlreadyWaiting(r) => Outcome::AlreadyWaiting(r),

@@ -9,6 +9,8 @@
 
 mod audit;
 mod exports;
+pub mod health;
+mod pin;
 mod queue;
 mod roster;
 pub mod schema;
@@ -45,7 +47,7 @@ pub enum StoreError {
     ReadOnly,
     #[error("数据库被其他程序占用 / the database is locked by another program")]
     Busy,
-    #[error("数据库文件损坏：{0} / the database file is damaged: {0}")]
+    #[error("数据库文件损坏：{0}。未写入任何内容；请恢复最近的备份，详情请运行 gradcap verify / the database file is damaged: {0}. Nothing was written; restore the latest backup; run gradcap verify for details")]
     Corrupt(String),
     #[error("无法打开数据库 {path}：{reason} / cannot open the database {path}: {reason}")]
     CannotOpen { path: String, reason: String },
@@ -67,6 +69,22 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
     #[error("文件错误：{0} / file error: {0}")]
     Io(#[from] std::io::Error),
+    #[error("数据库已损坏，未写入任何内容：{detail}。请恢复最近的备份；详情请运行 gradcap verify / the database is damaged, nothing was written: {detail}. Restore the latest backup; run gradcap verify for details")]
+    Damaged { detail: String },
+    #[error("数据库比它的见证文件旧（已提交的拍摄记录丢失，例如 -wal 文件丢失或放回了旧备份），未写入任何内容：{detail}。请恢复包含这些记录的备份；若确认使用此数据库，运行 gradcap accept-restore / the database is behind its witness (committed captures are missing: a lost -wal file, an old backup put in place), nothing was written: {detail}. Restore a backup that has them; to go on with this database as it is, run gradcap accept-restore")]
+    BehindWitness { detail: String },
+    #[error("尚未设置操作员 PIN，请先在设置中设置 / no operator PIN is set: set one in settings first")]
+    NoPin,
+    #[error(
+        "PIN 错误，未执行；下次尝试须等待 {wait_s} 秒 / wrong PIN: nothing was done; the next try must wait {wait_s} s"
+    )]
+    WrongPin { wait_s: i64 },
+    #[error("PIN 错误次数过多，请 {wait_s} 秒后再试 / too many wrong PINs: try again in {wait_s} s")]
+    PinWait { wait_s: i64 },
+    #[error("PIN 须为 4–8 位数字 / the PIN must be 4 to 8 digits")]
+    PinFormat,
+    #[error("更改 PIN 需要先输入原 PIN / changing the PIN needs the current one")]
+    OldPinNeeded,
     #[error("这是正式采集数据库，不接受演练码（DRILL…）；练习请进入练习模式 / this is a production database: it does not take drill codes (DRILL…); use training mode to practise")]
     DrillInProduction,
     #[error("此数据库已有正式采集记录，不能用于练习；练习使用单独的练习数据库 / this database holds real captures and cannot be used for training: training uses a database of its own")]
@@ -127,6 +145,19 @@ impl Store {
         let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
         let mut store = Store { conn, path: Some(path.to_path_buf()) };
         store.configure()?;
+        // Nothing is written to a damaged database, not even a migration.
+        store.check_before_writing()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens a database restored from a backup that is behind its witness,
+    /// to accept it as it is (`gradcap accept-restore`); damage is still refused.
+    pub fn open_for_accepting_restore(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
+        let mut store = Store { conn, path: Some(path.to_path_buf()) };
+        store.configure()?;
+        store.check_damage()?;
         store.migrate()?;
         Ok(store)
     }
@@ -247,8 +278,13 @@ impl Store {
     /// first, so an interrupted backup is recognisable and never mistaken for one.
     pub fn backup_file(db: &Path, dir: &Path, stamp: &str) -> Result<(PathBuf, VerifyReport), StoreError> {
         std::fs::create_dir_all(dir)?;
+        // What killed backups left here goes first (11 of them once left 951 MB).
+        for stale in crate::paths::remove_stale_partials(dir) {
+            tracing::info!("removed the unfinished backup {}", stale.display());
+        }
         let final_path = dir.join(format!("gradcap-backup-{stamp}.sqlite"));
         let partial = dir.join(format!("gradcap-backup-{stamp}.sqlite.partial"));
+        let _lock = crate::paths::PartialLock::take(&partial)?;
         let _ = std::fs::remove_file(&partial);
         let source = Store::open_read_only(db)?;
         source.backup_to(&partial)?;
@@ -280,20 +316,25 @@ fn open_error(path: &Path, e: rusqlite::Error) -> StoreError {
 
 /// Applies the forward migrations from the database's version up to `target`.
 pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), StoreError> {
-    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if current > schema::LATEST_VERSION {
-        return Err(StoreError::SchemaTooNew { found: current, supported: schema::LATEST_VERSION });
-    }
-    for version in current..target {
-        let Some(sql) = usize::try_from(version).ok().and_then(|v| schema::MIGRATIONS.get(v)) else {
-            break;
-        };
+    // The version is read inside each step's IMMEDIATE transaction: two
+    // processes opening a new database at once take turns, and the second
+    // finds the work done instead of running a migration twice.
+    loop {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > schema::LATEST_VERSION {
+            return Err(StoreError::SchemaTooNew { found: version, supported: schema::LATEST_VERSION });
+        }
+        if version >= target {
+            return Ok(());
+        }
+        let Some(sql) = usize::try_from(version).ok().and_then(|v| schema::MIGRATIONS.get(v)) else {
+            return Ok(());
+        };
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", version + 1)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -341,8 +341,8 @@ impl Store {
         let extra = serde_json::Value::Object(code.extra.clone()).to_string();
         tx.execute(
             "INSERT INTO records (session_id, seq, cjm, sjc, yxdm, zjhm, xh, cc, xllb, fy, xm, bh, extra_json,
-                                  payload, scanned_at, scan_thumb_jpeg)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                  payload, scanned_at, scan_thumb_jpeg, scan_thumb_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             params![
                 session,
                 seq,
@@ -359,7 +359,8 @@ impl Store {
                 extra,
                 payload,
                 now,
-                scan_thumb_jpeg
+                scan_thumb_jpeg,
+                scan_thumb_jpeg.map(super::sha256_hex)
             ],
         )?;
         let record = record_by_id(&tx, tx.last_insert_rowid())?;

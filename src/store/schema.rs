@@ -204,6 +204,25 @@ BEGIN SELECT RAISE(ABORT, 'a database''s mode never changes'); END;
 CREATE TRIGGER station_meta_mode_final_delete BEFORE DELETE ON station_meta WHEN OLD.key = 'mode'
 BEGIN SELECT RAISE(ABORT, 'a database''s mode never changes'); END;
 "#,
+    // v6 -> v7: the scan-time thumbnail is hashed like a take's images and
+    // never changed (a purge after handover may only empty it).
+    r#"
+ALTER TABLE records ADD COLUMN scan_thumb_sha256 TEXT;
+CREATE TRIGGER records_thumb_immutable
+BEFORE UPDATE OF scan_thumb_jpeg, scan_thumb_sha256 ON records
+WHEN NEW.scan_thumb_sha256 IS NOT OLD.scan_thumb_sha256
+  OR (NEW.scan_thumb_jpeg IS NOT NULL AND NEW.scan_thumb_jpeg IS NOT OLD.scan_thumb_jpeg)
+BEGIN SELECT RAISE(ABORT, 'a scan thumbnail never changes'); END;
+
+-- The operator PIN (Argon2id) lives here, never in a settings file.
+CREATE TABLE operator_pin (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    phc             TEXT NOT NULL,
+    set_at          TEXT NOT NULL,
+    failures        INTEGER NOT NULL DEFAULT 0,
+    last_failure_at TEXT
+);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -43,7 +43,8 @@ impl VerifyReport {
 }
 
 /// The checks, by name, in the order they run.
-pub const CHECKS: [&str; 7] = ["integrity", "seq", "primary_take", "images", "audit_chain", "audit_links", "masking"];
+pub const CHECKS: [&str; 8] =
+    ["integrity", "seq", "primary_take", "images", "audit_chain", "audit_links", "masking", "witness"];
 
 impl Store {
     /// Runs every check; a finding never stops the others.
@@ -225,6 +226,36 @@ impl Store {
 
         self.verify_audit_links(&mut report)?;
 
+        // images: scan thumbnails match their hash and decode.
+        let mut stmt = conn
+            .prepare("SELECT id, scan_thumb_jpeg, scan_thumb_sha256 FROM records WHERE scan_thumb_jpeg IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, rusqlite::types::Value>(1)?, r.get::<_, Option<String>>(2)?))
+        })?;
+        for row in rows {
+            let (id, value, hash) = row?;
+            let rusqlite::types::Value::Blob(jpeg) = value else {
+                report.add("images", format!("record {id}: scan thumbnail is not image data"));
+                continue;
+            };
+            match hash {
+                Some(h) if super::sha256_hex(&jpeg) != h => {
+                    report.add("images", format!("record {id}: scan thumbnail SHA-256 does not match its bytes"))
+                }
+                // Thumbnails stored before they were hashed: decoding is all there is to check.
+                _ => {
+                    if let Err(e) = image::load_from_memory(&jpeg) {
+                        report.add("images", format!("record {id}: scan thumbnail does not decode: {e}"));
+                    }
+                }
+            }
+        }
+
+        // witness: the database is not behind what its witness saw committed.
+        if let Some(detail) = self.behind_witness()? {
+            report.add("witness", format!("committed captures are missing: {detail}"));
+        }
+
         // masking: stored names and the names inside stored payloads.
         let mut stmt = conn.prepare("SELECT xh, xm FROM roster")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
@@ -234,19 +265,60 @@ impl Store {
                 report.add("masking", format!("roster {xh}: the stored name is not masked"));
             }
         }
-        let mut stmt = conn.prepare("SELECT id, xm, payload FROM records")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        // What is stored, field by field — not a re-parse that could be
+        // fooled the same way as the scan: the name masked, the ID tail four
+        // characters, no full ID number in any stored text, unknown keys of
+        // the safe kind only, and the stored payload exactly the checked fields.
+        let mut stmt = conn
+            .prepare("SELECT id, sjc, cjm, yxdm, zjhm, xh, cc, xllb, fy, xm, bh, extra_json, payload FROM records")?;
+        let rows = stmt.query_map([], |r| {
+            let mut texts = Vec::with_capacity(12);
+            for i in 1..=12 {
+                texts.push(r.get::<_, String>(i)?);
+            }
+            Ok((r.get::<_, i64>(0)?, texts))
+        })?;
         for row in rows {
-            let (id, xm, payload) = row?;
-            if !code::is_masked_name(&xm) {
+            let (id, t) = row?;
+            let [sjc, cjm, yxdm, zjhm, xh, cc, xllb, fy, xm, bh, extra_json, payload] = t.as_slice() else {
+                continue;
+            };
+            if !code::is_masked_name(xm) {
                 report.add("masking", format!("record {id}: the stored name is not masked"));
             }
-            match code::parse(&payload) {
-                Ok(c) if c.xm != xm => {
-                    report.add("masking", format!("record {id}: payload name differs from the record"))
+            if !code::is_id_tail(zjhm) {
+                report.add("masking", format!("record {id}: the stored ID tail is not four characters"));
+            }
+            let decoded = code::guard::decoded_payload_text(payload);
+            if t.iter().chain(decoded.iter()).any(|s| !code::guard::stored_text_is_safe(s)) {
+                report.add("masking", format!("record {id}: a stored field holds a full ID number"));
+            }
+            let extra: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(extra_json).unwrap_or_default();
+            if code::guard::safe_extras(extra.clone()).len() != extra.len() {
+                report.add("masking", format!("record {id}: an unknown field that could hold a name is stored"));
+            }
+            let stored = code::CaptureCode {
+                sjc: sjc.clone(),
+                cjm: cjm.clone(),
+                yxdm: yxdm.clone(),
+                zjhm: zjhm.clone(),
+                xh: xh.clone(),
+                cc: cc.clone(),
+                xllb: xllb.clone(),
+                fy: fy.clone(),
+                xm: xm.clone(),
+                bh: bh.clone(),
+                extra,
+            };
+            match code::parse(payload) {
+                Ok(c) if c == stored => {}
+                Ok(_) => {
+                    report.add("masking", format!("record {id}: the stored payload differs from the stored fields"))
                 }
-                Ok(_) => {}
-                Err(e) => report.add("masking", format!("record {id}: stored payload is not a valid code: {e}")),
+                Err(e) => {
+                    report.add("masking", format!("record {id}: the stored payload is refused by the guard: {e}"))
+                }
             }
         }
         Ok(report)

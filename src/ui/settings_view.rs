@@ -91,8 +91,12 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, current: &Settings, lang: 
             });
             ui.separator();
             ui.heading(tr(lang, "操作员 PIN", "Operator PIN"));
-            ui.label(if current.has_pin() {
-                tr(lang, "已设置。作废和重拍已拍学生需要 PIN。", "Set. Voiding and re-shooting need the PIN.")
+            ui.label(if state.pin_set {
+                tr(
+                    lang,
+                    "已设置（保存在本机位数据库中）。作废、重拍已拍学生和交接后删除需要 PIN；更改需要原 PIN。",
+                    "Set (kept in this station's database). Void, re-shoot and purge need it; changing it needs the current one.",
+                )
             } else {
                 tr(
                     lang,
@@ -101,9 +105,14 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, current: &Settings, lang: 
                 )
             });
             ui.horizontal(|ui| {
+                if state.pin_set {
+                    ui.label(tr(lang, "原 PIN", "Current PIN"));
+                    ui.add(egui::TextEdit::singleline(&mut state.old_pin).password(true).desired_width(100.0));
+                }
+                ui.label(tr(lang, "新 PIN", "New PIN"));
                 ui.add(egui::TextEdit::singleline(&mut state.new_pin).password(true).desired_width(100.0));
                 if ui.button(tr(lang, "设置新 PIN", "Set new PIN")).clicked() {
-                    out.push(Command::SetPin(state.new_pin.clone()));
+                    out.push(Command::SetPin { new: state.new_pin.clone(), old: state.old_pin.clone() });
                 }
             });
         });

@@ -1,0 +1,234 @@
+//! Damage below SQLite: found before anything is written, never quietly
+//! built upon.
+//!
+//! - Every database opened for writing is checked first: `quick_check` for
+//!   the file's pages, a full `integrity_check` of the small tables whose
+//!   indexes decide who is photographed (`records`, `sessions`, `audit`), and
+//!   the audit chain's head (the last row's hash and its link).
+//! - A **witness** beside the database (`NAME.witness`, a few hundred bytes,
+//!   written and fsync'd after each capture-station commit) holds how many
+//!   audit rows the database had and the hash of the last. A database that
+//!   is *behind* its witness — a lost or truncated `-wal`, a copy without it,
+//!   an old backup put in its place — is refused (and `verify` fails) before
+//!   it hands out a number that was already given. After a deliberate
+//!   restore, `gradcap accept-restore` records the loss in the audit log and
+//!   moves the witness to the database as it is.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::OptionalExtension;
+
+use super::{Store, StoreError};
+
+/// What the witness holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Witness {
+    /// Audit rows the database had after the last commit.
+    pub audit_rows: i64,
+    /// The hash of the last of them.
+    pub audit_head: String,
+    /// The highest number handed out per session id at that moment.
+    #[serde(default)]
+    pub next_seq: std::collections::BTreeMap<String, i64>,
+}
+
+/// The witness file of a database.
+pub fn witness_path(db: &Path) -> PathBuf {
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".witness");
+    db.with_file_name(name)
+}
+
+impl Store {
+    /// The checks before writing: pages, the queue's tables and indexes,
+    /// the audit head, and the witness. Refuses a damaged database with
+    /// what to do.
+    pub fn check_before_writing(&self) -> Result<(), StoreError> {
+        self.check_damage()?;
+        self.check_witness()
+    }
+
+    /// Pages, the queue's tables and indexes, the audit head.
+    pub(crate) fn check_damage(&self) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let mut problems: Vec<String> = Vec::new();
+        let mut stmt = conn.prepare("PRAGMA quick_check")?;
+        let lines: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        if lines != ["ok"] {
+            problems.extend(lines.into_iter().take(3));
+        }
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for table in ["records", "sessions", "audit"] {
+            if !tables.iter().any(|t| t == table) {
+                continue;
+            }
+            let mut stmt = conn.prepare(&format!("PRAGMA integrity_check({table})"))?;
+            let lines: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            if lines != ["ok"] {
+                problems.extend(lines.into_iter().take(3));
+            }
+        }
+        if problems.is_empty() && tables.iter().any(|t| t == "audit") {
+            if let Some(problem) = self.audit_head_problem()? {
+                problems.push(problem);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(StoreError::Damaged { detail: problems.join("; ") });
+        }
+        Ok(())
+    }
+
+    /// The last audit row's hash must be its own and follow the row before.
+    fn audit_head_problem(&self) -> Result<Option<String>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT id, at, session_id, record_id, take_id, action, detail, prev_hash, hash FROM audit
+             ORDER BY id DESC LIMIT 2",
+        )?;
+        let rows: Vec<super::AuditEntry> = stmt
+            .query_map([], |r| {
+                Ok(super::AuditEntry {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    session_id: r.get(2)?,
+                    record_id: r.get(3)?,
+                    take_id: r.get(4)?,
+                    action: r.get(5)?,
+                    detail: r.get(6)?,
+                    prev_hash: r.get(7)?,
+                    hash: r.get(8)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let Some(last) = rows.first() else { return Ok(None) };
+        if last.expected_hash() != last.hash {
+            return Ok(Some(format!("audit row {}: its hash does not match its content", last.id)));
+        }
+        let link = rows.get(1).map_or(super::GENESIS_HASH, |p| p.hash.as_str());
+        if last.prev_hash != link {
+            return Ok(Some(format!("audit row {}: it does not follow the row before", last.id)));
+        }
+        Ok(None)
+    }
+
+    /// The witness as the database stands now.
+    pub fn current_witness(&self) -> Result<Witness, StoreError> {
+        let conn = self.conn();
+        let audit_rows: i64 = conn.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))?;
+        let audit_head: String = conn
+            .query_row("SELECT hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+            .optional()?
+            .unwrap_or_else(|| super::GENESIS_HASH.to_string());
+        let mut stmt = conn.prepare("SELECT id, next_seq FROM sessions")?;
+        let next_seq = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?.to_string(), r.get::<_, i64>(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(Witness { audit_rows, audit_head, next_seq })
+    }
+
+    /// Writes the witness (after a commit): a temporary file, fsync'd, renamed
+    /// over the old one, the folder fsync'd. In-memory databases have none.
+    pub fn write_witness(&self) -> Result<(), StoreError> {
+        let Some(db) = self.path() else { return Ok(()) };
+        let witness = self.current_witness()?;
+        let path = witness_path(db);
+        let tmp = path.with_extension("witness.tmp");
+        let bytes = serde_json::to_vec(&witness).map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
+        {
+            use std::io::Write as _;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &path)?;
+        #[cfg(unix)]
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// The witness beside this database, if there is one.
+    pub fn read_witness(&self) -> Result<Option<Witness>, StoreError> {
+        let Some(db) = self.path() else { return Ok(None) };
+        match std::fs::read(witness_path(db)) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|_| StoreError::Damaged {
+                detail: format!("{} is not a witness file", witness_path(db).display()),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Why the database is behind its witness, if it is: fewer audit rows
+    /// than the witness saw, or another chain at the witness's row.
+    pub fn behind_witness(&self) -> Result<Option<String>, StoreError> {
+        let Some(w) = self.read_witness()? else { return Ok(None) };
+        let has_audit: bool = self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'audit')",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_audit {
+            return Ok((w.audit_rows > 0)
+                .then(|| format!("the database is empty, its witness saw {} audit rows", w.audit_rows)));
+        }
+        let now = self.current_witness()?;
+        if now.audit_rows < w.audit_rows {
+            let lost_numbers: Vec<String> = w
+                .next_seq
+                .iter()
+                .filter_map(|(sid, next)| {
+                    let have = now.next_seq.get(sid).copied().unwrap_or(1);
+                    (have < *next).then(|| format!("session {sid}: numbers {have}–{} were handed out", next - 1))
+                })
+                .collect();
+            return Ok(Some(format!(
+                "the database has {} audit rows, its witness saw {}{}",
+                now.audit_rows,
+                w.audit_rows,
+                if lost_numbers.is_empty() { String::new() } else { format!(" ({})", lost_numbers.join("; ")) }
+            )));
+        }
+        if w.audit_rows > 0 {
+            let at: Option<String> = self
+                .conn()
+                .query_row("SELECT hash FROM audit ORDER BY id LIMIT 1 OFFSET ?1", [w.audit_rows - 1], |r| r.get(0))
+                .optional()?;
+            if at.as_deref() != Some(w.audit_head.as_str()) {
+                return Ok(Some(format!("audit row {} is not the one its witness saw", w.audit_rows)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn check_witness(&self) -> Result<(), StoreError> {
+        match self.behind_witness()? {
+            Some(detail) => Err(StoreError::BehindWitness { detail }),
+            None => Ok(()),
+        }
+    }
+
+    /// After a deliberate restore from a backup: records in the audit log
+    /// what the witness had seen that the database no longer has, then moves
+    /// the witness to the database as it is. Returns what was lost.
+    pub fn accept_restore(&mut self, now: &str) -> Result<Option<String>, StoreError> {
+        let lost = self.behind_witness()?;
+        if let Some(detail) = &lost {
+            let tx = self.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            super::audit::append(
+                &tx,
+                now,
+                super::audit::AuditRefs::default(),
+                "restore_accepted",
+                &serde_json::json!({ "lost": detail }),
+            )?;
+            tx.commit()?;
+        }
+        self.write_witness()?;
+        Ok(lost)
+    }
+}
