@@ -401,6 +401,9 @@ pub struct GradcapApp {
     training: bool,
     /// The drives listed in the export view and the device each was on.
     drive_devices: Vec<(PathBuf, u64)>,
+    /// The background check of the image store, and what it found.
+    image_store_check: Option<Receiver<Result<(), String>>>,
+    image_store_damaged: Option<String>,
     pub view: View,
     pub ui: UiState,
     started: Instant,
@@ -437,6 +440,8 @@ impl GradcapApp {
             gun: GunBuffer::new(opts.gun.clone()),
             training: opts.training,
             drive_devices: Vec::new(),
+            image_store_check: None,
+            image_store_damaged: None,
             player: Player::start(opts.sound.clone()),
             backup_results: None,
             export_results: None,
@@ -502,6 +507,12 @@ impl GradcapApp {
         let db = self.db_path();
         self.ui.training = self.training;
         let store = if self.training { Store::open_training(&db) } else { Store::open(&db) };
+        // The station's own file must be a real one: a training database
+        // opened as the station's would take drill codes without a banner.
+        let store = store.and_then(|s| match s.mode()? {
+            crate::store::Mode::Training if !self.training => Err(crate::store::StoreError::TrainingDatabase),
+            _ => Ok(s),
+        });
         let opened = store
             .map_err(|e| e.to_string())
             .and_then(|store| Station::open(store, &self.settings.session_info(), config).map_err(|e| e.to_string()));
@@ -509,6 +520,7 @@ impl GradcapApp {
             Ok(st) => {
                 self.station = Some(st);
                 self.startup_error = None;
+                self.check_image_store_in_background(db.clone());
                 if self.view == View::Assist {
                     self.start_assist_worker();
                 }
@@ -517,6 +529,18 @@ impl GradcapApp {
                 self.station = None;
                 self.startup_error = Some(format!("{}: {e}", db.display()));
             }
+        }
+    }
+
+    /// The image store's pages are checked on a worker after opening (seconds
+    /// on a big day); until the answer the station works, and a damaged
+    /// store stops every capture with the reason on screen.
+    fn check_image_store_in_background(&mut self, db: PathBuf) {
+        self.image_store_damaged = None;
+        let job = move || Store::open_read_only(&db).and_then(|s| s.check_image_store()).map_err(|e| e.to_string());
+        match spawn_job("db-check", &self.ctx, job) {
+            Ok(rx) => self.image_store_check = Some(rx),
+            Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
         }
     }
 
@@ -709,6 +733,16 @@ impl GradcapApp {
     /// 1. Workers: camera state, codes read, photos prepared.
     fn poll_workers(&mut self, ctx: &egui::Context) -> Vec<Command> {
         let mut commands = Vec::new();
+        if let Some(rx) = &self.image_store_check {
+            if let Some(result) = job_result(rx, "db-check") {
+                self.image_store_check = None;
+                if let Err(e) = result {
+                    self.startup_error = Some(e.clone());
+                    self.ui.feedback = Some(Feedback::error(&e));
+                    self.image_store_damaged = Some(e);
+                }
+            }
+        }
         if let (Some(worker), Some(st)) = (&self.assist_worker, &self.station) {
             if let Some(reading) = worker.latest() {
                 let info = &st.session().info;
@@ -1024,6 +1058,14 @@ impl GradcapApp {
 
     /// 4. The one place that changes anything.
     pub fn apply(&mut self, command: Command, ctx: &egui::Context) {
+        // A damaged image store takes no more captures: restore a backup first.
+        if let (Some(e), Command::Scanned { .. } | Command::Shoot | Command::Accept) =
+            (&self.image_store_damaged, &command)
+        {
+            self.ui.feedback = Some(Feedback::error(e));
+            self.player.play(Cue::Rejected);
+            return;
+        }
         match command {
             Command::Scanned { text, frame } => {
                 let small = frame.map(|f| ui::small_frame(&f.rgb, 320));
@@ -1378,13 +1420,26 @@ impl GradcapApp {
             self.ui.feedback = Some(Feedback::error(&e));
             return;
         }
-        let (old_info, new_info) = (self.settings.session_info(), new.session_info());
+        // Compared with the session as it is open (a day that went past
+        // midnight, a change still pending), not with the file.
+        let old_info = self.station.as_ref().map_or_else(|| self.settings.session_info(), |s| s.session().info.clone());
+        let new_info = new.session_info();
         let new_day = (&old_info.station, &old_info.date) != (&new_info.station, &new_info.date);
         let waiting = self.ui.snapshot.counts.waiting;
         if new_day && !confirmed && waiting > 0 && self.station.is_some() {
             self.ui.session_change_waiting = waiting;
             self.ui.confirm = Some(Command::SaveSettingsConfirmed(Box::new(new)));
             return;
+        }
+        // A correction is applied to the database first: the file never says
+        // what the session does not.
+        if !new_day && old_info != new_info {
+            if let Some(st) = &mut self.station {
+                if let Err(e) = st.correct_session(&new_info) {
+                    self.ui.feedback = Some(Feedback::error(&e));
+                    return;
+                }
+            }
         }
         if let Err(e) = new.save(&self.opts.settings_path) {
             self.ui.feedback = Some(Feedback::error(&e));
@@ -1427,12 +1482,6 @@ impl GradcapApp {
             self.station = None; // close the old store before opening
             self.open_station();
         } else if old_info != new_info {
-            if let Some(st) = &mut self.station {
-                if let Err(e) = st.correct_session(&new_info) {
-                    self.ui.feedback = Some(Feedback::error(&e));
-                    return;
-                }
-            }
             let (zh, en) = (
                 "设置已保存；本场次信息已更正，编号和队列不变",
                 "settings saved; the session is corrected, numbers and queue unchanged",

@@ -372,8 +372,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Decode { raw, json, texts, images }) => decode(raw, json, &texts, &images),
         Some(Command::Codes { roster, out, school_code }) => codes(&roster, &out, &school_code),
         Some(Command::Simulate { students, roster, station, seed, school_code, date }) => {
-            let path = db()?;
-            // Simulated students carry drill codes: a training database.
+            // Simulated students carry drill codes: a training database, the
+            // station's own training file unless --db names one.
+            let path = if cli.db.is_some() { db()? } else { paths::training_db(&db()?) };
             let store = Store::open_training(&path).with_context(|| format!("数据库 / database {}", path.display()))?;
             let mut opts = SimulateOptions::new(students, &station, seed);
             opts.school_code = school_code;
@@ -554,7 +555,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Purge { before, pin, yes }) => purge(&db()?, &before, pin, yes),
         Some(Command::Pin { action: PinAction::Reset { yes } }) => {
             let path = db()?;
-            let mut store = open_existing(&path)?;
+            if !path.exists() {
+                bail!("数据库不存在 / no database at {}", path.display());
+            }
+            let mut store = open_store(&path)?;
             outln!(
                 "重置操作员 PIN：此操作会永久记入操作日志，之后每个导出包的清单都会注明重置时间 / resetting the operator PIN: \
                  this stays in the audit log for ever, and every later export's manifest names the time of the reset"
@@ -675,8 +679,12 @@ impl<A: eframe::App> eframe::App for Deadline<A> {
     }
 }
 
+/// A database for a writing command: checked like the station's, and its
+/// image store's pages too (a command can spend the seconds).
 fn open_store(path: &Path) -> Result<Store> {
-    Store::open(path).with_context(|| format!("数据库 / database {}", path.display()))
+    let store = Store::open(path).with_context(|| format!("数据库 / database {}", path.display()))?;
+    store.check_image_store().with_context(|| format!("数据库 / database {}", path.display()))?;
+    Ok(store)
 }
 
 fn open_existing(path: &Path) -> Result<Store> {
@@ -1053,9 +1061,13 @@ fn decode(raw: bool, as_json: bool, texts: &[String], images: &[PathBuf]) -> Res
             Err(e) => {
                 all_ok = false;
                 // A refused text that may hold a clear name or ID number is not echoed.
+                // Echoed only when it never decoded into a code's fields: anything
+                // past Base64 may hold a clear name or ID number.
                 let shown = match e {
-                    code::CodeError::FullIdNumber | code::CodeError::NameNotMasked { .. } => "(withheld)",
-                    _ => text.as_str(),
+                    code::CodeError::Empty | code::CodeError::Foreign(_) | code::CodeError::InvalidBase64 => {
+                        text.as_str()
+                    }
+                    _ => "(withheld)",
                 };
                 emit(json!({"input": shown, "error": e.to_string()}), format!("{shown}: {e}"))?;
             }

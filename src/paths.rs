@@ -235,24 +235,43 @@ fn lock_path_of(partial: &Path) -> PathBuf {
 }
 
 /// Removes from `dir` every `.partial` whose lock file no process holds (a
-/// backup or merge killed half-way), and the lock file. Returns what went.
-pub fn remove_stale_partials(dir: &Path) -> Vec<PathBuf> {
+/// backup or merge killed half-way), and the lock file; and, for names
+/// `is_ours` accepts, a `.partial` with no lock file at all (left by a build
+/// before the locks) once it is an hour old. Returns what went.
+pub fn remove_stale_partials(dir: &Path, is_ours: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut removed = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else { return removed };
-    for entry in entries.flatten() {
-        let lock = entry.path();
-        let Some(name) = lock.file_name().and_then(|n| n.to_str()) else { continue };
-        let Some(partial_name) = name.strip_suffix(".lock").filter(|p| p.ends_with(".partial")) else { continue };
-        let Ok(file) = std::fs::OpenOptions::new().write(true).open(&lock) else { continue };
-        if fs4::FileExt::try_lock(&file).is_err() {
-            continue; // still being written
+    let remove = |partial: &Path| {
+        if partial.is_dir() {
+            std::fs::remove_dir_all(partial)
+        } else {
+            std::fs::remove_file(partial)
         }
-        let partial = dir.join(partial_name);
-        let gone = if partial.is_dir() { std::fs::remove_dir_all(&partial) } else { std::fs::remove_file(&partial) };
-        if gone.is_ok() || !partial.exists() {
-            removed.push(partial);
-            drop(file);
-            let _ = std::fs::remove_file(&lock);
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+        if let Some(partial_name) = name.strip_suffix(".lock").filter(|p| p.ends_with(".partial")) {
+            let Ok(file) = std::fs::OpenOptions::new().write(true).open(&path) else { continue };
+            if fs4::FileExt::try_lock(&file).is_err() {
+                continue; // still being written
+            }
+            let partial = dir.join(partial_name);
+            if !partial.exists() || remove(&partial).is_ok() {
+                removed.push(partial);
+                drop(file);
+                let _ = std::fs::remove_file(&path);
+            }
+        } else if name.ends_with(".partial") && is_ours(&name) && !lock_path_of(&path).exists() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(3600));
+            if old && remove(&path).is_ok() {
+                removed.push(path);
+            }
         }
     }
     removed

@@ -242,7 +242,9 @@ fn the_data_directory_comes_from_the_environment_when_no_db_is_given() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(dir.path().join("gradcap.sqlite").exists());
+    // Simulated (drill) students go to the station's training file, never its real one.
+    assert!(dir.path().join("gradcap-training.sqlite").exists());
+    assert!(!dir.path().join("gradcap.sqlite").exists());
     let other = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
         .args(["verify", "--data-dir"])

@@ -345,3 +345,29 @@ fn a_pulled_drive_is_never_exported_and_verified() {
     assert!(std::fs::read_dir(&mount_point).unwrap().next().is_none(), "nothing written to the internal disk");
     assert!(store.export_history().unwrap().is_empty(), "nothing recorded");
 }
+
+/// Damage in the image store's pages (the takes table) stops a writing
+/// command too: it is checked before writing, where the station checks it on
+/// a worker after opening.
+#[test]
+fn damage_in_the_image_store_stops_a_writing_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.sqlite");
+    assert!(run(&db, &["simulate", "--students", "6", "--seed", "8"]).status.success());
+    let root: i64 = {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+        conn.query_row("SELECT rootpage FROM sqlite_schema WHERE name = 'takes'", [], |r| r.get(0)).unwrap()
+    };
+    let mut bytes = std::fs::read(&db).unwrap();
+    let at = (root as usize - 1) * 4096;
+    for b in &mut bytes[at..at + 48] {
+        *b ^= 0x33;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let out = run(&db, &["simulate", "--students", "1", "--seed", "9"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("damaged"), "{}", String::from_utf8_lossy(&out.stderr));
+    let store = Store::open_read_only(&db).unwrap();
+    assert!(store.check_image_store().is_err(), "what the station's worker runs finds it too");
+}

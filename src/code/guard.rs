@@ -100,29 +100,49 @@ pub fn parse_json_unique(json: &str) -> Result<Value, CodeError> {
     }
 }
 
-/// True when `s` holds a run shaped like a full resident ID number: exactly
-/// 15 digits, or 17 digits and a digit or X, not part of a longer run.
+/// True when `s` holds a run shaped like a full resident ID number: 15
+/// digits, or 17 digits and a digit or X — also written in groups with
+/// single spaces or hyphens (`110105 19491231 0021`), and also next to
+/// letters (`ID110105194912310021`) — not part of a longer digit run.
 pub fn holds_full_id_number(s: &str) -> bool {
-    let b = s.as_bytes();
+    id_runs(s, true)
+}
+
+/// As [`holds_full_id_number`] for an opaque token (`cjm`): only a bare run
+/// with no letter or digit on either side counts, so a hex token that
+/// happens to hold many digits in a row is not refused.
+pub fn token_holds_full_id_number(s: &str) -> bool {
+    id_runs(s, false)
+}
+
+fn id_runs(s: &str, lenient: bool) -> bool {
+    let c: Vec<char> = s.chars().collect();
+    let boundary = |i: usize| if lenient { !c[i].is_ascii_digit() } else { !c[i].is_ascii_alphanumeric() };
     let mut i = 0;
-    while i < b.len() {
-        if !b[i].is_ascii_digit() {
+    while i < c.len() {
+        if !c[i].is_ascii_digit() || (i > 0 && !boundary(i - 1)) {
             i += 1;
             continue;
         }
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
+        let mut digits = 0;
+        let mut j = i;
+        while j < c.len() {
+            if c[j].is_ascii_digit() {
+                digits += 1;
+                j += 1;
+            } else if lenient && (c[j] == ' ' || c[j] == '-') && c.get(j + 1).is_some_and(char::is_ascii_digit) {
+                j += 1;
+            } else {
+                break;
+            }
         }
-        let digits = i - start;
-        let check_x = i < b.len() && (b[i] == b'X' || b[i] == b'x');
-        let end = if check_x { i + 1 } else { i };
-        let len = end - start;
-        let bounded = end >= b.len() || !b[end].is_ascii_alphanumeric();
-        if bounded && ((len == 15 && !check_x) || (len == 18 && (digits == 18 || (digits == 17 && check_x)))) {
+        let check_x = digits == 17 && c.get(j).is_some_and(|x| *x == 'X' || *x == 'x');
+        let end = if check_x { j + 1 } else { j };
+        let bounded = end >= c.len() || boundary(end);
+        if bounded && (digits == 15 || digits == 18 || check_x) {
             return true;
         }
-        i = end.max(i);
+        i = j.max(i + 1);
     }
     false
 }
@@ -138,7 +158,13 @@ pub fn refuse_full_id_numbers(v: &Value) -> Result<(), CodeError> {
                 if holds_full_id_number(k) {
                     return Err(CodeError::FullIdNumber);
                 }
-                refuse_full_id_numbers(v)?;
+                match (k.as_str(), v) {
+                    ("cjm", Value::String(token)) if token_holds_full_id_number(token) => {
+                        return Err(CodeError::FullIdNumber)
+                    }
+                    ("cjm", Value::String(_)) => {}
+                    _ => refuse_full_id_numbers(v)?,
+                }
             }
             false
         }
@@ -168,13 +194,6 @@ pub fn safe_extras(extra: Map<String, Value>) -> Map<String, Value> {
                 }
         })
         .collect()
-}
-
-/// The JSON text inside a stored Base64 payload (for the ID-number scan of
-/// `verify`); none when it does not decode.
-pub fn decoded_payload_text(payload: &str) -> Option<String> {
-    let compact: String = payload.chars().filter(|c| !c.is_whitespace()).collect();
-    super::decode_base64(&compact).and_then(|b| String::from_utf8(b).ok())
 }
 
 /// What a stored text must never hold: checked by `verify` on every stored
@@ -229,6 +248,13 @@ mod tests {
         assert!(!holds_full_id_number("DRILL0123456789ABCDEF0123"));
         assert!(!holds_full_id_number("1234567890123456789012"));
         assert!(holds_full_id_number("a 110105194912310021 b"));
+        assert!(holds_full_id_number("110105 19491231 0021"), "in groups");
+        assert!(holds_full_id_number("110105-19491231-002X"));
+        assert!(holds_full_id_number("ID110105194912310021a"), "next to letters");
+        assert!(!holds_full_id_number("1700000000000"), "an sjc");
+        // A token is only refused for a bare run.
+        assert!(!token_holds_full_id_number("A1101051949123100219F110105194912310021B"));
+        assert!(token_holds_full_id_number("110105194912310021"));
     }
 
     #[test]

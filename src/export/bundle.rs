@@ -232,40 +232,58 @@ fn is_os_litter(name: &str) -> bool {
 
 /// SHA-256 of a file, read in pieces into `buf` (an encrypted bundle is
 /// one large file).
-/// The most any one file of a bundle may hold (a DSLR original is a few
-/// tens of MB): reads never go past it, whatever a crafted file says.
+/// The most a file read whole from a bundle (a manifest, a photo or an
+/// original) may hold — a DSLR original is a few tens of MB: such reads never
+/// go past it, whatever a crafted file says.
 pub const MAX_BUNDLE_FILE_BYTES: u64 = 64 << 20;
 
 /// Opens `rel` inside the bundle `dir` only if it is a regular file there:
 /// no component is a symbolic link, and the file is no device, FIFO or
-/// socket (a link to `/dev/zero` or a FIFO once hung the check). Bundles
+/// socket (a link to `/dev/zero` or a FIFO once hung the check). The last
+/// component is opened without following a link and without blocking, and
+/// checked on the open handle, so nothing can be swapped in between. Bundles
 /// are data, never paths to follow.
 pub(crate) fn open_bundle_file(dir: &Path, rel: &str) -> std::io::Result<std::fs::File> {
     let refuse = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{rel}: {why}"));
     let mut path = dir.to_path_buf();
-    let mut meta = std::fs::symlink_metadata(dir)?;
     for part in rel.split('/') {
         path.push(part);
-        meta = std::fs::symlink_metadata(&path)?;
-        if meta.file_type().is_symlink() {
+        if std::fs::symlink_metadata(&path)?.file_type().is_symlink() {
             return Err(refuse("is a symbolic link; only regular files inside the bundle are read"));
         }
     }
-    if !meta.is_file() {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(&path).map_err(|e| match e.raw_os_error() {
+        #[cfg(unix)]
+        Some(libc::ELOOP) => refuse("is a symbolic link; only regular files inside the bundle are read"),
+        _ => e,
+    })?;
+    if !file.metadata()?.is_file() {
         return Err(refuse("is not a regular file"));
     }
-    if meta.len() > MAX_BUNDLE_FILE_BYTES {
-        return Err(refuse("is larger than any file of a bundle"));
-    }
-    std::fs::File::open(&path)
+    Ok(file)
 }
 
-/// The whole of a bundle file, read through [`open_bundle_file`] and never
-/// past [`MAX_BUNDLE_FILE_BYTES`].
+/// The whole of a bundle file (a manifest, a photo for `merge`), read
+/// through [`open_bundle_file`] and never past [`MAX_BUNDLE_FILE_BYTES`].
+/// Hashing streams instead (an encrypted bundle is one large file).
 pub(crate) fn read_bundle_file(dir: &Path, rel: &str) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
+    let file = open_bundle_file(dir, rel)?;
+    if file.metadata()?.len() > MAX_BUNDLE_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{rel}: larger than a photo or manifest"),
+        ));
+    }
     let mut bytes = Vec::new();
-    open_bundle_file(dir, rel)?.take(MAX_BUNDLE_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    file.take(MAX_BUNDLE_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_BUNDLE_FILE_BYTES {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{rel}: grew past the limit")));
     }
@@ -275,7 +293,9 @@ pub(crate) fn read_bundle_file(dir: &Path, rel: &str) -> std::io::Result<Vec<u8>
 fn hash_file(dir: &Path, rel: &str, buf: &mut [u8]) -> std::io::Result<(String, u64)> {
     use sha2::Digest as _;
     use std::io::Read as _;
-    let mut f = open_bundle_file(dir, rel)?.take(MAX_BUNDLE_FILE_BYTES + 1);
+    // Streamed in pieces: no size limit here (an encrypted bundle is one
+    // file of every photo), but only a regular file inside the bundle.
+    let mut f = open_bundle_file(dir, rel)?;
     let mut hasher = sha2::Sha256::new();
     let mut total = 0u64;
     loop {
@@ -285,9 +305,6 @@ fn hash_file(dir: &Path, rel: &str, buf: &mut [u8]) -> std::io::Result<(String, 
         }
         hasher.update(&buf[..n]);
         total += n as u64;
-    }
-    if total > MAX_BUNDLE_FILE_BYTES {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{rel}: grew past the limit")));
     }
     Ok((crate::store::digest_hex(&hasher.finalize()), total))
 }

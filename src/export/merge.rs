@@ -165,7 +165,8 @@ pub fn merge(bundles: &[PathBuf], to: &Path, options: &MergeOptions, now: &str) 
     if bundle.exists() {
         return Err(ExportError::Exists(bundle.display().to_string()));
     }
-    for stale in crate::paths::remove_stale_partials(to) {
+    let ours = |name: &str| name.contains("_merged_") && name.ends_with(".partial");
+    for stale in crate::paths::remove_stale_partials(to, &ours) {
         tracing::info!("removed the unfinished merge {}", stale.display());
     }
     let partial = to.join(format!("{name}.partial"));

@@ -58,7 +58,7 @@ pub enum TableError {
     NotASpreadsheet(String),
     #[error("CSV 格式错误（第 {row} 行）：{reason} / malformed CSV (row {row}): {reason}")]
     Csv { row: usize, reason: String },
-    #[error("CSV 编码混杂：前面的行是 UTF-8，第 {row} 行起是 GBK（两个文件被拼在一起？）；请统一另存为 UTF-8 / mixed encodings in the CSV: UTF-8 rows, then GBK from row {row} (two files joined?): save it again as one encoding")]
+    #[error("CSV 编码混杂：第 {row} 行与前面的行编码不同（UTF-8 与 GBK，两个文件被拼在一起？）；请统一另存为 UTF-8 / mixed encodings in the CSV: row {row} is not in the encoding of the rows before it (UTF-8 and GBK: two files joined?): save it again as one encoding")]
     MixedEncoding { row: usize },
     #[error("工作簿没有可见的工作表 / the workbook has no visible sheet")]
     NoVisibleSheet,
@@ -87,20 +87,24 @@ pub fn read_table(name: &str, bytes: &[u8]) -> Result<Table, TableError> {
     Ok(table)
 }
 
-/// The first line that is not UTF-8 in a file whose earlier lines are
-/// UTF-8 with Chinese text: two encodings in one file, which no single
-/// decoding reads right.
+/// The first line in the other encoding, in a file where some lines with
+/// Chinese text are UTF-8 and others are not (GBK): two encodings in one
+/// file, which no single decoding reads right — whichever comes first.
 fn mixed_encoding_row(bytes: &[u8]) -> Option<usize> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if std::str::from_utf8(bytes).is_ok() {
         return None;
     }
-    let mut utf8_text_seen = false;
+    let mut first_kind: Option<bool> = None;
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        match std::str::from_utf8(line) {
-            Ok(text) => utf8_text_seen |= !text.is_ascii(),
-            Err(_) if utf8_text_seen => return Some(i + 1),
-            Err(_) => return None,
+        if line.is_ascii() {
+            continue;
+        }
+        let utf8 = std::str::from_utf8(line).is_ok();
+        match first_kind {
+            None => first_kind = Some(utf8),
+            Some(kind) if kind != utf8 => return Some(i + 1),
+            Some(_) => {}
         }
     }
     None

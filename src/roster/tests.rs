@@ -235,6 +235,10 @@ mod never_silently_wrong {
         let err = read_table("r.csv", &bytes).unwrap_err();
         assert_eq!(err, TableError::MixedEncoding { row: 3 });
         assert!(err.to_string().contains("row 3"));
+        // And the other way round: a GBK file with UTF-8 rows pasted after it.
+        let (gbk, _, _) = encoding_rs::GBK.encode("学号,姓名,班级\n0021010102,王小明,法学 2101\n");
+        let bytes = [&gbk[..], "0021010103,李四光,法学 2101\n".as_bytes()].concat();
+        assert_eq!(read_table("r.csv", &bytes).unwrap_err(), TableError::MixedEncoding { row: 3 });
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //! held in one group until such a frame (or the scanner's Enter) closes it:
 //! - a group of at least `min_len` characters is a scan;
 //! - a group of one or two keys is a person's key presses, released at once
-//!   (the delay is one frame after `gap`, some 50 ms on a fast machine);
+//!   (the delay is one frame after `gap`, some 50 ms on a fast machine) —
+//!   unless it follows a scan within [`GunConfig::enter_after_scan_ms`]: then
+//!   it is that burst's tail after a stall, and dropped;
 //! - anything in between is too fast for a person and too short for a code:
 //!   it is dropped as a fragment and never fires a shortcut.
 //!
@@ -70,7 +72,10 @@ impl Default for GunConfig {
     }
 }
 
-/// The most keys a person can press in one frame, however slow the frame.
+/// The most keys taken as a person's in one group (keys that came with no
+/// quiet frame between them). A person pressing three keys within three
+/// 250 ms frames is read as a broken burst: never firing a burst's key as a
+/// shortcut comes first.
 const HUMAN_MAX_KEYS: usize = 2;
 
 /// What a closed group of keys was.
@@ -147,7 +152,7 @@ impl GunBuffer {
             out.push(GunOutput::Scan(self.strip(text)));
             self.last_scan_at_ms = Some(now_ms);
             Group::Scan
-        } else if n <= HUMAN_MAX_KEYS {
+        } else if n <= HUMAN_MAX_KEYS && !self.scanned_recently(now_ms) {
             out.extend(self.pending.drain(..).map(|c| GunOutput::Key(GunKey::Char(c))));
             Group::Keys
         } else {
@@ -156,6 +161,13 @@ impl GunBuffer {
             self.last_scan_at_ms = Some(now_ms);
             Group::Fragment
         }
+    }
+
+    /// Within [`GunConfig::enter_after_scan_ms`] of a scan: a key or two now
+    /// is the tail of that burst (the scanner stalled before its last
+    /// characters), never a person's.
+    fn scanned_recently(&self, now_ms: f64) -> bool {
+        self.last_scan_at_ms.is_some_and(|t| now_ms - t <= self.config.enter_after_scan_ms as f64)
     }
 
     fn strip(&self, text: String) -> String {
@@ -315,6 +327,27 @@ mod tests {
         assert_eq!(gun.frame([], 80.0), vec![GunOutput::Scan("eyJSUyI6IlMgUiJ9RSRS".into())]);
         assert!(gun.frame([GunKey::Enter], 200.0).is_empty(), "the scanner's late Enter is not accept");
         assert_eq!(gun.frame([GunKey::Enter], 2000.0), vec![GunOutput::Key(GunKey::Enter)], "the operator's is");
+    }
+
+    #[test]
+    fn the_tail_of_a_stalled_burst_is_not_a_persons_keys() {
+        let mut gun = GunBuffer::new(GunConfig::default());
+        let head: Vec<GunKey> = "eyJSUyI6IlMgUiJ9RSRSABC".chars().map(GunKey::Char).collect();
+        assert!(gun.frame(head, 0.0).is_empty());
+        assert!(matches!(gun.frame([], 80.0)[..], [GunOutput::Scan(_)]));
+        // The last two characters and the Enter after a stall: no key fires.
+        let out = gun.frame([GunKey::Char('='), GunKey::Char('R'), GunKey::Enter], 150.0);
+        assert_eq!(out, vec![GunOutput::Fragment(2)]);
+        // A tail with no Enter, after a scanner that sends none.
+        let mut gun = GunBuffer::new(GunConfig::default());
+        let head: Vec<GunKey> = "eyJSUyI6IlMgUiJ9RSRSABC".chars().map(GunKey::Char).collect();
+        assert!(gun.frame(head, 0.0).is_empty());
+        assert!(matches!(gun.frame([], 80.0)[..], [GunOutput::Scan(_)]));
+        assert!(gun.frame([GunKey::Char('S')], 150.0).is_empty());
+        assert_eq!(gun.frame([], 250.0), vec![GunOutput::Fragment(1)]);
+        // Later a person's S is a key again.
+        assert!(gun.frame([GunKey::Char('s')], 2000.0).is_empty());
+        assert_eq!(gun.frame([], 2100.0), vec![GunOutput::Key(GunKey::Char('s'))]);
     }
 
     #[test]

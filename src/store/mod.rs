@@ -87,6 +87,8 @@ pub enum StoreError {
     OldPinNeeded,
     #[error("这是正式采集数据库，不接受演练码（DRILL…）；练习请进入练习模式 / this is a production database: it does not take drill codes (DRILL…); use training mode to practise")]
     DrillInProduction,
+    #[error("这是练习数据库，不能作为正式采集数据库打开；请以练习模式启动（--training）或选择机位的正式数据库 / this is a training database: it cannot be opened as the station's real database; start in training mode (--training) or choose the station's database")]
+    TrainingDatabase,
     #[error("此数据库已有正式采集记录，不能用于练习；练习使用单独的练习数据库 / this database holds real captures and cannot be used for training: training uses a database of its own")]
     NotATrainingDatabase,
 }
@@ -279,7 +281,8 @@ impl Store {
     pub fn backup_file(db: &Path, dir: &Path, stamp: &str) -> Result<(PathBuf, VerifyReport), StoreError> {
         std::fs::create_dir_all(dir)?;
         // What killed backups left here goes first (11 of them once left 951 MB).
-        for stale in crate::paths::remove_stale_partials(dir) {
+        let ours = |name: &str| name.starts_with("gradcap-backup-") && name.ends_with(".sqlite.partial");
+        for stale in crate::paths::remove_stale_partials(dir, &ours) {
             tracing::info!("removed the unfinished backup {}", stale.display());
         }
         let final_path = dir.join(format!("gradcap-backup-{stamp}.sqlite"));

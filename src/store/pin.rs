@@ -56,8 +56,10 @@ impl Store {
 
     /// Checks the PIN, slowed and audited as above.
     pub fn check_pin(&mut self, pin: &str, now: &str) -> Result<(), StoreError> {
-        let row: Option<(String, i64, Option<String>)> = self
-            .conn()
+        // The whole try runs in one IMMEDIATE transaction: processes started
+        // at once take turns, and each sees the failures before it.
+        let tx = self.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let row: Option<(String, i64, Option<String>)> = tx
             .query_row("SELECT phc, failures, last_failure_at FROM operator_pin WHERE id = 1", [], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
@@ -69,7 +71,6 @@ impl Store {
             return Err(StoreError::PinWait { wait_s: wait - waited.max(0) });
         }
         let ok = PasswordHash::new(&phc).is_ok_and(|h| hasher().verify_password(pin.as_bytes(), &h).is_ok());
-        let tx = self.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if ok {
             if failures > 0 {
                 tx.execute("UPDATE operator_pin SET failures = 0, last_failure_at = NULL WHERE id = 1", [])?;

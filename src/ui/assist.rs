@@ -246,6 +246,8 @@ pub struct AssistApp {
     /// Reads the figures off the UI thread (a database file; an in-memory
     /// one is read in place).
     worker: Option<crate::roster::worker::ReportWorker>,
+    /// A training database: the banner is on this window too.
+    training: bool,
 }
 
 impl std::fmt::Debug for AssistApp {
@@ -279,7 +281,8 @@ impl AssistApp {
             .map_err(|e| state.error = Some(e.to_string()))
             .ok()
         });
-        AssistApp { store, state, lang, worker }
+        let training = store.mode().is_ok_and(|m| m == crate::store::Mode::Training);
+        AssistApp { store, state, lang, worker, training }
     }
 
     pub fn state(&self) -> &AssistState {
@@ -296,6 +299,13 @@ impl eframe::App for AssistApp {
                 }
             }
             None => self.state.refresh_if_due(&self.store),
+        }
+        if self.training {
+            egui::TopBottomPanel::top("training")
+                .frame(egui::Frame::new().fill(super::TRAINING_COLOR).inner_margin(8.0))
+                .show(ctx, |ui| {
+                    ui.label(RichText::new("练习模式 / TRAINING").size(28.0).strong().color(Color32::BLACK));
+                });
         }
         egui::CentralPanel::default().show(ctx, |ui| show(ui, &mut self.state, self.lang));
         ctx.request_repaint_after(Duration::from_secs(1));

@@ -78,7 +78,10 @@ pub fn tr<'a>(lang: Language, zh: &'a str, en: &'a str) -> &'a str {
 /// Keys that also produce a Text event (handled as characters).
 pub fn key_types_text(key: egui::Key) -> bool {
     // Letters, digits and punctuation (`/`, `+`, `=` of Base64) type a character.
-    key == egui::Key::Space || key.symbol_or_name().chars().count() == 1
+    use egui::Key::{ArrowDown, ArrowLeft, ArrowRight, ArrowUp};
+    // The arrows have one-character symbols (⏴ ⏵) but type nothing: they stay keys.
+    key == egui::Key::Space
+        || (key.symbol_or_name().chars().count() == 1 && !matches!(key, ArrowUp | ArrowDown | ArrowLeft | ArrowRight))
 }
 
 /// An egui image of an RGB frame, subsampled to at most `max_width` wide.
