@@ -429,20 +429,7 @@ fn the_assistants_tab_follows_the_database_from_its_worker() {
     assert!(!shows(&h, "尚未导入名单"));
 }
 
-/// A deterministic generator (xorshift64*) for the randomized bursts.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-}
+use gradcap::camera::synth::SeededRng as Rng;
 
 /// The events winit gives egui for one typed key: a Key event, and Text for
 /// keys that type.
@@ -485,7 +472,7 @@ fn feed(
     let mut i = 0;
     let mut idle = 0;
     while i < keys.len() || idle < 4 {
-        *clock_ms += frame_ms + rng.range(0, (frame_ms / 4.0) as u64) as f64;
+        *clock_ms += frame_ms + rng.between(0, (frame_ms / 4.0) as u64) as f64;
         let before = i;
         while i < keys.len() && keys[i].0 <= *clock_ms {
             match keys[i].1 {
@@ -509,7 +496,7 @@ fn burst_keys(text: &str, start_ms: f64, rng: &mut Rng, enter: bool) -> Vec<(f64
     let mut keys = Vec::new();
     for c in text.chars() {
         keys.push((t, Some(c)));
-        t += if rng.range(0, 20) == 0 { rng.range(11, 27) } else { rng.range(2, 10) } as f64;
+        t += if rng.between(0, 20) == 0 { rng.between(11, 27) } else { rng.between(2, 10) } as f64;
     }
     if enter {
         keys.push((t, None));
@@ -534,18 +521,18 @@ fn randomized_scanner_bursts_over_slow_frames_are_read_whole_and_fire_no_shortcu
     step_until(&mut h, "the photo to check", |h| h.state().ui.review.is_some());
     let take = h.state().station.as_ref().unwrap().take_under_review().unwrap().id;
 
-    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut rng = Rng::new(0x2545_F491_4F6C_DD1D);
     let mut clock_ms = h.ctx.input(|i| i.time) * 1000.0 + 1000.0;
     for k in 0..bursts {
         let frame_ms = [16.0, 50.0, 100.0, 250.0][k % 4];
         let text = payload(1000 + k);
-        let keys = burst_keys(&text, clock_ms + rng.range(1, 40) as f64, &mut rng, k % 5 != 0);
+        let keys = burst_keys(&text, clock_ms + rng.between(1, 40) as f64, &mut rng, k % 5 != 0);
         feed(&mut h, &mut clock_ms, &keys, frame_ms, &mut rng);
         let seq = format!("1-{:04}", k + 2);
         let fb = h.state().ui.feedback.clone().map(|f| f.zh).unwrap_or_default();
         assert!(fb.contains(&format!("已取号 {seq}")), "burst {k} at {frame_ms} ms frames: {fb}");
         assert!(!h.state().ui.skip_prompt, "burst {k}: the skip dialog opened");
-        clock_ms += rng.range(200, 900) as f64;
+        clock_ms += rng.between(200, 900) as f64;
     }
     let app = h.state();
     let st = app.station.as_ref().unwrap();
@@ -572,7 +559,7 @@ fn a_persons_keys_act_within_a_frame_or_two_at_any_frame_time_and_the_skip_dialo
         gun_scan(&mut h, &payload(40 + i));
     }
     step_until(&mut h, "four numbers", |h| shows(h, "1-0004"));
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let mut clock_ms = h.ctx.input(|i| i.time) * 1000.0 + 1000.0;
     for frame_ms in [16.0, 50.0, 100.0, 250.0] {
         // S: the skip dialog, within the gap plus one frame.

@@ -36,6 +36,11 @@ impl SeededRng {
     pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.unit()
     }
+
+    /// A whole number in `[lo, hi]` (both ends included).
+    pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi.saturating_sub(lo) + 1)
+    }
 }
 
 /// Cheap per-pixel noise in `[-amp, amp]`, a hash of position and seed.

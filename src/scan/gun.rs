@@ -192,20 +192,7 @@ impl GunBuffer {
 mod tests {
     use super::*;
 
-    /// A small deterministic generator (xorshift64*), so the random bursts are
-    /// the same on every run.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn range(&mut self, lo: u64, hi: u64) -> u64 {
-            lo + self.next() % (hi - lo + 1)
-        }
-    }
+    use crate::camera::synth::SeededRng as Rng;
 
     /// A timed key stream fed to the buffer frame by frame: each frame brings
     /// the keys that arrived since the previous one.
@@ -230,7 +217,7 @@ mod tests {
             out.extend(gun.frame(batch, t));
             // A frame lasts its own time; an idle UI wakes after the gap (repaint request).
             let idle = !gun.is_holding() && i < keys.len();
-            t += if idle { frame_ms.max(keys[i].0 - t) } else { frame_ms + rng.range(0, jitter_ms) as f64 };
+            t += if idle { frame_ms.max(keys[i].0 - t) } else { frame_ms + rng.between(0, jitter_ms) as f64 };
         }
         out
     }
@@ -238,8 +225,8 @@ mod tests {
     fn payload(rng: &mut Rng) -> String {
         // Base64 letters, with many S, R and digits: the keys that are shortcuts.
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/SRSR";
-        let len = rng.range(200, 420) as usize;
-        (0..len).map(|_| ALPHABET[rng.range(0, ALPHABET.len() as u64 - 1) as usize] as char).collect()
+        let len = rng.between(200, 420) as usize;
+        (0..len).map(|_| ALPHABET[rng.between(0, ALPHABET.len() as u64 - 1) as usize] as char).collect()
     }
 
     /// A burst as a scanner types it: gaps of 2–10 ms, now and then up to 27 ms.
@@ -248,7 +235,7 @@ mod tests {
         let mut keys = Vec::new();
         for c in text.chars() {
             keys.push((t, GunKey::Char(c)));
-            t += if rng.range(0, 20) == 0 { rng.range(11, 27) } else { rng.range(2, 10) } as f64;
+            t += if rng.between(0, 20) == 0 { rng.between(11, 27) } else { rng.between(2, 10) } as f64;
         }
         if enter {
             keys.push((t, GunKey::Enter));
@@ -258,7 +245,7 @@ mod tests {
 
     #[test]
     fn randomized_bursts_over_slow_and_fast_frames_are_read_whole_and_fire_no_key() {
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
         let mut bursts = 0;
         for frame_ms in [16.0f64, 50.0, 100.0, 250.0] {
             for _round in 0..10 {
@@ -267,14 +254,14 @@ mod tests {
                 let mut t = 0.0;
                 for _ in 0..30 {
                     let text = payload(&mut rng);
-                    let enter = rng.range(0, 4) != 0;
+                    let enter = rng.between(0, 4) != 0;
                     let (k, end) = burst(&text, t, &mut rng, enter);
                     keys.extend(k);
                     texts.push(text);
                     // The next student steps up 0.7 s to several seconds later. (A
                     // scanner that sends no Enter needs two frames of silence
                     // between codes: on 250 ms frames, codes 0.4 s apart merge.)
-                    t = end + rng.range(700, 3000) as f64;
+                    t = end + rng.between(700, 3000) as f64;
                 }
                 bursts += texts.len();
                 let out = run_frames(&keys, frame_ms, (frame_ms / 4.0) as u64, &mut rng, GunConfig::default());

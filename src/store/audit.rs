@@ -80,7 +80,7 @@ pub(crate) fn append(
     Ok(())
 }
 
-fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+pub(crate) fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     Ok(AuditEntry {
         id: r.get(0)?,
         at: r.get(1)?,
@@ -94,7 +94,8 @@ fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     })
 }
 
-const SELECT: &str = "SELECT id, at, session_id, record_id, take_id, action, detail, prev_hash, hash FROM audit";
+pub(crate) const SELECT: &str =
+    "SELECT id, at, session_id, record_id, take_id, action, detail, prev_hash, hash FROM audit";
 
 impl Store {
     /// The whole audit log in order.

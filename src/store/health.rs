@@ -102,25 +102,8 @@ impl Store {
 
     /// The last audit row's hash must be its own and follow the row before.
     fn audit_head_problem(&self) -> Result<Option<String>, StoreError> {
-        let mut stmt = self.conn().prepare(
-            "SELECT id, at, session_id, record_id, take_id, action, detail, prev_hash, hash FROM audit
-             ORDER BY id DESC LIMIT 2",
-        )?;
-        let rows: Vec<super::AuditEntry> = stmt
-            .query_map([], |r| {
-                Ok(super::AuditEntry {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    session_id: r.get(2)?,
-                    record_id: r.get(3)?,
-                    take_id: r.get(4)?,
-                    action: r.get(5)?,
-                    detail: r.get(6)?,
-                    prev_hash: r.get(7)?,
-                    hash: r.get(8)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+        let mut stmt = self.conn().prepare(&format!("{} ORDER BY id DESC LIMIT 2", super::audit::SELECT))?;
+        let rows: Vec<super::AuditEntry> = stmt.query_map([], super::audit::row_to_entry)?.collect::<Result<_, _>>()?;
         let Some(last) = rows.first() else { return Ok(None) };
         if last.expected_hash() != last.hash {
             return Ok(Some(format!("audit row {}: its hash does not match its content", last.id)));
