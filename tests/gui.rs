@@ -791,3 +791,35 @@ fn english_records_and_an_empty_search() {
     assert!(shows(&h, "no record found for \"9-9999\""));
     assert!(h.state().ui.detail.is_none(), "the previous record is cleared");
 }
+
+/// Issue 17: damage in the image store's pages, found by the station's
+/// check on its worker after opening, stops every capture with the reason.
+#[test]
+fn a_damaged_image_store_found_after_opening_stops_captures() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station-training.sqlite");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gradcap"))
+        .arg("--db")
+        .arg(&db)
+        .args(["simulate", "--students", "4", "--seed", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let root: i64 = {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+        conn.query_row("SELECT rootpage FROM sqlite_schema WHERE name = 'takes'", [], |r| r.get(0)).unwrap()
+    };
+    let mut bytes = std::fs::read(&db).unwrap();
+    let at = (root as usize - 1) * 4096;
+    for b in &mut bytes[at..at + 48] {
+        *b ^= 0x33;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let mut h = harness(dir.path(), CameraChoice::Off);
+    step_until(&mut h, "the check's answer", |h| shows(h, "damaged"));
+    let before = h.state().ui.snapshot.counts.waiting;
+    gun_scan(&mut h, &payload(90));
+    assert_eq!(h.state().ui.snapshot.counts.waiting, before, "no number handed out");
+    assert!(shows(&h, "restore the latest backup"));
+}
