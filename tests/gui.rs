@@ -17,6 +17,8 @@ use gradcap::scan::gun::GunConfig;
 use gradcap::sound::Cue;
 use gradcap::store::RecordStatus;
 
+mod common;
+
 /// Frames in real time: egui's input clock follows the wall clock, as eframe's does.
 trait Tick {
     fn tick(&mut self);
@@ -805,17 +807,7 @@ fn a_damaged_image_store_found_after_opening_stops_captures() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let root: i64 = {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
-        conn.query_row("SELECT rootpage FROM sqlite_schema WHERE name = 'takes'", [], |r| r.get(0)).unwrap()
-    };
-    let mut bytes = std::fs::read(&db).unwrap();
-    let at = (root as usize - 1) * 4096;
-    for b in &mut bytes[at..at + 48] {
-        *b ^= 0x33;
-    }
-    std::fs::write(&db, &bytes).unwrap();
+    common::damage_root_page(&db, "takes", 48, 0x33);
     let mut h = harness(dir.path(), CameraChoice::Off);
     step_until(&mut h, "the check's answer", |h| shows(h, "damaged"));
     let before = h.state().ui.snapshot.counts.waiting;

@@ -84,18 +84,7 @@ fn byte_damage_stops_every_writing_command_before_it_writes() {
     let db = dir.path().join("station.sqlite");
     assert!(run(&db, &["simulate", "--students", "30", "--seed", "3"]).status.success());
     // Damage the pages of the records table (checkpointed into the file first).
-    let root: i64 = {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
-        conn.query_row("SELECT rootpage FROM sqlite_schema WHERE name = 'records'", [], |r| r.get(0)).unwrap()
-    };
-    let mut bytes = std::fs::read(&db).unwrap();
-    let page = 4096;
-    let at = (root as usize - 1) * page;
-    for b in &mut bytes[at..at + 64] {
-        *b ^= 0x5A;
-    }
-    std::fs::write(&db, &bytes).unwrap();
+    common::damage_root_page(&db, "records", 64, 0x5A);
     let before = std::fs::read(&db).unwrap();
     let out = run(&db, &["simulate", "--students", "2", "--seed", "4"]);
     assert_eq!(out.status.code(), Some(1));
@@ -119,13 +108,10 @@ fn a_damaged_queue_index_is_found_before_anything_is_written() {
         }
     }
     // Change the status stored in the index pages only ('waiting' → 'waitinh').
-    let root: i64 = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row("SELECT rootpage FROM sqlite_schema WHERE name = 'records_queue'", [], |r| r.get(0))
-        .unwrap();
+    let root = common::root_page(&db, "records_queue");
     let mut bytes = std::fs::read(&db).unwrap();
     let page = 4096usize;
-    let start = (root as usize - 1) * page;
+    let start = (root - 1) * page;
     let slice = &mut bytes[start..start + page];
     let mut changed = 0;
     for i in 0..slice.len() - 7 {
@@ -354,17 +340,7 @@ fn damage_in_the_image_store_stops_a_writing_command() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("station.sqlite");
     assert!(run(&db, &["simulate", "--students", "6", "--seed", "8"]).status.success());
-    let root: i64 = {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
-        conn.query_row("SELECT rootpage FROM sqlite_schema WHERE name = 'takes'", [], |r| r.get(0)).unwrap()
-    };
-    let mut bytes = std::fs::read(&db).unwrap();
-    let at = (root as usize - 1) * 4096;
-    for b in &mut bytes[at..at + 48] {
-        *b ^= 0x33;
-    }
-    std::fs::write(&db, &bytes).unwrap();
+    common::damage_root_page(&db, "takes", 48, 0x33);
     let out = run(&db, &["simulate", "--students", "1", "--seed", "9"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("damaged"), "{}", String::from_utf8_lossy(&out.stderr));

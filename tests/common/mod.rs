@@ -44,3 +44,21 @@ impl Drop for Tmpfs {
         let _ = Command::new("umount").arg(&self.0).status();
     }
 }
+
+/// The first page of a table or index, after the WAL is checkpointed into the file.
+pub fn root_page(db: &Path, name: &str) -> usize {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    let root: i64 = conn.query_row("SELECT rootpage FROM sqlite_schema WHERE name = ?1", [name], |r| r.get(0)).unwrap();
+    root as usize
+}
+
+/// Damage below SQLite: XORs the first `len` bytes of `name`'s root page in the file.
+pub fn damage_root_page(db: &Path, name: &str, len: usize, xor: u8) {
+    let at = (root_page(db, name) - 1) * 4096;
+    let mut bytes = std::fs::read(db).unwrap();
+    for b in &mut bytes[at..at + len] {
+        *b ^= xor;
+    }
+    std::fs::write(db, &bytes).unwrap();
+}
