@@ -1,26 +1,37 @@
-//! The eframe application: owns the station, the camera, the scanner and the
-//! photo worker, and runs the frame loop. The loop reads like a table of
-//! contents: poll the workers, read the keys, draw the views (which only
-//! read state and return [`Command`]s), then apply the commands in one place
-//! ([`GradcapApp::apply`]), the only place that calls the station core.
+//! The eframe application: owns the station, the camera, the scanner, the
+//! shutter and the task registry, and runs the frame loop. The loop reads
+//! like a table of contents ([`GradcapApp::frame`]): poll the workers and
+//! tasks, read the keys, draw the views (which only read state and return
+//! [`Command`]s), then apply the commands in one place
+//! ([`GradcapApp::apply`]), the only place that calls the station or starts
+//! a task. Every message it shows comes from [`ui::messages`].
 
-use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, Sender};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::camera::demo::DemoFactory;
 use crate::camera::replay::ReplayFactory;
 use crate::camera::usb::{list_cameras, UsbFactory, UsbRequest};
-use crate::camera::{CameraState, Capture, Frame, SourceFactory, STALL_TIMEOUT_MS};
-use crate::photo::PhotoError;
+use crate::camera::{CameraState, Capture, SourceFactory, STALL_TIMEOUT_MS};
+use crate::export::{BundleReport, ExportError, ExportReport, Progress as ExportProgress};
+use crate::photo::framing::FramingWorker;
+use crate::roster::worker::ReportWorker;
 use crate::scan::gun::{GunBuffer, GunConfig, GunKey, GunOutput};
 use crate::scan::worker::ScanWorker;
 use crate::settings::{Language, Settings};
 use crate::sound::{Cue, Player, Sound};
-use crate::station::{prepare_take, Event, Outcome, PreparedTake, Station, StationConfig, StationError};
-use crate::store::{AuditEntry, Counts, Record, RecordId, Session, Store, Take};
+use crate::station::shutter::{ShootRefused, Shutter};
+use crate::station::{Event, Outcome, SessionChange, Station, StationError};
+use crate::store::{PurgePlan, RecordId, Store, StoreError};
+use crate::task::{ProgressSink, TaskError, TaskKind, Tasks};
+use crate::text::{Bilingual, Text};
 use crate::ui;
+use crate::ui::messages;
+use crate::ui::state::{
+    Command, ExportOutcome, Feedback, FeedbackKind, ReviewView, UiState, View, ACCEPT_FAILED_WINDOW,
+};
+use crate::worker::Wake;
 
 /// Which camera the station uses.
 #[derive(Clone)]
@@ -67,311 +78,45 @@ pub struct AppOptions {
     pub training: bool,
 }
 
-/// The views.
+/// The long work the operator starts from the window, one of each kind at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    Operator,
-    Records,
-    /// The assistants' read-only sign-in check.
-    Assist,
-    /// End-of-day export to a drive.
+pub enum Task {
+    /// The image store's pages, checked after the database opens.
+    ImageStoreCheck,
+    Backup,
     Export,
-    Settings,
+    Purge,
+    BundleCheck,
+    /// One student's takes and record for a correction (勘误).
+    Correction,
+    /// Asking the OS for its cameras (the settings view).
+    CameraList,
 }
 
-/// Everything a view can ask for.
-#[derive(Debug, Clone)]
-pub enum Command {
-    Scanned {
-        text: String,
-        frame: Option<Frame>,
-    },
-    Shoot,
-    Accept,
-    Reshoot,
-    AskSkip,
-    Skip(String),
-    CancelPrompt,
-    Void {
-        record: RecordId,
-        reason: String,
-        pin: String,
-    },
-    RequestReshoot {
-        record: RecordId,
-        reason: String,
-        pin: String,
-    },
-    CancelReshoot(RecordId),
-    Show(View),
-    Search(String),
-    Select(RecordId),
-    SaveSettings(Box<Settings>),
-    /// Set the operator PIN (the current one is needed once one is set).
-    SetPin {
-        new: String,
-        old: String,
-    },
-    /// Start `gradcap assist` on the same database (a read-only second window).
-    OpenAssistWindow,
-    /// Back up the whole database into this folder while the station keeps working.
-    Backup(PathBuf),
-    /// Delete the images of verified-exported records shot before `before`
-    /// (after handover), then VACUUM; needs the PIN and a confirmation.
-    Purge {
-        before: String,
-        pin: String,
-    },
-    /// Export to this drive or folder (`full`: everything again; encrypted
-    /// to the settings' recipient when `encrypt`).
-    Export {
-        to: PathBuf,
-        full: bool,
-        encrypt: bool,
-    },
-    /// Ask to purge: works out what would go, then asks for confirmation.
-    AskPurge {
-        before: String,
-        pin: String,
-    },
-    /// Check a bundle on a drive (as `gradcap verify-bundle`), on its own thread.
-    CheckBundle(PathBuf),
-    /// Look for removable drives again.
-    RefreshDrives,
-    /// Correction (勘误): write one student's takes and record into a folder
-    /// (under the export target, else beside the database).
-    ExportStudent(RecordId),
-    /// Look for a camera again (the "no camera" screen).
-    RetryCamera,
-    /// Switch to training (its own database, the demo camera when no USB camera is there).
-    StartTraining,
-    /// Back to the station's real database and camera.
-    LeaveTraining,
-    /// Settings whose station or date differ, confirmed after being told
-    /// what happens to the students still waiting.
-    SaveSettingsConfirmed(Box<Settings>),
-}
-
-/// The last export or bundle check, shown in the export view until the next.
-#[derive(Debug, Clone)]
-pub enum ExportOutcome {
-    Exported(crate::export::ExportReport),
-    Failed(String),
-    Checked { dir: PathBuf, report: crate::export::BundleReport },
-    CheckFailed { dir: PathBuf, error: String },
-}
-
-/// How a message looks: green, amber, red, neutral.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FeedbackKind {
-    Success,
-    Duplicate,
-    Rejected,
-    Info,
-}
-
-/// The big message at the bottom of the operator view.
-#[derive(Debug, Clone)]
-pub struct Feedback {
-    pub kind: FeedbackKind,
-    /// Shown large: a sequence number, or a short word.
-    pub big: String,
-    pub zh: String,
-    pub en: String,
-    pub at: Instant,
-    /// The answer to a scan: the band says "just scanned" and `icon` tells a
-    /// new number (✚) from one already waiting (↻), already photographed (⛔)
-    /// or refused (✗) by shape as well as colour.
-    pub scan_icon: Option<&'static str>,
-}
-
-impl Feedback {
-    fn new(kind: FeedbackKind, big: impl Into<String>, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Feedback { kind, big: big.into(), zh: zh.into(), en: en.into(), at: Instant::now(), scan_icon: None }
-    }
-
-    /// Marks this as the answer to a scan, with its icon.
-    fn scanned(mut self, icon: &'static str) -> Self {
-        self.scan_icon = Some(icon);
-        self
-    }
-
-    fn error(e: &dyn std::fmt::Display) -> Self {
-        let text = e.to_string();
-        let (zh, en) = text.split_once(" / ").map_or((text.clone(), String::new()), |(a, b)| (a.into(), b.into()));
-        Feedback::new(FeedbackKind::Rejected, "✗", zh, en)
-    }
-}
-
-/// What the views show, read from the store after every change.
-#[derive(Debug, Clone, Default)]
-pub struct Snapshot {
-    pub session: Option<Session>,
-    pub head: Option<Record>,
-    pub waiting: Vec<Record>,
-    pub counts: Counts,
-    /// Students still waiting in other sessions (another station or day).
-    pub waiting_elsewhere: Vec<(Session, i64)>,
-}
-
-/// The take waiting for accept or re-shoot.
-#[derive(Debug, Clone)]
-pub struct ReviewView {
-    pub record: Record,
-    pub take: Take,
-    pub in_range: bool,
-    pub bytes: usize,
-    /// The photo checks, shown green / amber / red.
-    pub assessment: crate::photo::checks::Assessment,
-}
-
-/// A record opened in the records view.
-#[derive(Debug, Clone)]
-pub struct RecordDetail {
-    pub record: Record,
-    pub takes: Vec<Take>,
-    pub audit: Vec<AuditEntry>,
-}
-
-/// State that only the UI owns (never the database).
-#[derive(Default)]
-pub struct UiState {
-    pub feedback: Option<Feedback>,
-    pub snapshot: Snapshot,
-    pub preview: Option<egui::TextureHandle>,
-    pub preview_frame: u64,
-    pub preview_size: [usize; 2],
-    /// The camera frame's own size (the preview is scaled down).
-    pub frame_size: [u32; 2],
-    /// The latest framing hints of the preview (worker thread).
-    pub framing: Option<crate::photo::framing::Framing>,
-    pub head_thumb: Option<(RecordId, egui::TextureHandle)>,
-    pub review: Option<(ReviewView, egui::TextureHandle)>,
-    pub skip_prompt: bool,
-    /// The take whose failed checks were read out by a first accept, and when.
-    pub accept_armed: Option<(crate::store::TakeId, Instant)>,
-    pub skip_other: String,
-    pub search: String,
-    /// The query the results are for (None before the first search).
-    pub searched: Option<String>,
-    pub results: Vec<Record>,
-    pub detail: Option<RecordDetail>,
-    pub detail_textures: Vec<(i64, egui::TextureHandle)>,
-    pub action_reason: String,
-    pub action_pin: String,
-    pub confirm: Option<Command>,
-    pub settings_draft: Option<Settings>,
-    /// Drives found when the export view was opened, the chosen target, history.
-    pub drives: Vec<PathBuf>,
-    pub export_target: String,
-    pub export_running: bool,
-    /// Encrypt the next export to the settings' recipient.
-    pub export_encrypt: bool,
-    /// The running export's latest progress and when its phase began.
-    pub export_progress: Option<(crate::export::Progress, std::time::Instant)>,
-    pub export_history: Vec<(String, String, String, i64)>,
-    /// The last export's or bundle check's result.
-    pub export_outcome: Option<ExportOutcome>,
-    /// The bundle being checked, while its check runs.
-    pub bundle_checking: Option<PathBuf>,
-    /// What the purge waiting for confirmation would delete.
-    pub purge_plan: Option<crate::store::PurgePlan>,
-    /// Purge after handover: the day before which images go, the PIN, running.
-    pub purge_before: String,
-    pub purge_pin: String,
-    pub purge_running: bool,
-    /// Folder the backup button writes to.
-    pub backup_dir: String,
-    pub backup_running: bool,
-    /// Cameras connected when the settings view was opened.
-    pub camera_names: Vec<String>,
-    pub new_pin: String,
-    pub old_pin: String,
-    /// An operator PIN is set in the station database.
-    pub pin_set: bool,
-    pub assist: Option<ui::assist::AssistState>,
-    pub camera_label: String,
-    pub camera_ok: bool,
-    pub storage_label: String,
-    /// Less than [`crate::paths::LOW_SPACE_BYTES`] free on the database's disk.
-    pub storage_low: bool,
-    pub shooting: bool,
-    /// Training mode: its own database, a banner on every screen.
-    pub training: bool,
-    /// No camera was found (and none is being used): the operator view shows
-    /// the "no camera" screen with what to do.
-    pub no_camera: bool,
-    /// What a pending station/date change would leave waiting (shown in the confirmation).
-    pub session_change_waiting: i64,
-}
-
-impl std::fmt::Debug for UiState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UiState").field("feedback", &self.feedback).finish_non_exhaustive()
-    }
-}
-
-type PhotoResult = (RecordId, Result<PreparedTake, PhotoError>);
-
-/// How long the first accept of a photo with failed checks stays armed.
-pub const ACCEPT_FAILED_WINDOW: Duration = Duration::from_secs(4);
-
-/// Runs `job` on a named thread and wakes the UI when it is done; the result
-/// arrives on the returned channel. Long work (backup, export) never runs on
-/// the UI thread.
-fn spawn_job<T: Send + 'static>(
-    name: &str,
-    ctx: &egui::Context,
-    job: impl FnOnce() -> T + Send + 'static,
-) -> Result<Receiver<T>, String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let ctx = ctx.clone();
-    std::thread::Builder::new()
-        .name(name.to_string())
-        .spawn(move || {
-            let _ = tx.send(job());
-            ctx.request_repaint();
-        })
-        .map(|_| rx)
-        .map_err(|e| format!("无法启动 {name} 线程 / cannot start the {name} thread: {e}"))
-}
-
-/// A background job's answer, if it has come; a job that ended without one
-/// answers with an error, so nothing waits for it for ever.
-fn job_result<T>(rx: &Receiver<Result<T, String>>, name: &str) -> Option<Result<T, String>> {
-    match rx.try_recv() {
-        Ok(result) => Some(result),
-        Err(std::sync::mpsc::TryRecvError::Empty) => None,
-        Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-            Some(Err(format!("{name} 线程意外中止，未完成 / the {name} thread stopped unexpectedly: not done")))
+impl TaskKind for Task {
+    fn name(&self) -> &'static str {
+        match self {
+            Task::ImageStoreCheck => "db-check",
+            Task::Backup => "backup",
+            Task::Export => "export",
+            Task::Purge => "purge",
+            Task::BundleCheck => "bundle-check",
+            Task::Correction => "student-export",
+            Task::CameraList => "camera-list",
         }
     }
 }
 
-/// The photo worker: deliverable and original off the UI thread.
-struct PhotoWorker {
-    jobs: Sender<(RecordId, Frame, StationConfig, Option<u8>)>,
-    results: Receiver<PhotoResult>,
-}
-
-impl PhotoWorker {
-    fn start() -> Result<Self, String> {
-        let (jobs, job_rx) = std::sync::mpsc::channel::<(RecordId, Frame, StationConfig, Option<u8>)>();
-        let (result_tx, results) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("photo-worker".into())
-            .spawn(move || {
-                for (record, frame, config, hint) in job_rx {
-                    let jpeg = frame.jpeg.as_ref().map(|j| j.as_ref().clone());
-                    let result = prepare_take(record, &frame.rgb, jpeg, &config, hint);
-                    if result_tx.send((record, result)).is_err() {
-                        return;
-                    }
-                }
-            })
-            .map_err(|e| e.to_string())?;
-        Ok(PhotoWorker { jobs, results })
-    }
+/// What a finished task brings back.
+#[derive(Debug)]
+pub enum TaskOutput {
+    ImageStore(Result<(), StoreError>),
+    Backup(Result<(PathBuf, bool), StoreError>),
+    Export(Result<ExportReport, ExportError>),
+    Purge(Result<(PurgePlan, bool), Text>),
+    BundleCheck(PathBuf, Result<BundleReport, ExportError>),
+    Correction(Result<(PathBuf, usize), Text>),
+    Cameras(Vec<String>),
 }
 
 /// The station application.
@@ -382,28 +127,19 @@ pub struct GradcapApp {
     pub startup_error: Option<String>,
     capture: Option<Capture>,
     scanner: Option<ScanWorker>,
-    framing: Option<crate::photo::framing::FramingWorker>,
-    photo: Option<PhotoWorker>,
+    framing: Option<FramingWorker>,
+    shutter: Option<Shutter>,
     player: Player,
-    backup_results: Option<Receiver<Result<(PathBuf, bool), String>>>,
-    export_results: Option<Receiver<Result<crate::export::ExportReport, String>>>,
-    export_progress: Option<Receiver<crate::export::Progress>>,
-    bundle_check_results: Option<Receiver<Result<crate::export::BundleReport, String>>>,
-    student_export_results: Option<Receiver<Result<(PathBuf, usize), String>>>,
-    camera_list_results: Option<Receiver<Result<Vec<String>, String>>>,
-    purge_results: Option<Receiver<Result<(crate::store::PurgePlan, bool), String>>>,
-    /// New session settings wait for the photo under review.
-    session_change_pending: bool,
+    tasks: Tasks<Task, TaskOutput, ExportProgress>,
     /// Reads the assistants' figures while their tab is shown.
-    assist_worker: Option<crate::roster::worker::ReportWorker>,
+    assist_worker: Option<ReportWorker>,
     gun: GunBuffer,
     /// Training mode (its own database).
     training: bool,
     /// The drives listed in the export view and the device each was on.
     drive_devices: Vec<(PathBuf, u64)>,
-    /// The background check of the image store, and what it found.
-    image_store_check: Option<Receiver<Result<(), String>>>,
-    image_store_damaged: Option<String>,
+    /// What the background check found wrong with the image store.
+    image_store_damaged: Option<StoreError>,
     pub view: View,
     pub ui: UiState,
     started: Instant,
@@ -421,10 +157,7 @@ impl std::fmt::Debug for GradcapApp {
 }
 
 fn tr(lang: Language, zh: &str, en: &str) -> String {
-    match lang {
-        Language::Chinese => zh.to_string(),
-        Language::English => en.to_string(),
-    }
+    ui::tr(lang, zh, en).to_string()
 }
 
 impl GradcapApp {
@@ -436,21 +169,14 @@ impl GradcapApp {
         ui::install_fonts(ctx, opts.system_fonts);
         ui::install_style(ctx);
         let (settings, settings_warning) = Settings::load(&opts.settings_path);
+        let wake = ctx.clone();
         let mut app = GradcapApp {
             gun: GunBuffer::new(opts.gun.clone()),
             training: opts.training,
             drive_devices: Vec::new(),
-            image_store_check: None,
             image_store_damaged: None,
             player: Player::start(opts.sound.clone()),
-            backup_results: None,
-            export_results: None,
-            export_progress: None,
-            bundle_check_results: None,
-            student_export_results: None,
-            camera_list_results: None,
-            purge_results: None,
-            session_change_pending: false,
+            tasks: Tasks::new(Arc::new(move || wake.request_repaint())),
             assist_worker: None,
             opts,
             settings,
@@ -459,7 +185,7 @@ impl GradcapApp {
             capture: None,
             scanner: None,
             framing: None,
-            photo: None,
+            shutter: None,
             view: View::Operator,
             ui: UiState::default(),
             started: Instant::now(),
@@ -470,13 +196,13 @@ impl GradcapApp {
             ctx: ctx.clone(),
         };
         app.open_station();
-        match PhotoWorker::start() {
-            Ok(w) => app.photo = Some(w),
-            Err(e) => app.startup_error = Some(format!("无法启动照片线程 / cannot start the photo thread: {e}")),
+        match Shutter::start(app.wake()) {
+            Ok(s) => app.shutter = Some(s),
+            Err(e) => app.startup_error = Some(e.to_string()),
         }
         app.start_camera();
         if let Some(w) = settings_warning {
-            app.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "!", w.clone(), w));
+            app.ui.feedback = Some(messages::settings_warning(Text::same(w)));
         }
         app.refresh();
         app
@@ -484,6 +210,19 @@ impl GradcapApp {
 
     fn lang(&self) -> Language {
         self.settings.language
+    }
+
+    fn wake(&self) -> Wake {
+        let ctx = self.ctx.clone();
+        Box::new(move || ctx.request_repaint())
+    }
+
+    fn say(&mut self, feedback: Feedback) {
+        self.ui.feedback = Some(feedback);
+    }
+
+    fn fail(&mut self, e: &dyn Bilingual) {
+        self.ui.feedback = Some(Feedback::error(e));
     }
 
     /// The database in use: the station's, or its training database.
@@ -500,6 +239,11 @@ impl GradcapApp {
         self.training
     }
 
+    /// The tasks running now (named), for tests and the status line.
+    pub fn running_tasks(&self) -> Vec<Task> {
+        self.tasks.running().into_iter().map(|(task, _)| task).collect()
+    }
+
     fn open_station(&mut self) {
         self.assist_worker = None;
         self.ui.assist = None;
@@ -510,17 +254,17 @@ impl GradcapApp {
         // The station's own file must be a real one: a training database
         // opened as the station's would take drill codes without a banner.
         let store = store.and_then(|s| match s.mode()? {
-            crate::store::Mode::Training if !self.training => Err(crate::store::StoreError::TrainingDatabase),
+            crate::store::Mode::Training if !self.training => Err(StoreError::TrainingDatabase),
             _ => Ok(s),
         });
         let opened = store
-            .map_err(|e| e.to_string())
-            .and_then(|store| Station::open(store, &self.settings.session_info(), config).map_err(|e| e.to_string()));
+            .map_err(StationError::from)
+            .and_then(|store| Station::open(store, &self.settings.session_info(), config));
         match opened {
             Ok(st) => {
                 self.station = Some(st);
                 self.startup_error = None;
-                self.check_image_store_in_background(db.clone());
+                self.check_image_store(db.clone());
                 if self.view == View::Assist {
                     self.start_assist_worker();
                 }
@@ -532,27 +276,16 @@ impl GradcapApp {
         }
     }
 
-    /// The image store's pages are checked on a worker after opening (seconds
+    /// The image store's pages are checked on a task after opening (seconds
     /// on a big day); until the answer the station works, and a damaged
     /// store stops every capture with the reason on screen.
-    fn check_image_store_in_background(&mut self, db: PathBuf) {
+    fn check_image_store(&mut self, db: PathBuf) {
         self.image_store_damaged = None;
-        let job = move || Store::open_read_only(&db).and_then(|s| s.check_image_store()).map_err(|e| e.to_string());
-        match spawn_job("db-check", &self.ctx, job) {
-            Ok(rx) => self.image_store_check = Some(rx),
-            Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
-        }
-    }
-
-    /// A session change saved while a photo awaited its decision starts once
-    /// that student is done — the photo accepted or the student skipped —
-    /// and no shot is being made (a re-shoot stays in the old session).
-    fn apply_pending_session(&mut self) {
-        let idle = self.station.as_ref().is_none_or(|s| s.take_under_review().is_none()) && !self.ui.shooting;
-        if self.session_change_pending && idle {
-            self.session_change_pending = false;
-            self.station = None;
-            self.open_station();
+        let job = move |_: &ProgressSink<ExportProgress>| {
+            TaskOutput::ImageStore(Store::open_read_only(&db).and_then(|s| s.check_image_store()))
+        };
+        if let Err(e) = self.tasks.start(Task::ImageStoreCheck, job) {
+            self.fail(&e);
         }
     }
 
@@ -560,18 +293,17 @@ impl GradcapApp {
     fn start_assist_worker(&mut self) {
         self.assist_worker = None;
         let Some(st) = &self.station else { return };
-        let Some(db) = st.store().path() else { return };
+        let Some(db) = st.db_path() else { return };
         let info = &st.session().info;
-        let ctx = self.ctx.clone();
-        match crate::roster::worker::ReportWorker::start(
+        match ReportWorker::start(
             db.to_path_buf(),
             info.station.clone(),
             info.date.clone(),
             crate::roster::worker::DEFAULT_INTERVAL_MS,
-            Box::new(move || ctx.request_repaint()),
+            self.wake(),
         ) {
             Ok(w) => self.assist_worker = Some(w),
-            Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+            Err(e) => self.fail(&e),
         }
     }
 
@@ -580,16 +312,15 @@ impl GradcapApp {
     fn start_framing(&mut self) {
         self.framing = None;
         let Some(capture) = &self.capture else { return };
-        let ctx = self.ctx.clone();
-        let wake = Box::new(move || ctx.request_repaint());
-        match crate::photo::framing::FramingWorker::start(
+        let started = FramingWorker::start(
             capture.slot(),
             self.settings.photo_checks,
             crate::photo::framing::DEFAULT_INTERVAL_MS,
-            wake,
-        ) {
+            self.wake(),
+        );
+        match started {
             Ok(w) => self.framing = Some(w),
-            Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+            Err(e) => self.fail(&e),
         }
     }
 
@@ -598,7 +329,6 @@ impl GradcapApp {
         self.framing = None;
         self.capture = None;
         self.ui.no_camera = false;
-        let lang = self.lang();
         let factory: Option<Arc<dyn SourceFactory>> = match &self.opts.camera {
             CameraChoice::Off => None,
             CameraChoice::Factory(f) => Some(f.clone()),
@@ -615,7 +345,7 @@ impl GradcapApp {
             CameraChoice::Replay { dir, fps } => match ReplayFactory::from_dir(dir, *fps, true) {
                 Ok(f) => Some(Arc::new(f)),
                 Err(e) => {
-                    self.ui.feedback = Some(Feedback::error(&e));
+                    self.fail(&e);
                     None
                 }
             },
@@ -626,8 +356,7 @@ impl GradcapApp {
                     } else {
                         // Never the demo camera on real data: say so, capture nothing.
                         self.ui.no_camera = true;
-                        let note = tr(lang, "未检测到摄像头", "no camera found");
-                        self.ui.feedback = Some(Feedback::new(FeedbackKind::Rejected, "📷", note.clone(), note));
+                        self.say(messages::no_camera_found());
                         None
                     }
                 } else {
@@ -638,16 +367,14 @@ impl GradcapApp {
         let Some(factory) = factory else { return };
         match Capture::start(factory, STALL_TIMEOUT_MS) {
             Ok(capture) => {
-                let ctx = self.ctx.clone();
-                let wake = Box::new(move || ctx.request_repaint());
-                match ScanWorker::start(capture.slot(), self.settings.scan_hold_ms, wake) {
+                match ScanWorker::start(capture.slot(), self.settings.scan_hold_ms, self.wake()) {
                     Ok(w) => self.scanner = Some(w),
-                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+                    Err(e) => self.fail(&e),
                 }
                 self.capture = Some(capture);
                 self.start_framing();
             }
-            Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+            Err(e) => self.fail(&e),
         }
     }
 
@@ -671,8 +398,9 @@ impl GradcapApp {
     /// the photo under review must be decided first; the camera follows
     /// (the demo camera only in training).
     fn switch_training(&mut self, training: bool) {
-        if self.station.as_ref().is_some_and(|s| s.take_under_review().is_some()) || self.ui.shooting {
-            self.ui.feedback = Some(Feedback::error(&StationError::ReviewPending));
+        let shooting = self.shutter.as_ref().is_some_and(Shutter::busy);
+        if self.station.as_ref().is_some_and(|s| s.take_under_review().is_some()) || shooting {
+            self.fail(&StationError::ReviewPending);
             return;
         }
         self.training = training;
@@ -681,15 +409,7 @@ impl GradcapApp {
         self.ui.skip_prompt = false;
         self.open_station();
         self.start_camera();
-        let (zh, en) = if training {
-            (
-                "已进入练习模式：练习数据库，演练码可用，不影响正式数据",
-                "training mode: its own database, drill codes welcome, real data untouched",
-            )
-        } else {
-            ("已退出练习模式：回到正式采集数据库", "left training: back on the station's real database")
-        };
-        self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "✓", zh, en));
+        self.say(messages::training(training));
     }
 
     fn demo_factory(&self) -> DemoFactory {
@@ -697,28 +417,21 @@ impl GradcapApp {
         DemoFactory { width: 1280, height: 720, fps: 30.0, school_code: code.to_string() }
     }
 
-    /// Re-reads what the views show from the store.
+    /// Re-reads what the views show, through the station.
     pub fn refresh(&mut self) {
         self.last_refresh = Instant::now();
         let Some(st) = &self.station else { return };
-        let session = st.session().clone();
-        let snapshot = (|| -> Result<Snapshot, StationError> {
-            Ok(Snapshot {
-                head: st.head()?,
-                waiting: st.store().waiting(session.id, 50)?,
-                counts: st.store().counts(session.id)?,
-                waiting_elsewhere: st.store().waiting_elsewhere(session.id)?,
-                session: Some(session.clone()),
-            })
-        })();
-        match snapshot {
+        let queue = st.queue_view(50);
+        let pin_set = st.has_pin().unwrap_or(false);
+        let db = st.db_path().map(Path::to_path_buf);
+        match queue {
             Ok(s) => self.ui.snapshot = s,
-            Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+            Err(e) => self.fail(&e),
         }
-        self.ui.pin_set = st.store().has_pin().unwrap_or(false);
-        let free = st.store().path().and_then(crate::paths::free_space);
+        self.ui.pin_set = pin_set;
+        let free = db.as_deref().and_then(crate::paths::free_space);
         self.ui.storage_low = free.is_some_and(|b| b < crate::paths::LOW_SPACE_BYTES);
-        self.ui.storage_label = match (st.store().path(), free) {
+        self.ui.storage_label = match (db, free) {
             (Some(p), Some(free)) => format!(
                 "{} · {} {:.1} GB",
                 p.display(),
@@ -730,19 +443,10 @@ impl GradcapApp {
         };
     }
 
-    /// 1. Workers: camera state, codes read, photos prepared.
+    /// 1. Workers: camera state and preview, framing hints, codes read, the
+    ///    assistants' figures, photos prepared.
     fn poll_workers(&mut self, ctx: &egui::Context) -> Vec<Command> {
         let mut commands = Vec::new();
-        if let Some(rx) = &self.image_store_check {
-            if let Some(result) = job_result(rx, "db-check") {
-                self.image_store_check = None;
-                if let Err(e) = result {
-                    self.startup_error = Some(e.clone());
-                    self.ui.feedback = Some(Feedback::error(&e));
-                    self.image_store_damaged = Some(e);
-                }
-            }
-        }
         if let (Some(worker), Some(st)) = (&self.assist_worker, &self.station) {
             if let Some(reading) = worker.latest() {
                 let info = &st.session().info;
@@ -787,7 +491,7 @@ impl GradcapApp {
             self.ui.camera_ok = false;
             self.ui.camera_label = tr(self.lang(), "无摄像头", "no camera");
         }
-        if let Some(framing) = self.framing.as_ref().and_then(|f| f.latest()) {
+        if let Some(framing) = self.framing.as_ref().and_then(FramingWorker::latest) {
             self.ui.framing = Some(framing);
         }
         if let Some(scanner) = &self.scanner {
@@ -801,137 +505,93 @@ impl GradcapApp {
                 commands.push(Command::Scanned { text: hit.text, frame: Some(hit.frame) });
             }
         }
-        if let Some(rx) = &self.backup_results {
-            if let Some(result) = job_result(rx, "backup") {
-                self.ui.backup_running = false;
-                self.backup_results = None;
-                self.ui.feedback = Some(match result {
-                    Ok((path, true)) => Feedback::new(
-                        FeedbackKind::Info,
-                        "✓",
-                        format!("备份完成并已校验：{}", path.display()),
-                        format!("backup written and verified: {}", path.display()),
-                    ),
-                    Ok((path, false)) => Feedback::new(
-                        FeedbackKind::Rejected,
-                        "!",
-                        format!("备份已写入但校验未通过：{}", path.display()),
-                        format!("backup written but it does not verify: {}", path.display()),
-                    ),
-                    Err(e) => Feedback::error(&e),
-                });
-            }
-        }
-        if let Some(rx) = &self.purge_results {
-            if let Some(result) = job_result(rx, "purge") {
-                self.ui.purge_running = false;
-                self.purge_results = None;
-                self.ui.feedback = Some(match result {
-                    Ok((plan, vacuumed)) => Feedback::new(
-                        FeedbackKind::Success,
-                        "✓",
-                        format!(
-                            "已删除 {} 名学生的 {} 张照片图像（{:.1} MB）{}，校验通过",
-                            plan.records,
-                            plan.takes,
-                            plan.bytes as f64 / 1e6,
-                            if vacuumed { "" } else { "；空间稍后回收" }
-                        ),
-                        format!(
-                            "deleted the images of {} takes of {} students ({:.1} MB){}; verify passes",
-                            plan.takes,
-                            plan.records,
-                            plan.bytes as f64 / 1e6,
-                            if vacuumed { "" } else { "; space is reclaimed later" }
-                        ),
-                    ),
-                    Err(e) => Feedback::error(&e),
-                });
-            }
-        }
-        if let Some(rx) = &self.export_progress {
-            while let Ok(p) = rx.try_recv() {
-                let started = match &self.ui.export_progress {
-                    Some((old, started)) if old.phase == p.phase => *started,
-                    _ => std::time::Instant::now(),
-                };
-                self.ui.export_progress = Some((p, started));
-            }
-        }
-        if let Some(rx) = &self.export_results {
-            if let Some(result) = job_result(rx, "export") {
-                self.ui.export_running = false;
-                self.ui.export_progress = None;
-                self.export_results = None;
-                self.export_progress = None;
-                self.ui.feedback = Some(match &result {
-                    Ok(r) => Feedback::new(
-                        FeedbackKind::Success,
-                        "✓",
-                        format!("导出完成并已校验：{} 人，{}", r.records, r.bundle.display()),
-                        format!("exported and verified: {} students, {}", r.records, r.bundle.display()),
-                    ),
-                    Err(e) => Feedback::error(e),
-                });
-                self.ui.export_outcome = Some(match result {
-                    Ok(r) => ExportOutcome::Exported(r),
-                    Err(e) => ExportOutcome::Failed(e),
-                });
-                if let Some(st) = &self.station {
-                    self.ui.export_history = st.store().export_history().unwrap_or_default();
+        if let (Some(shutter), Some(st)) = (&mut self.shutter, &mut self.station) {
+            let session = st.session().id;
+            let outcomes = shutter.collect(st);
+            let changed = st.session().id != session;
+            for outcome in outcomes {
+                match outcome {
+                    Ok(outcome) => self.show_outcome(outcome, ctx),
+                    Err(e) => self.fail(&e),
                 }
             }
-        }
-        if let Some(rx) = &self.camera_list_results {
-            if let Some(result) = job_result(rx, "camera-list") {
-                self.camera_list_results = None;
-                match result {
-                    Ok(names) => self.ui.camera_names = names,
-                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
-                }
+            if changed {
+                self.session_started();
             }
         }
-        if let Some(rx) = &self.student_export_results {
-            if let Some(result) = job_result(rx, "student-export") {
-                self.student_export_results = None;
-                self.ui.feedback = Some(match result {
-                    Ok((dir, files)) => Feedback::new(
-                        FeedbackKind::Success,
-                        "✓",
-                        format!("已导出该学生的 {files} 个文件到 {}", dir.display()),
-                        format!("wrote the student's {files} files to {}", dir.display()),
-                    ),
-                    Err(e) => Feedback::error(&e),
-                });
-            }
-        }
-        if let Some(rx) = &self.bundle_check_results {
-            if let Some(result) = job_result(rx, "bundle-check") {
-                let dir = self.ui.bundle_checking.take().unwrap_or_default();
-                self.bundle_check_results = None;
-                self.ui.export_outcome = Some(match result {
-                    Ok(report) => ExportOutcome::Checked { dir, report },
-                    Err(error) => ExportOutcome::CheckFailed { dir, error },
-                });
-            }
-        }
-        let mut results = Vec::new();
-        if let Some(photo) = &self.photo {
-            while let Ok(r) = photo.results.try_recv() {
-                results.push(r);
-            }
-        }
-        for (_, result) in results {
-            self.ui.shooting = false;
-            match result {
-                Ok(prepared) => self.handle_event(Event::TakePrepared(prepared), ctx),
-                Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
-            }
-        }
+        self.ui.shooting = self.shutter.as_ref().is_some_and(Shutter::busy);
         commands
     }
 
-    /// 2. Keys: the scanner gun's bursts and the operator's shortcuts.
+    /// 2. Tasks: what finished, and how far the running ones are.
+    fn poll_tasks(&mut self) {
+        for (task, result) in self.tasks.poll() {
+            match result {
+                Ok(output) => self.task_done(output),
+                Err(e) => {
+                    if task == Task::Export {
+                        self.ui.export_outcome = Some(ExportOutcome::Failed(e.to_string()));
+                    }
+                    self.fail(&e);
+                }
+            }
+        }
+        self.ui.export_running = self.tasks.is_running(Task::Export);
+        self.ui.purge_running = self.tasks.is_running(Task::Purge);
+        self.ui.backup_running = self.tasks.is_running(Task::Backup);
+        if !self.tasks.is_running(Task::BundleCheck) {
+            self.ui.bundle_checking = None;
+        }
+        self.ui.export_progress = match self.tasks.progress(Task::Export) {
+            Some(p) => {
+                let started = match &self.ui.export_progress {
+                    Some((old, started)) if old.phase == p.phase => *started,
+                    _ => Instant::now(),
+                };
+                Some((p, started))
+            }
+            None => None,
+        };
+    }
+
+    fn task_done(&mut self, output: TaskOutput) {
+        match output {
+            TaskOutput::ImageStore(Ok(())) => {}
+            TaskOutput::ImageStore(Err(e)) => {
+                self.startup_error = Some(e.to_string());
+                self.fail(&e);
+                self.image_store_damaged = Some(e);
+            }
+            TaskOutput::Backup(Ok((path, verified))) => self.say(messages::backup_done(&path, verified)),
+            TaskOutput::Backup(Err(e)) => self.fail(&e),
+            TaskOutput::Purge(Ok((plan, vacuumed))) => self.say(messages::purged(&plan, vacuumed)),
+            TaskOutput::Purge(Err(e)) => self.fail(&e),
+            TaskOutput::Export(result) => {
+                match &result {
+                    Ok(r) => self.say(messages::exported(r)),
+                    Err(e) => self.fail(e),
+                }
+                self.ui.export_outcome = Some(match result {
+                    Ok(r) => ExportOutcome::Exported(r),
+                    Err(e) => ExportOutcome::Failed(e.to_string()),
+                });
+                if let Some(st) = &self.station {
+                    self.ui.export_history = st.export_history().unwrap_or_default();
+                }
+            }
+            TaskOutput::BundleCheck(dir, result) => {
+                self.ui.export_outcome = Some(match result {
+                    Ok(report) => ExportOutcome::Checked { dir, report },
+                    Err(e) => ExportOutcome::CheckFailed { dir, error: e.to_string() },
+                });
+            }
+            TaskOutput::Correction(Ok((dir, files))) => self.say(messages::correction_written(&dir, files)),
+            TaskOutput::Correction(Err(e)) => self.fail(&e),
+            TaskOutput::Cameras(names) => self.ui.camera_names = names,
+        }
+    }
+
+    /// 3. Keys: the scanner gun's bursts and the operator's shortcuts.
     ///
     /// The frame's input time (when its events were taken) is the gun's clock.
     fn read_keys(&mut self, ctx: &egui::Context) -> Vec<Command> {
@@ -963,17 +623,10 @@ impl GradcapApp {
             match out {
                 GunOutput::Scan(text) => commands.push(Command::Scanned { text, frame: None }),
                 GunOutput::Key(key) => {
-                    if let Some(c) = self.shortcut(&key) {
-                        commands.push(c);
-                    }
+                    commands.extend(ui::operator::shortcut(&key, &self.settings.keys, self.ui.skip_prompt))
                 }
                 GunOutput::Fragment(n) => {
-                    self.ui.feedback = Some(Feedback::new(
-                        FeedbackKind::Rejected,
-                        "✗",
-                        format!("扫码枪只送来 {n} 个字符，不是完整的采集码：请重新扫描"),
-                        format!("the scanner sent only {n} characters, not a whole capture code: scan again"),
-                    ));
+                    self.say(messages::scan_fragment(n));
                     self.player.play(Cue::Rejected);
                 }
             }
@@ -984,71 +637,18 @@ impl GradcapApp {
         commands
     }
 
-    /// The command of a key the operator pressed by hand. While the skip
-    /// dialog is open it holds every other shortcut: its number keys pick a
-    /// reason and Escape cancels.
-    fn shortcut(&self, key: &GunKey) -> Option<Command> {
-        if self.ui.skip_prompt {
-            return match key {
-                GunKey::Char(c) => c
-                    .to_digit(10)
-                    .and_then(|d| ui::operator::SKIP_REASONS.get((d as usize).checked_sub(1)?))
-                    .map(|(zh, en)| Command::Skip(format!("{zh} / {en}"))),
-                GunKey::Other(name) if name == "Escape" => Some(Command::CancelPrompt),
-                _ => None,
-            };
-        }
-        let name = match key {
-            GunKey::Char(' ') => "Space".to_string(),
-            GunKey::Char(c) => c.to_uppercase().collect(),
-            GunKey::Enter => "Enter".to_string(),
-            GunKey::Other(n) => n.clone(),
-        };
-        let keys = &self.settings.keys;
-        let is = |k: &str| k.eq_ignore_ascii_case(&name);
-        if is(&keys.shoot) {
-            Some(Command::Shoot)
-        } else if is(&keys.accept) {
-            Some(Command::Accept)
-        } else if is(&keys.reshoot) {
-            Some(Command::Reshoot)
-        } else if is(&keys.skip) {
-            Some(Command::AskSkip)
-        } else {
-            None
-        }
-    }
-
-    /// 3. Views: they read state and return commands.
+    /// 4. Views: they draw from state and return commands.
     fn draw(&mut self, ctx: &egui::Context) -> Vec<Command> {
         let mut out = Vec::new();
         let lang = self.lang();
         ui::training_banner(ctx, self.training, lang, &mut out);
-        ui::status_bar(ctx, self, &mut out);
+        let bar = ui::StatusBar { view: self.view, ui: &self.ui, startup_error: self.startup_error.as_deref(), lang };
+        ui::status_bar(ctx, &bar, &mut out);
         ui::feedback_panel(ctx, &self.ui, lang);
         match self.view {
             View::Operator => ui::operator::show(ctx, &mut self.ui, &self.settings, lang, &mut out),
             View::Records => ui::records::show(ctx, &mut self.ui, lang, &mut out),
-            View::Assist => {
-                if let Some(st) = &self.station {
-                    let info = &st.session().info;
-                    let assist =
-                        self.ui.assist.get_or_insert_with(|| ui::assist::AssistState::new(&info.station, &info.date));
-                    // Read on the worker thread; an in-memory database (tests) in place.
-                    if self.assist_worker.is_none() {
-                        assist.refresh_if_due(st.store());
-                    }
-                    egui::CentralPanel::default().show(ctx, |ui| {
-                        if ui
-                            .button(tr(lang, "在新窗口打开（可放到第二屏幕）", "Open in a new window (second screen)"))
-                            .clicked()
-                        {
-                            out.push(Command::OpenAssistWindow);
-                        }
-                        ui::assist::show(ui, assist, lang)
-                    });
-                }
-            }
+            View::Assist => ui::assist::show_tab(ctx, self.ui.assist.as_mut(), lang, &mut out),
             View::Settings => ui::settings_view::show(ctx, &mut self.ui, &self.settings, lang, &mut out),
             View::Export => ui::export_view::show(ctx, &mut self.ui, &self.settings, lang, &mut out),
         }
@@ -1056,7 +656,7 @@ impl GradcapApp {
         out
     }
 
-    /// 4. The one place that changes anything.
+    /// 5. The one place that changes anything.
     pub fn apply(&mut self, command: Command, ctx: &egui::Context) {
         // A damaged image store takes no more captures: restore a backup first.
         if let (Some(e), Command::Scanned { .. } | Command::Shoot | Command::Accept) =
@@ -1084,7 +684,6 @@ impl GradcapApp {
                     return;
                 }
                 self.handle_event(Event::Accept, ctx);
-                self.apply_pending_session();
             }
             Command::Reshoot => self.handle_event(Event::Reshoot, ctx),
             Command::AskSkip => {
@@ -1096,7 +695,6 @@ impl GradcapApp {
             Command::Skip(reason) => {
                 self.ui.skip_prompt = false;
                 self.handle_event(Event::Skip { reason }, ctx);
-                self.apply_pending_session();
             }
             Command::CancelPrompt => {
                 self.ui.skip_prompt = false;
@@ -1114,91 +712,50 @@ impl GradcapApp {
                 if !self.pin_ok(&pin) {
                     return;
                 }
-                if let Some(st) = &self.station {
-                    match st.store().purge_candidates(&before) {
-                        Ok(plan) if plan.takes == 0 => {
-                            self.ui.feedback = Some(Feedback::new(
-                                FeedbackKind::Info,
-                                "",
-                                format!("{before} 之前没有已导出并校验、可删除的照片"),
-                                format!("nothing to delete: no verified-exported photos shot before {before}"),
-                            ));
-                        }
-                        Ok(plan) => {
-                            self.ui.purge_plan = Some(plan);
-                            self.ui.confirm = Some(Command::Purge { before, pin });
-                        }
-                        Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+                let Some(st) = &self.station else { return };
+                match st.purge_plan(&before) {
+                    Ok(plan) if plan.takes == 0 => self.say(messages::nothing_to_purge(&before)),
+                    Ok(plan) => {
+                        self.ui.purge_plan = Some(plan);
+                        self.ui.confirm = Some(Command::Purge { before, pin });
                     }
+                    Err(e) => self.fail(&e),
                 }
             }
             Command::CheckBundle(dir) => {
-                if self.ui.bundle_checking.is_some() {
-                    return;
-                }
                 let checked = dir.clone();
-                let job = move || crate::export::verify_bundle(&checked).map_err(|e| e.to_string());
-                match spawn_job("bundle-check", ctx, job) {
-                    Ok(rx) => {
-                        self.ui.bundle_checking = Some(dir);
-                        self.bundle_check_results = Some(rx);
-                    }
-                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+                let job = move |_: &ProgressSink<ExportProgress>| {
+                    let report = crate::export::verify_bundle(&checked);
+                    TaskOutput::BundleCheck(checked, report)
+                };
+                match self.tasks.start(Task::BundleCheck, job) {
+                    Ok(()) => self.ui.bundle_checking = Some(dir),
+                    Err(TaskError::AlreadyRunning { .. }) => {}
+                    Err(e) => self.fail(&e),
                 }
             }
             Command::RefreshDrives => self.list_drives(),
             Command::ExportStudent(record) => {
-                if self.student_export_results.is_some() {
-                    return;
-                }
                 let db = self.db_path();
                 let target = self.ui.export_target.trim().to_string();
                 let base = if target.is_empty() {
-                    db.parent().unwrap_or(std::path::Path::new(".")).join("corrections")
+                    db.parent().unwrap_or(Path::new(".")).join("corrections")
                 } else {
                     PathBuf::from(target)
                 };
-                // Its own read-only connection: the station keeps working.
-                let job = move || {
-                    let store = Store::open_read_only(&db).map_err(|e| e.to_string())?;
-                    let r = store.record(record).map_err(|e| e.to_string())?;
-                    let dir = base.join(format!("勘误_{}_{}", r.display_seq(), crate::export::safe_name(&r.code.xh)));
-                    let fields = crate::export::lookup::record_json(&store, &r).map_err(|e| e.to_string())?;
-                    let files =
-                        crate::export::lookup::export_student(&store, &r, &fields, &dir).map_err(|e| e.to_string())?;
-                    Ok((dir, files.len()))
-                };
-                match spawn_job("student-export", ctx, job) {
-                    Ok(rx) => self.student_export_results = Some(rx),
-                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
-                }
+                self.start_task(Task::Correction, move |_| {
+                    TaskOutput::Correction(export_correction(&db, record, &base))
+                });
             }
             Command::Purge { before, pin } => {
                 self.ui.confirm = None;
                 self.ui.purge_plan = None;
                 self.ui.purge_pin.clear();
-                if self.ui.purge_running || !self.pin_ok(&pin) {
+                if self.tasks.is_running(Task::Purge) || !self.pin_ok(&pin) {
                     return;
                 }
                 let db = self.db_path();
-                // Its own connection: VACUUM can take a while on a big day.
-                let job = move || {
-                    let mut store = Store::open(&db).map_err(|e| e.to_string())?;
-                    let plan = store.purge(&before, &crate::station::now()).map_err(|e| e.to_string())?;
-                    let vacuumed = store.vacuum().is_ok();
-                    let report = store.verify().map_err(|e| e.to_string())?;
-                    if !report.ok() {
-                        return Err(format!("verify: {}", report.findings.len()));
-                    }
-                    Ok((plan, vacuumed))
-                };
-                match spawn_job("purge", ctx, job) {
-                    Ok(rx) => {
-                        self.ui.purge_running = true;
-                        self.purge_results = Some(rx);
-                    }
-                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
-                }
+                self.start_task(Task::Purge, move |_| TaskOutput::Purge(purge(&db, &before)));
             }
             Command::RequestReshoot { record, reason, pin } => {
                 self.ui.confirm = None;
@@ -1208,53 +765,21 @@ impl GradcapApp {
                 }
             }
             Command::CancelReshoot(record) => self.handle_event(Event::CancelReshoot { record }, ctx),
-            Command::Show(view) => {
-                self.view = view;
-                self.assist_worker = None;
-                if view == View::Assist {
-                    self.ui.assist = None; // re-read at once
-                    self.start_assist_worker();
-                }
-                if view == View::Export {
-                    self.list_drives();
-                    if self.ui.export_target.is_empty() {
-                        if let Some(d) = self.ui.drives.first() {
-                            self.ui.export_target = d.display().to_string();
-                        }
-                    }
-                    if let Some(st) = &self.station {
-                        self.ui.export_history = st.store().export_history().unwrap_or_default();
-                    }
-                }
-                if view == View::Settings {
-                    if self.ui.backup_dir.is_empty() {
-                        let base = self.opts.db_path.parent().unwrap_or(std::path::Path::new("."));
-                        self.ui.backup_dir = base.join("backups").display().to_string();
-                    }
-                    self.ui.settings_draft = Some(self.settings.clone());
-                    // Asking the OS for its cameras can take a moment: on a worker.
-                    let job = || Ok(list_cameras().into_iter().map(|c| c.name).collect::<Vec<_>>());
-                    match spawn_job("camera-list", ctx, job) {
-                        Ok(rx) => self.camera_list_results = Some(rx),
-                        Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
-                    }
-                }
-            }
+            Command::Show(view) => self.show_view(view),
             Command::Search(query) => {
                 self.ui.search = query;
-                if let Some(st) = &self.station {
-                    match st.store().search_records(&self.ui.search, 100) {
-                        Ok(r) => {
-                            // A search that finds nothing says so and clears the last record.
-                            if r.is_empty() {
-                                self.ui.detail = None;
-                                self.ui.detail_textures.clear();
-                            }
-                            self.ui.searched = Some(self.ui.search.trim().to_string());
-                            self.ui.results = r;
+                let Some(st) = &self.station else { return };
+                match st.search(&self.ui.search, 100) {
+                    Ok(r) => {
+                        // A search that finds nothing says so and clears the last record.
+                        if r.is_empty() {
+                            self.ui.detail = None;
+                            self.ui.detail_textures.clear();
                         }
-                        Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+                        self.ui.searched = Some(self.ui.search.trim().to_string());
+                        self.ui.results = r;
                     }
+                    Err(e) => self.fail(&e),
                 }
             }
             Command::Select(record) => self.open_detail(record, ctx),
@@ -1266,30 +791,23 @@ impl GradcapApp {
             Command::RetryCamera => {
                 self.start_camera();
                 if !self.ui.no_camera {
-                    let m = tr(self.lang(), "已连接摄像头", "camera connected");
-                    self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "📷", m.clone(), m));
+                    self.say(messages::camera_connected());
                 }
             }
             Command::StartTraining => self.switch_training(true),
             Command::LeaveTraining => self.switch_training(false),
             Command::Backup(dir) => {
-                if self.ui.backup_running {
+                if self.tasks.is_running(Task::Backup) {
                     return;
                 }
                 let db = self.db_path();
                 let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
-                let job =
-                    move || Store::backup_file(&db, &dir, &stamp).map(|(p, r)| (p, r.ok())).map_err(|e| e.to_string());
-                match spawn_job("backup", ctx, job) {
-                    Ok(rx) => {
-                        self.ui.backup_running = true;
-                        self.backup_results = Some(rx);
-                    }
-                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
-                }
+                self.start_task(Task::Backup, move |_| {
+                    TaskOutput::Backup(Store::backup_file(&db, &dir, &stamp).map(|(p, r)| (p, r.ok())))
+                });
             }
             Command::Export { to, full, encrypt } => {
-                if self.ui.export_running {
+                if self.tasks.is_running(Task::Export) {
                     return;
                 }
                 let db = self.db_path();
@@ -1302,32 +820,9 @@ impl GradcapApp {
                     name_template: self.settings.photo_name_template.clone(),
                     device,
                 };
-                let (progress_tx, progress_rx) = std::sync::mpsc::channel();
-                let wake = ctx.clone();
                 // Its own connection: capture goes on while the export writes.
-                let job = move || {
-                    let mut store = Store::open(&db).map_err(|e| e.to_string())?;
-                    let mut last_sent: Option<std::time::Instant> = None;
-                    let mut report = |p: &crate::export::Progress| {
-                        // A few updates a second are enough for a bar.
-                        if last_sent.is_none_or(|t| t.elapsed().as_millis() >= 100) || p.files_done == p.files_total {
-                            last_sent = Some(std::time::Instant::now());
-                            let _ = progress_tx.send(p.clone());
-                            wake.request_repaint();
-                        }
-                    };
-                    crate::export::export_with(&mut store, &to, &options, &crate::station::now(), &mut report)
-                        .map_err(|e| e.to_string())
-                };
-                match spawn_job("export", ctx, job) {
-                    Ok(rx) => {
-                        self.ui.export_running = true;
-                        self.ui.export_progress = None;
-                        self.export_results = Some(rx);
-                        self.export_progress = Some(progress_rx);
-                    }
-                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
-                }
+                self.ui.export_progress = None;
+                self.start_task(Task::Export, move |progress| TaskOutput::Export(export(&db, &to, &options, progress)));
             }
             Command::OpenAssistWindow => {
                 let spawned = std::env::current_exe().and_then(|exe| {
@@ -1335,13 +830,12 @@ impl GradcapApp {
                         .arg("--db")
                         .arg(self.db_path())
                         .arg("--data-dir")
-                        .arg(self.opts.settings_path.parent().unwrap_or(std::path::Path::new(".")))
+                        .arg(self.opts.settings_path.parent().unwrap_or(Path::new(".")))
                         .arg("assist")
                         .spawn()
                 });
                 if let Err(e) = spawned {
-                    self.ui.feedback =
-                        Some(Feedback::error(&format!("无法打开助理窗口 / cannot open the assistants' window: {e}")));
+                    self.say(messages::assist_window_failed(&e));
                 }
             }
             Command::SetPin { new, old } => {
@@ -1351,22 +845,71 @@ impl GradcapApp {
                     Ok(()) => {
                         self.ui.new_pin.clear();
                         self.ui.old_pin.clear();
-                        let (zh, en) = ("操作员 PIN 已设置", "operator PIN set");
-                        self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "PIN", zh, en));
+                        self.say(messages::pin_set());
                     }
-                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+                    Err(e) => self.fail(&e),
                 }
             }
         }
         self.refresh();
     }
 
+    fn start_task(
+        &mut self,
+        task: Task,
+        job: impl FnOnce(&ProgressSink<ExportProgress>) -> TaskOutput + Send + 'static,
+    ) {
+        if let Err(e) = self.tasks.start(task, job) {
+            self.fail(&e);
+        }
+    }
+
+    fn show_view(&mut self, view: View) {
+        self.view = view;
+        self.assist_worker = None;
+        if view == View::Assist {
+            self.ui.assist = None; // re-read at once
+            if let Some(st) = &self.station {
+                let info = &st.session().info;
+                self.ui.assist = Some(ui::assist::AssistState::new(&info.station, &info.date));
+            }
+            self.start_assist_worker();
+        }
+        if view == View::Export {
+            self.list_drives();
+            if self.ui.export_target.is_empty() {
+                if let Some(d) = self.ui.drives.first() {
+                    self.ui.export_target = d.display().to_string();
+                }
+            }
+            if let Some(st) = &self.station {
+                self.ui.export_history = st.export_history().unwrap_or_default();
+            }
+        }
+        if view == View::Settings {
+            if self.ui.backup_dir.is_empty() {
+                let base = self.opts.db_path.parent().unwrap_or(Path::new("."));
+                self.ui.backup_dir = base.join("backups").display().to_string();
+            }
+            self.ui.settings_draft = Some(self.settings.clone());
+            // Asking the OS for its cameras can take a moment: a task.
+            let job = |_: &ProgressSink<ExportProgress>| {
+                TaskOutput::Cameras(list_cameras().into_iter().map(|c| c.name).collect())
+            };
+            match self.tasks.start(Task::CameraList, job) {
+                Ok(()) | Err(TaskError::AlreadyRunning { .. }) => {}
+                Err(e) => self.fail(&e),
+            }
+        }
+    }
+
     /// A photo with a failed (red) check is accepted only by a second accept
     /// within [`ACCEPT_FAILED_WINDOW`]: the first reads the failed checks out
-    /// and arms it. True when this accept only armed.
+    /// and says how to go on.
     fn accept_needs_confirmation(&mut self) -> bool {
         let Some((review, _)) = &self.ui.review else { return false };
-        let failed = review.assessment.failed_checks();
+        let failed: Vec<Text> =
+            review.assessment.failed_checks().iter().map(|c| Text::new(&c.message_zh, &c.message_en)).collect();
         if failed.is_empty() {
             return false;
         }
@@ -1376,53 +919,39 @@ impl GradcapApp {
             return false;
         }
         self.ui.accept_armed = Some((take, Instant::now()));
-        let zh: Vec<&str> = failed.iter().map(|c| c.message_zh.as_str()).collect();
-        let en: Vec<&str> = failed.iter().map(|c| c.message_en.as_str()).collect();
-        let key = &self.settings.keys.accept;
-        let secs = ACCEPT_FAILED_WINDOW.as_secs();
-        self.ui.feedback = Some(Feedback::new(
-            FeedbackKind::Rejected,
-            "⚠",
-            format!(
-                "照片未通过：{}。确要使用，请在 {secs} 秒内再按一次 {key}；重拍请按 {}",
-                zh.join("；"),
-                self.settings.keys.reshoot
-            ),
-            format!(
-                "the photo fails: {}. To use it anyway press {key} again within {secs} s; {} re-shoots",
-                en.join("; "),
-                self.settings.keys.reshoot
-            ),
-        ));
+        let keys = &self.settings.keys;
+        let fb = messages::failed_checks_armed(&failed, &keys.accept, &keys.reshoot, ACCEPT_FAILED_WINDOW.as_secs());
+        self.say(fb);
         self.player.play(Cue::Duplicate);
         true
     }
 
-    /// Checks the operator PIN against the station database (slowed and
-    /// audited there); says why when it does not pass.
     fn pin_ok(&mut self, pin: &str) -> bool {
         let Some(st) = &mut self.station else { return false };
         match st.check_pin(pin) {
             Ok(()) => true,
             Err(e) => {
-                self.ui.feedback = Some(Feedback::error(&e));
+                self.fail(&e);
                 false
             }
         }
     }
 
-    /// Saves new settings. School name, school code and operator correct
-    /// the session in place (audited; numbering and queue go on). A new
+    /// Saves settings. A changed school name, school code or operator
+    /// corrects the session in place (audited; numbering and queue go on). A new
     /// station or date is a new session: with students still waiting it is
     /// asked first (`confirmed`), and they stay in their session's queue.
     fn save_settings(&mut self, new: Settings, confirmed: bool) {
         if let Err(e) = new.validate() {
-            self.ui.feedback = Some(Feedback::error(&e));
+            self.fail(&e);
             return;
         }
         // Compared with the session as it is open (a day that went past
         // midnight, a change still pending), not with the file.
-        let old_info = self.station.as_ref().map_or_else(|| self.settings.session_info(), |s| s.session().info.clone());
+        let old_info = self
+            .station
+            .as_ref()
+            .map_or_else(|| self.settings.session_info(), |s| s.pending_session().unwrap_or(&s.session().info).clone());
         let new_info = new.session_info();
         let new_day = (&old_info.station, &old_info.date) != (&new_info.station, &new_info.date);
         let waiting = self.ui.snapshot.counts.waiting;
@@ -1431,18 +960,23 @@ impl GradcapApp {
             self.ui.confirm = Some(Command::SaveSettingsConfirmed(Box::new(new)));
             return;
         }
-        // A correction is applied to the database first: the file never says
+        // The session is changed in the database first: the file never says
         // what the session does not.
-        if !new_day && old_info != new_info {
+        let mut change = None;
+        if old_info != new_info {
             if let Some(st) = &mut self.station {
-                if let Err(e) = st.correct_session(&new_info) {
-                    self.ui.feedback = Some(Feedback::error(&e));
-                    return;
+                let session = st.session().id;
+                match st.change_session(&new_info) {
+                    Ok(c) => change = Some((c, st.session().id != session)),
+                    Err(e) => {
+                        self.fail(&e);
+                        return;
+                    }
                 }
             }
         }
         if let Err(e) = new.save(&self.opts.settings_path) {
-            self.ui.feedback = Some(Feedback::error(&e));
+            self.fail(&e);
             return;
         }
         let config_changed = new.station_config() != self.settings.station_config();
@@ -1468,216 +1002,99 @@ impl GradcapApp {
             }
         }
         self.ui.settings_draft = Some(self.settings.clone());
-        if new_day {
-            if self.station.as_ref().is_some_and(|s| s.take_under_review().is_some()) {
-                self.session_change_pending = true;
-                self.ui.feedback = Some(Feedback::new(
-                    FeedbackKind::Rejected,
-                    "!",
-                    "设置已保存；当前照片确认（或该学生跳过）后切换到新场次",
-                    "settings saved; the new session starts once the current photo is accepted (or the student skipped)",
-                ));
-                return;
-            }
-            self.station = None; // close the old store before opening
-            self.open_station();
-        } else if old_info != new_info {
-            let (zh, en) = (
-                "设置已保存；本场次信息已更正，编号和队列不变",
-                "settings saved; the session is corrected, numbers and queue unchanged",
-            );
-            self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "✓", zh, en));
-            return;
+        match change {
+            Some((_, true)) => self.session_started(),
+            Some((SessionChange::AfterReview, _)) => return self.say(messages::session_change_waits_for_photo()),
+            Some((SessionChange::Corrected, _)) => return self.say(messages::session_corrected()),
+            // No station open (its database failed): the new settings may open one.
+            None if self.station.is_none() && new_day => self.open_station(),
+            _ => {}
         }
-        let msg = tr(self.lang(), "设置已保存", "settings saved");
-        self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "✓", msg.clone(), msg));
+        self.say(messages::settings_saved());
+    }
+
+    /// A new session has started on the open database.
+    fn session_started(&mut self) {
+        self.ui.review = None;
+        self.ui.skip_prompt = false;
+        if self.view == View::Assist {
+            self.show_view(View::Assist);
+        }
     }
 
     fn shoot(&mut self) {
-        let lang = self.lang();
-        let Some(st) = &self.station else { return };
-        if st.take_under_review().is_some() {
-            let m = ("请先确认（Enter）或重拍（R）当前照片", "accept (Enter) or re-shoot (R) the current photo first");
-            self.ui.feedback = Some(Feedback::new(FeedbackKind::Info, "!", m.0, m.1));
-            return;
-        }
-        if self.ui.shooting {
-            return;
-        }
-        let head = match st.head() {
-            Ok(Some(h)) => h,
-            Ok(None) => {
-                self.ui.feedback = Some(Feedback::error(&StationError::NoStudent));
-                return;
-            }
-            Err(e) => {
-                self.ui.feedback = Some(Feedback::error(&e));
-                return;
-            }
-        };
-        let Some(frame) = self.capture.as_ref().and_then(|c| c.slot().latest()) else {
-            let m = tr(lang, "没有摄像头画面，无法拍摄", "no camera picture: cannot shoot");
-            self.ui.feedback = Some(Feedback::new(FeedbackKind::Rejected, "✗", m.clone(), m));
-            return;
-        };
-        if let Some(photo) = &self.photo {
-            let job = (head.id, frame, st.config(), st.quality_hint());
-            if photo.jobs.send(job).is_ok() {
-                self.ui.shooting = true;
-            }
+        let (Some(st), Some(shutter)) = (&mut self.station, &mut self.shutter) else { return };
+        let frame = self.capture.as_ref().and_then(|c| c.slot().latest());
+        match shutter.press(st, frame) {
+            Ok(_) => self.ui.shooting = true,
+            Err(ShootRefused::Busy) => {}
+            Err(ShootRefused::ReviewPending) => self.say(messages::decide_current_photo_first()),
+            Err(ShootRefused::NoPicture) => self.say(messages::no_camera_picture()),
+            Err(e) => self.fail(&e),
         }
     }
 
     fn handle_event(&mut self, event: Event, ctx: &egui::Context) {
         let Some(st) = &mut self.station else { return };
-        match st.handle(event) {
+        let session = st.session().id;
+        let result = st.handle(event);
+        let changed = st.session().id != session;
+        match result {
             Ok(outcome) => self.show_outcome(outcome, ctx),
-            Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+            Err(e) => self.fail(&e),
+        }
+        if changed {
+            self.session_started();
         }
         self.refresh();
     }
 
     fn show_outcome(&mut self, outcome: Outcome, ctx: &egui::Context) {
-        use FeedbackKind::*;
-        let fb = match outcome {
-            Outcome::Queued(r) if self.training && !r.code.is_drill() => Feedback::new(
-                Duplicate,
-                r.display_seq(),
-                format!(
-                    "练习模式：这是真实学生的采集码，只记入练习数据库，不会上传。已取号 {} 学号 {}",
-                    r.display_seq(),
-                    r.code.xh
-                ),
-                format!(
-                    "training: this is a real student's code; it goes into the training database only and is never uploaded. Number {} ({})",
-                    r.display_seq(),
-                    r.code.xh
-                ),
-            )
-            .scanned("✚"),
-            Outcome::Queued(r) => Feedback::new(
-                Success,
-                r.display_seq(),
-                format!("已取号 {} {} 学号 {}", r.display_seq(), r.code.xm, r.code.xh),
-                format!("number {} for {} ({})", r.display_seq(), r.code.xm, r.code.xh),
-            )
-            .scanned("✚"),
-            Outcome::AlreadyWaiting(r) => Feedback::new(
-                Duplicate,
-                r.display_seq(),
-                format!("已在队列中，序号仍为 {}", r.display_seq()),
-                format!("already waiting: still number {}", r.display_seq()),
-            )
-            .scanned("↻"),
-            Outcome::AlreadyPhotographed(r) => {
-                let at = r.status_at.as_deref().map(ui::short_time).unwrap_or_default();
-                Feedback::new(
-                    Duplicate,
-                    r.display_seq(),
-                    format!("已拍过：序号 {}，{} 拍摄，不可重复采集", r.display_seq(), at),
-                    format!("already photographed: number {} at {at}; no second capture", r.display_seq()),
-                )
-                .scanned("⛔")
-            }
-            Outcome::Rejected(reason) => {
-                let text = reason.to_string();
-                let (zh, en) =
-                    text.split_once(" / ").map_or((text.clone(), String::new()), |(a, b)| (a.into(), b.into()));
-                Feedback::new(Rejected, "✗", zh, en).scanned("✗")
-            }
-            Outcome::TakeReady { record, take, deliverable_jpeg, fit, assessment } => {
-                match crate::photo::decode_jpeg(&deliverable_jpeg) {
-                    Ok(img) => {
-                        let tex = ctx.load_texture("review", ui::color_image(&img), egui::TextureOptions::LINEAR);
-                        let review = ReviewView {
-                            record: record.clone(),
-                            take: *take,
-                            in_range: fit == crate::photo::SizeFit::InRange,
-                            bytes: deliverable_jpeg.len(),
-                            assessment: *assessment,
-                        };
-                        self.ui.review = Some((review, tex));
-                    }
-                    Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+        if matches!(outcome, Outcome::Accepted(_) | Outcome::ReadyForReshoot(_)) {
+            self.ui.review = None;
+        }
+        if let Outcome::TakeReady { record, take, deliverable_jpeg, fit, assessment } = &outcome {
+            match crate::photo::decode_jpeg(deliverable_jpeg) {
+                Ok(img) => {
+                    let tex = ctx.load_texture("review", ui::color_image(&img), egui::TextureOptions::LINEAR);
+                    let review = ReviewView {
+                        record: record.clone(),
+                        take: (**take).clone(),
+                        in_range: *fit == crate::photo::SizeFit::InRange,
+                        bytes: deliverable_jpeg.len(),
+                        assessment: (**assessment).clone(),
+                    };
+                    self.ui.review = Some((review, tex));
                 }
-                return;
+                Err(e) => self.fail(&e),
             }
-            Outcome::Accepted(r) => {
-                self.ui.review = None;
-                Feedback::new(
-                    Success,
-                    format!("✓ {}", r.display_seq()),
-                    format!("{} 已拍摄完成，请下一位", r.display_seq()),
-                    format!("{} photographed: next, please", r.display_seq()),
-                )
-            }
-            Outcome::ReadyForReshoot(r) => {
-                self.ui.review = None;
-                Feedback::new(
-                    Info,
-                    r.display_seq(),
-                    format!("重拍 {}", r.display_seq()),
-                    format!("re-shoot {}", r.display_seq()),
-                )
-            }
-            Outcome::Skipped(r) => Feedback::new(
-                Info,
-                r.display_seq(),
-                format!("{} 已跳过：{}", r.display_seq(), r.status_reason),
-                format!("{} skipped: {}", r.display_seq(), r.status_reason),
-            ),
-            Outcome::Voided(r) => Feedback::new(
-                Info,
-                r.display_seq(),
-                format!("{} 已作废：{}", r.display_seq(), r.status_reason),
-                format!("{} voided: {}", r.display_seq(), r.status_reason),
-            ),
-            Outcome::ReshootRequested(r) => Feedback::new(
-                Info,
-                r.display_seq(),
-                format!("下一张照片将重拍 {}", r.display_seq()),
-                format!("the next photo re-shoots {}", r.display_seq()),
-            ),
-            Outcome::ReshootCancelled(r) => Feedback::new(
-                Info,
-                r.display_seq(),
-                format!("已取消 {} 的重拍", r.display_seq()),
-                format!("re-shoot of {} cancelled", r.display_seq()),
-            ),
-        };
-        self.ui.feedback = Some(fb);
+        }
+        if let Some(fb) = messages::outcome(&outcome, self.training) {
+            self.say(fb);
+        }
     }
 
     fn open_detail(&mut self, record: RecordId, ctx: &egui::Context) {
         let Some(st) = &self.station else { return };
-        let store = st.store();
-        let detail = (|| -> Result<RecordDetail, crate::store::StoreError> {
-            Ok(RecordDetail {
-                record: store.record(record)?,
-                takes: store.takes(record)?,
-                audit: store.audit_for_record(record)?,
-            })
-        })();
-        match detail {
+        match st.record_detail(record) {
             Ok(d) => {
                 self.ui.detail_textures.clear();
                 for take in &d.takes {
-                    if let Ok((_, deliverable)) = store.take_images(take.id) {
-                        if let Ok(img) = crate::photo::decode_jpeg(&deliverable) {
-                            let tex = ctx.load_texture(
-                                format!("take-{}", take.id),
-                                ui::color_image(&img),
-                                egui::TextureOptions::LINEAR,
-                            );
-                            self.ui.detail_textures.push((take.id, tex));
-                        }
+                    let Ok(deliverable) = st.deliverable(take.id) else { continue };
+                    if let Ok(img) = crate::photo::decode_jpeg(&deliverable) {
+                        let tex = ctx.load_texture(
+                            format!("take-{}", take.id),
+                            ui::color_image(&img),
+                            egui::TextureOptions::LINEAR,
+                        );
+                        self.ui.detail_textures.push((take.id, tex));
                     }
                 }
                 self.ui.detail = Some(d);
                 self.ui.action_reason.clear();
                 self.ui.action_pin.clear();
             }
-            Err(e) => self.ui.feedback = Some(Feedback::error(&e)),
+            Err(e) => self.fail(&e),
         }
     }
 
@@ -1688,7 +1105,7 @@ impl GradcapApp {
         }
         self.ui.head_thumb = None;
         let (Some(id), Some(st)) = (head_id, &self.station) else { return };
-        if let Ok(Some(jpeg)) = st.store().scan_thumb(id) {
+        if let Ok(Some(jpeg)) = st.scan_thumb(id) {
             if let Ok(img) = crate::photo::decode_jpeg(&jpeg) {
                 let tex = ctx.load_texture("head-thumb", ui::color_image(&img), egui::TextureOptions::LINEAR);
                 self.ui.head_thumb = Some((id, tex));
@@ -1696,11 +1113,12 @@ impl GradcapApp {
         }
     }
 
-    /// One frame: the table of contents. What the workers and the keys bring
-    /// is applied before drawing, so a number read from the camera is on
-    /// screen in the frame that receives it.
+    /// One frame: the table of contents. What the workers, the tasks and the
+    /// keys bring is applied before drawing, so a number read from the
+    /// camera is on screen in the frame that receives it.
     pub fn frame(&mut self, ctx: &egui::Context) {
         let mut commands = self.poll_workers(ctx);
+        self.poll_tasks();
         commands.extend(self.read_keys(ctx));
         for command in commands {
             self.apply(command, ctx);
@@ -1731,6 +1149,47 @@ impl eframe::App for GradcapApp {
     }
 }
 
+/// An export on its own connection (capture goes on while it writes), its
+/// progress a few times a second.
+fn export(
+    db: &Path,
+    to: &Path,
+    options: &crate::export::ExportOptions,
+    progress: &ProgressSink<ExportProgress>,
+) -> Result<ExportReport, ExportError> {
+    let mut store = Store::open(db)?;
+    let mut last_sent: Option<Instant> = None;
+    let mut report = |p: &ExportProgress| {
+        if last_sent.is_none_or(|t| t.elapsed().as_millis() >= 100) || p.files_done == p.files_total {
+            last_sent = Some(Instant::now());
+            progress.report(p.clone());
+        }
+    };
+    crate::export::export_with(&mut store, to, options, &crate::station::now(), &mut report)
+}
+
+/// Purge on its own connection (VACUUM can take a while on a big day), then verify.
+fn purge(db: &Path, before: &str) -> Result<(PurgePlan, bool), Text> {
+    let mut store = Store::open(db).map_err(|e| e.text())?;
+    let plan = store.purge(before, &crate::station::now()).map_err(|e| e.text())?;
+    let vacuumed = store.vacuum().is_ok();
+    let report = store.verify().map_err(|e| e.text())?;
+    if !report.ok() {
+        return Err(Text::same(format!("verify: {}", report.findings.len())));
+    }
+    Ok((plan, vacuumed))
+}
+
+/// A correction (勘误): one student's takes and record into a folder, on a read-only connection.
+fn export_correction(db: &Path, record: RecordId, base: &Path) -> Result<(PathBuf, usize), Text> {
+    let store = Store::open_read_only(db).map_err(|e| e.text())?;
+    let r = store.record(record).map_err(|e| e.text())?;
+    let dir = base.join(format!("勘误_{}_{}", r.display_seq(), crate::export::safe_name(&r.code.xh)));
+    let fields = crate::export::lookup::record_json(&store, &r).map_err(|e| e.text())?;
+    let files = crate::export::lookup::export_student(&store, &r, &fields, &dir).map_err(|e| e.text())?;
+    Ok((dir, files.len()))
+}
+
 /// The UI thread's time per frame (eframe's measure: update, tessellation
 /// and painting of the previous frame), logged as median and p95 every
 /// [`FrameTimes::WINDOW`] frames on `gradcap::timing` (benches/station reads it).
@@ -1757,21 +1216,5 @@ impl FrameTimes {
             );
             self.ms.clear();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_job_that_ends_without_an_answer_answers_with_an_error() {
-        let (tx, rx) = std::sync::mpsc::channel::<Result<u8, String>>();
-        assert!(job_result(&rx, "export").is_none(), "still running");
-        tx.send(Ok(7)).unwrap();
-        assert_eq!(job_result(&rx, "export"), Some(Ok(7)));
-        drop(tx);
-        let err = job_result(&rx, "export").unwrap().unwrap_err();
-        assert!(err.contains("export thread stopped unexpectedly"), "{err}");
     }
 }

@@ -16,7 +16,10 @@ pub mod simulate;
 pub mod sound;
 pub mod station;
 pub mod store;
+pub mod task;
+pub mod text;
 pub mod ui;
+pub mod worker;
 
 /// Version line for `gradcap --version`: version, git commit, build date.
 pub const LONG_VERSION: &str = concat!(

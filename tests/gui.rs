@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use gradcap::app::{AppOptions, CameraChoice, Command, GradcapApp, View};
+use gradcap::app::{AppOptions, CameraChoice, GradcapApp};
 use gradcap::camera::replay::ReplayFactory;
 use gradcap::camera::synth::{phone_frame, portrait, PhoneShot};
 use gradcap::camera::Frame;
@@ -16,6 +16,7 @@ use gradcap::code::drill::DrillStudent;
 use gradcap::scan::gun::GunConfig;
 use gradcap::sound::Cue;
 use gradcap::store::RecordStatus;
+use gradcap::ui::state::{Command, View};
 
 mod common;
 
@@ -531,7 +532,7 @@ fn randomized_scanner_bursts_over_slow_frames_are_read_whole_and_fire_no_shortcu
         let keys = burst_keys(&text, clock_ms + rng.between(1, 40) as f64, &mut rng, k % 5 != 0);
         feed(&mut h, &mut clock_ms, &keys, frame_ms, &mut rng);
         let seq = format!("1-{:04}", k + 2);
-        let fb = h.state().ui.feedback.clone().map(|f| f.zh).unwrap_or_default();
+        let fb = h.state().ui.feedback.clone().map(|f| f.text.zh).unwrap_or_default();
         assert!(fb.contains(&format!("已取号 {seq}")), "burst {k} at {frame_ms} ms frames: {fb}");
         assert!(!h.state().ui.skip_prompt, "burst {k}: the skip dialog opened");
         clock_ms += rng.between(200, 900) as f64;
@@ -754,8 +755,12 @@ fn no_camera_means_no_capture_and_training_has_its_own_database_and_banner() {
     h.tick();
     // Read in the frame that took it (the demo camera goes on scanning its own students).
     let fb = h.state().ui.feedback.clone().unwrap();
-    assert!(fb.zh.contains("这是真实学生的采集码") && fb.en.contains("real student's code"), "{}", fb.zh);
-    assert_eq!(fb.kind, gradcap::app::FeedbackKind::Duplicate, "amber, not green");
+    assert!(
+        fb.text.zh.contains("这是真实学生的采集码") && fb.text.en.contains("real student's code"),
+        "{}",
+        fb.text.zh
+    );
+    assert_eq!(fb.kind, gradcap::ui::state::FeedbackKind::Duplicate, "amber, not green");
     // Leaving training: back on the real database, which still holds nothing.
     h.get_by_label("退出练习").click();
     h.tick();
@@ -814,4 +819,46 @@ fn a_damaged_image_store_found_after_opening_stops_captures() {
     gun_scan(&mut h, &payload(90));
     assert_eq!(h.state().ui.snapshot.counts.waiting, before, "no number handed out");
     assert!(shows(&h, "restore the latest backup"));
+}
+
+/// The views are drawn from state alone: a hand-made state, no station, no
+/// database, draws the bar and the message band, and a click answers with
+/// the command the app would apply.
+#[test]
+fn the_bar_and_the_message_band_are_drawn_from_state_alone() {
+    use gradcap::settings::Language;
+    use gradcap::text::Text;
+    use gradcap::ui::state::{Feedback, FeedbackKind, UiState};
+    let mut state = UiState::default();
+    state.snapshot.counts.waiting = 7;
+    state.snapshot.counts.photographed = 41;
+    state.camera_label = "replay — 30 fps".into();
+    state.feedback =
+        Some(Feedback::new(FeedbackKind::Success, "0042", Text::new("已取号 0042", "number 0042")).scanned("✚"));
+    let commands = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = commands.clone();
+    let mut h = Harness::builder().with_size(egui::vec2(1366.0, 400.0)).build(move |ctx| {
+        let bar = gradcap::ui::StatusBar {
+            view: View::Operator,
+            ui: &state,
+            startup_error: Some("数据库损坏 / database damaged"),
+            lang: Language::English,
+        };
+        let mut out = Vec::new();
+        gradcap::ui::status_bar(ctx, &bar, &mut out);
+        gradcap::ui::feedback_panel(ctx, &state, Language::English);
+        sink.lock().unwrap().extend(out);
+    });
+    h.run();
+    h.get_by_label_contains("waiting 7");
+    h.get_by_label_contains("photographed 41");
+    h.get_by_label_contains("replay — 30 fps");
+    h.get_by_label("数据库损坏 / database damaged");
+    // English first, large; Chinese underneath.
+    h.get_by_label("number 0042");
+    h.get_by_label("已取号 0042");
+    h.get_by_label("Settings").click();
+    h.run();
+    let got = commands.lock().unwrap().clone();
+    assert!(matches!(got.as_slice(), [Command::Show(View::Settings)]), "{got:?}");
 }

@@ -3,15 +3,13 @@
 //! fix (too small, too large, too high, too low, tilted). Never on the UI
 //! thread; frames that arrive meanwhile are skipped, never queued.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::checks::{self, Face, Hint, Thresholds};
 use super::{centred_crop, face, CropRect};
 use crate::camera::FrameSlot;
+use crate::worker::{Wake, Worker, WorkerError};
 
 /// How often the hints are brought up to date.
 pub const DEFAULT_INTERVAL_MS: u64 = 250;
@@ -50,15 +48,8 @@ pub fn frame_framing(rgb: &image::RgbImage, thresholds: &Thresholds) -> Framing 
 /// The running framing thread.
 #[derive(Debug)]
 pub struct FramingWorker {
-    rx: Receiver<Framing>,
-    stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<()>>,
+    worker: Worker<Framing>,
 }
-
-/// Errors starting the worker.
-#[derive(Debug, thiserror::Error)]
-#[error("无法启动取景提示线程：{0} / cannot start the framing thread: {0}")]
-pub struct FramingError(String);
 
 impl FramingWorker {
     /// Looks at the newest frame of `slot` every `interval_ms` until dropped;
@@ -67,44 +58,28 @@ impl FramingWorker {
         slot: Arc<FrameSlot>,
         thresholds: Thresholds,
         interval_ms: u64,
-        wake: Box<dyn Fn() + Send>,
-    ) -> Result<Self, FramingError> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = stop.clone();
-        let handle = std::thread::Builder::new()
-            .name("framing".into())
-            .spawn(move || {
-                let mut last_seq = 0;
-                while !stopping.load(Ordering::Relaxed) {
-                    let started = Instant::now();
-                    if let Some(frame) = slot.wait_newer(last_seq, Duration::from_millis(500)) {
-                        last_seq = frame.number;
-                        if tx.send(frame_framing(&frame.rgb, &thresholds)).is_err() {
-                            return;
-                        }
-                        wake();
+        wake: Wake,
+    ) -> Result<Self, WorkerError> {
+        let worker = Worker::spawn("framing", wake, move |out| {
+            let mut last_seq = 0;
+            while !out.stopping() {
+                let started = Instant::now();
+                if let Some(frame) = slot.wait_newer(last_seq, Duration::from_millis(500)) {
+                    last_seq = frame.number;
+                    if !out.send(frame_framing(&frame.rgb, &thresholds)) {
+                        return;
                     }
-                    let rest = Duration::from_millis(interval_ms).saturating_sub(started.elapsed());
-                    std::thread::sleep(rest);
                 }
-            })
-            .map_err(|e| FramingError(e.to_string()))?;
-        Ok(FramingWorker { rx, stop, handle: Some(handle) })
+                let rest = Duration::from_millis(interval_ms).saturating_sub(started.elapsed());
+                std::thread::sleep(rest);
+            }
+        })?;
+        Ok(FramingWorker { worker })
     }
 
     /// The newest result since the last call, if any.
     pub fn latest(&self) -> Option<Framing> {
-        self.rx.try_iter().last()
-    }
-}
-
-impl Drop for FramingWorker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
+        self.worker.latest()
     }
 }
 
@@ -112,6 +87,7 @@ impl Drop for FramingWorker {
 mod tests {
     use super::*;
     use crate::camera::{synth, Frame};
+    use std::sync::atomic::Ordering;
 
     fn thread_names() -> Vec<String> {
         std::fs::read_dir("/proc/self/task")

@@ -5,13 +5,12 @@
 //! day's records.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::ScheduleRow;
-use crate::store::{Report, Store};
+use crate::store::{Report, Store, StoreError};
+pub use crate::worker::WorkerError;
+use crate::worker::{Wake, Worker};
 
 /// How often the figures are read again.
 pub const DEFAULT_INTERVAL_MS: u64 = 2000;
@@ -24,22 +23,16 @@ pub struct AssistData {
 }
 
 /// The running worker; it stops when dropped (within 50 ms, or after the
-/// reading under way).
+/// reading under way, without the UI waiting for it).
 #[derive(Debug)]
 pub struct ReportWorker {
-    rx: Receiver<Result<AssistData, String>>,
-    stop: Arc<AtomicBool>,
+    worker: Worker<Result<AssistData, StoreError>>,
 }
 
-/// Errors starting the worker.
-#[derive(Debug, thiserror::Error)]
-#[error("无法启动核对数据线程：{0} / cannot start the sign-in figures thread: {0}")]
-pub struct WorkerError(String);
-
 /// Reads the figures once.
-pub fn read(store: &Store, station: &str, date: &str) -> Result<AssistData, String> {
-    let report = store.report(None).map_err(|e| e.to_string())?;
-    let schedule = store.schedule_for(station, date).map_err(|e| e.to_string())?;
+pub fn read(store: &Store, station: &str, date: &str) -> Result<AssistData, StoreError> {
+    let report = store.report(None)?;
+    let schedule = store.schedule_for(station, date)?;
     Ok(AssistData { report, schedule })
 }
 
@@ -51,58 +44,46 @@ impl ReportWorker {
         station: String,
         date: String,
         interval_ms: u64,
-        wake: Box<dyn Fn() + Send>,
+        wake: Wake,
     ) -> Result<Self, WorkerError> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = stop.clone();
-        std::thread::Builder::new()
-            .name("assist-report".into())
-            .spawn(move || {
-                let mut store: Option<Store> = None;
-                while !stopping.load(Ordering::Relaxed) {
-                    let started = Instant::now();
-                    if store.is_none() {
-                        match Store::open_read_only(&db) {
-                            Ok(s) => store = Some(s),
-                            Err(e) => {
-                                if tx.send(Err(e.to_string())).is_err() {
-                                    return;
-                                }
-                                wake();
+        let worker = Worker::spawn("assist-report", wake, move |out| {
+            let mut store: Option<Store> = None;
+            while !out.stopping() {
+                let started = Instant::now();
+                if store.is_none() {
+                    match Store::open_read_only(&db) {
+                        Ok(s) => store = Some(s),
+                        Err(e) => {
+                            if !out.send(Err(e)) {
+                                return;
                             }
                         }
                     }
-                    if let Some(s) = &store {
-                        if tx.send(read(s, &station, &date)).is_err() {
-                            return;
-                        }
-                        wake();
-                    }
-                    while !stopping.load(Ordering::Relaxed) && started.elapsed() < Duration::from_millis(interval_ms) {
-                        std::thread::sleep(Duration::from_millis(50));
+                }
+                if let Some(s) = &store {
+                    if !out.send(read(s, &station, &date)) {
+                        return;
                     }
                 }
-            })
-            .map_err(|e| WorkerError(e.to_string()))?;
-        Ok(ReportWorker { rx, stop })
+                while !out.stopping() && started.elapsed() < Duration::from_millis(interval_ms) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        })?;
+        Ok(ReportWorker { worker: worker.detached_on_drop() })
     }
 
     /// The newest reading since the last call, if any.
-    pub fn latest(&self) -> Option<Result<AssistData, String>> {
-        self.rx.try_iter().last()
-    }
-}
-
-impl Drop for ReportWorker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+    pub fn latest(&self) -> Option<Result<AssistData, StoreError>> {
+        self.worker.latest()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
 
     #[test]
     fn the_worker_reads_the_figures_again_on_its_own_thread() {

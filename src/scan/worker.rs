@@ -5,14 +5,14 @@
 //! code is reported at once.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::Receiver;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::decode_frame_pass;
 use crate::camera::{Frame, FrameSlot};
+pub use crate::worker::WorkerError;
+use crate::worker::{Wake, Worker};
 
 /// How long a code stays "already seen" after it was last in view.
 pub const DEFAULT_HOLD_MS: u64 = 3000;
@@ -61,81 +61,59 @@ pub struct ScanStats {
 /// The running scanner thread.
 #[derive(Debug)]
 pub struct ScanWorker {
-    rx: Receiver<ScanHit>,
-    stop: Arc<AtomicBool>,
+    worker: Worker<ScanHit>,
     stats: Arc<ScanStats>,
-    handle: Option<JoinHandle<()>>,
 }
-
-/// Errors starting the worker.
-#[derive(Debug, thiserror::Error)]
-#[error("无法启动扫码线程：{0} / cannot start the scanner thread: {0}")]
-pub struct WorkerError(String);
 
 impl ScanWorker {
     /// Decodes frames from `slot` until dropped. `wake` is called after each
     /// code is sent (the UI repaints at once, not at its next tick).
-    pub fn start(slot: Arc<FrameSlot>, hold_ms: u64, wake: Box<dyn Fn() + Send>) -> Result<Self, WorkerError> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
+    pub fn start(slot: Arc<FrameSlot>, hold_ms: u64, wake: Wake) -> Result<Self, WorkerError> {
         let stats = Arc::new(ScanStats::default());
-        let (t_stop, t_stats) = (stop.clone(), stats.clone());
-        let handle = std::thread::Builder::new()
-            .name("qr-decoder".into())
-            .spawn(move || {
-                let mut debouncer = Debouncer::new(hold_ms);
-                let mut last = 0;
-                while !t_stop.load(Ordering::Relaxed) {
-                    let Some(frame) = slot.wait_newer(last, Duration::from_millis(100)) else { continue };
-                    last = frame.number;
-                    let start = Instant::now();
-                    let texts = decode_frame_pass(&frame.rgb, frame.number);
-                    let elapsed = start.elapsed();
-                    t_stats.frames.fetch_add(1, Ordering::Relaxed);
-                    t_stats.last_decode_us.store(elapsed.as_micros() as u64, Ordering::Relaxed);
-                    let now = Instant::now();
-                    for text in texts {
-                        if debouncer.accept(&text, now) {
-                            t_stats.hits.fetch_add(1, Ordering::Relaxed);
-                            let hit = ScanHit {
-                                text,
-                                frame: frame.clone(),
-                                decode_ms: elapsed.as_secs_f64() * 1000.0,
-                                decoded_at: now,
-                            };
-                            if tx.send(hit).is_err() {
-                                return;
-                            }
-                            wake();
+        let t_stats = stats.clone();
+        let worker = Worker::spawn("qr-decoder", wake, move |out| {
+            let mut debouncer = Debouncer::new(hold_ms);
+            let mut last = 0;
+            while !out.stopping() {
+                let Some(frame) = slot.wait_newer(last, Duration::from_millis(100)) else { continue };
+                last = frame.number;
+                let start = Instant::now();
+                let texts = decode_frame_pass(&frame.rgb, frame.number);
+                let elapsed = start.elapsed();
+                t_stats.frames.fetch_add(1, Ordering::Relaxed);
+                t_stats.last_decode_us.store(elapsed.as_micros() as u64, Ordering::Relaxed);
+                let now = Instant::now();
+                for text in texts {
+                    if debouncer.accept(&text, now) {
+                        t_stats.hits.fetch_add(1, Ordering::Relaxed);
+                        let hit = ScanHit {
+                            text,
+                            frame: frame.clone(),
+                            decode_ms: elapsed.as_secs_f64() * 1000.0,
+                            decoded_at: now,
+                        };
+                        if !out.send(hit) {
+                            return;
                         }
                     }
                 }
-            })
-            .map_err(|e| WorkerError(e.to_string()))?;
-        Ok(ScanWorker { rx, stop, stats, handle: Some(handle) })
+            }
+        })?;
+        Ok(ScanWorker { worker, stats })
     }
 
     /// The next code read, if any (never blocks).
     pub fn try_recv(&self) -> Option<ScanHit> {
-        self.rx.try_recv().ok()
+        self.worker.try_recv()
     }
 
     /// Waits up to `timeout` for the next code (tests, headless tools).
     pub fn recv_timeout(&self, timeout: Duration) -> Option<ScanHit> {
-        self.rx.recv_timeout(timeout).ok()
+        self.worker.recv_timeout(timeout)
     }
 
     pub fn stats(&self) -> &ScanStats {
         &self.stats
-    }
-}
-
-impl Drop for ScanWorker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
     }
 }
 

@@ -191,6 +191,26 @@ pub struct Station {
     review: Option<Review>,
     quality_hint: Option<u8>,
     mode: Mode,
+    /// A new station or date saved while a photo awaited its decision.
+    pending_session: Option<SessionInfo>,
+    /// The shutter has a shot for this station under way.
+    shot_in_flight: bool,
+}
+
+/// What a change of the session's settings did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionChange {
+    /// Nothing the session records changed.
+    Unchanged,
+    /// The school name, school code or operator corrected (audited);
+    /// numbering and queue go on.
+    Corrected,
+    /// A new station or date: its session is open now.
+    Started,
+    /// A new station or date, started once the photo under review is
+    /// decided (accepted, or its student skipped) and no shot is under way;
+    /// a re-shoot stays in the old session.
+    AfterReview,
 }
 
 /// The current local time as stored (RFC 3339, milliseconds, with offset).
@@ -203,7 +223,16 @@ impl Station {
     pub fn open(mut store: Store, info: &SessionInfo, config: StationConfig) -> Result<Self, StationError> {
         let session = store.open_session(info, &now())?;
         let mode = store.mode()?;
-        Ok(Station { store, session, config, review: None, quality_hint: None, mode })
+        Ok(Station {
+            store,
+            session,
+            config,
+            review: None,
+            quality_hint: None,
+            mode,
+            pending_session: None,
+            shot_in_flight: false,
+        })
     }
 
     /// Checks the operator PIN (kept in the database, slowed and audited there).
@@ -230,6 +259,52 @@ impl Station {
         }
         self.session = self.store.open_session(info, &now())?;
         Ok(())
+    }
+
+    /// Applies settings that name this session: a correction at once; a new
+    /// station or date as a new session, at once when the station is idle,
+    /// otherwise once the photo under review is decided. Students still
+    /// waiting stay in their own session's queue.
+    pub fn change_session(&mut self, info: &SessionInfo) -> Result<SessionChange, StationError> {
+        let current = &self.session.info;
+        if (&info.station, &info.date) == (&current.station, &current.date) {
+            self.pending_session = None;
+            if info == current {
+                return Ok(SessionChange::Unchanged);
+            }
+            self.correct_session(info)?;
+            return Ok(SessionChange::Corrected);
+        }
+        self.pending_session = Some(info.clone());
+        if self.start_pending_session()? {
+            Ok(SessionChange::Started)
+        } else {
+            Ok(SessionChange::AfterReview)
+        }
+    }
+
+    /// The session settings waiting for the photo under review, if any.
+    pub fn pending_session(&self) -> Option<&SessionInfo> {
+        self.pending_session.as_ref()
+    }
+
+    /// Starts the pending session when nothing of the current one is under
+    /// way; true when it started.
+    fn start_pending_session(&mut self) -> Result<bool, StationError> {
+        if self.review.is_some() || self.shot_in_flight {
+            return Ok(false);
+        }
+        let Some(info) = self.pending_session.take() else { return Ok(false) };
+        match self.store.open_session(&info, &now()) {
+            Ok(session) => {
+                self.session = session;
+                Ok(true)
+            }
+            Err(e) => {
+                self.pending_session = Some(info);
+                Err(e.into())
+            }
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -269,7 +344,15 @@ impl Station {
     /// database is brought up to date, so a commit that later disappears
     /// (a lost `-wal`) is noticed before the next number is handed out.
     pub fn handle(&mut self, event: Event) -> Result<Outcome, StationError> {
+        let decides = matches!(event, Event::Accept | Event::Skip { .. });
         let outcome = self.apply(event)?;
+        if decides {
+            // The student is done: a session change waiting for them starts
+            // now (its failure is the next action's error, never this one's).
+            if let Err(e) = self.start_pending_session() {
+                tracing::warn!("the new session could not be opened yet: {e}");
+            }
+        }
         if !matches!(outcome, Outcome::Rejected(_)) {
             if let Err(e) = self.store.write_witness() {
                 tracing::warn!("the witness beside the database could not be written: {e}");
@@ -391,3 +474,6 @@ impl Station {
 
 #[cfg(test)]
 mod tests;
+
+pub mod read;
+pub mod shutter;

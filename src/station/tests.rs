@@ -752,3 +752,108 @@ fn verify_fails_on_two_records_with_one_number_at_a_station_on_a_day() {
     let st = Station::open(Store::open(&path).unwrap(), &info("1"), StationConfig::default()).unwrap();
     assert_eq!(st.session().next_seq, 2);
 }
+
+mod capture_pipeline {
+    //! The shutter and the photo worker: the path the station's window
+    //! takes from a key press to a committed take, driven here end to end.
+    use super::*;
+    use crate::camera::Frame;
+    use crate::station::shutter::{ShootRefused, Shutter};
+    use std::time::{Duration, Instant};
+
+    fn frame(seed: u64) -> Option<Frame> {
+        Some(Frame::new(synth::portrait(960, 720, seed), None))
+    }
+
+    /// Collects until the shot under way is committed (or refused).
+    fn collect(shutter: &mut Shutter, st: &mut Station) -> Vec<Result<Outcome, StationError>> {
+        let started = Instant::now();
+        loop {
+            let out = shutter.collect(st);
+            if !out.is_empty() {
+                return out;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "the photo worker never answered");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_press_binds_to_the_head_and_the_take_commits_through_the_one_path() {
+        let mut st = station();
+        let mut shutter = Shutter::start(Box::new(|| {})).unwrap();
+        assert!(matches!(shutter.press(&mut st, frame(1)), Err(ShootRefused::Station(StationError::NoStudent))));
+        scan(&mut st, 0);
+        scan(&mut st, 1);
+        assert!(matches!(shutter.press(&mut st, None), Err(ShootRefused::NoPicture)), "no picture, no shot");
+        let head = st.head().unwrap().unwrap();
+        assert_eq!(shutter.press(&mut st, frame(1)).unwrap(), head.id);
+        assert!(shutter.busy());
+        assert!(matches!(shutter.press(&mut st, frame(2)), Err(ShootRefused::Busy)), "one shot at a time");
+        let out = collect(&mut shutter, &mut st);
+        assert!(!shutter.busy());
+        match &out[..] {
+            [Ok(Outcome::TakeReady { record, .. })] => assert_eq!(record.id, head.id),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(shutter.press(&mut st, frame(3)), Err(ShootRefused::ReviewPending)),
+            "the photo under review is decided first"
+        );
+        let accepted = st.handle(Event::Accept).unwrap();
+        assert!(matches!(accepted, Outcome::Accepted(r) if r.id == head.id));
+        assert!(st.store().verify().unwrap().ok());
+    }
+
+    #[test]
+    fn a_take_for_a_student_skipped_while_it_was_prepared_is_never_stored() {
+        let mut st = station();
+        let mut shutter = Shutter::start(Box::new(|| {})).unwrap();
+        scan(&mut st, 0);
+        scan(&mut st, 1);
+        let first = shutter.press(&mut st, frame(4)).unwrap();
+        st.handle(Event::Skip { reason: "left".into() }).unwrap();
+        let out = collect(&mut shutter, &mut st);
+        assert!(matches!(&out[..], [Err(_)]), "refused, not stored for the next student: {out:?}");
+        assert!(st.store().takes(first).unwrap().is_empty());
+        let next = st.head().unwrap().unwrap();
+        assert!(st.store().takes(next.id).unwrap().is_empty(), "never on the wrong student");
+    }
+
+    #[test]
+    fn a_new_station_waits_for_the_photo_under_review_and_the_shot_under_way() {
+        let mut st = station();
+        let mut shutter = Shutter::start(Box::new(|| {})).unwrap();
+        scan(&mut st, 0);
+        scan(&mut st, 1);
+        let old = st.session().id;
+        // A shot under way: the change waits.
+        shutter.press(&mut st, frame(5)).unwrap();
+        assert_eq!(st.change_session(&info("3")).unwrap(), SessionChange::AfterReview);
+        assert_eq!(st.session().id, old);
+        assert_eq!(st.pending_session().map(|i| i.station.as_str()), Some("3"));
+        // The take arrives for the old session's head and waits for its decision.
+        let out = collect(&mut shutter, &mut st);
+        assert!(matches!(&out[..], [Ok(Outcome::TakeReady { .. })]), "{out:?}");
+        assert_eq!(st.session().id, old, "still the old session while its photo is reviewed");
+        // A re-shoot stays in the old session.
+        st.handle(Event::Reshoot).unwrap();
+        assert_eq!(st.session().id, old);
+        shoot(&mut st, 6);
+        let accepted = st.handle(Event::Accept).unwrap();
+        assert!(matches!(accepted, Outcome::Accepted(r) if r.session_id == old));
+        // Accepted: the new session starts, the other student stays waiting in the old one.
+        assert_ne!(st.session().id, old);
+        assert_eq!(st.session().info.station, "3");
+        assert!(st.pending_session().is_none());
+        assert_eq!(st.store().waiting(old, 50).unwrap().len(), 1);
+        assert_eq!(seq_of(&scan(&mut st, 2)), 1, "numbering starts again at the new station");
+        // Idle: a change starts at once; a correction is a correction.
+        assert_eq!(st.change_session(&info("4")).unwrap(), SessionChange::Started);
+        let mut corrected = info("4");
+        corrected.operator = "新操作员".into();
+        assert_eq!(st.change_session(&corrected).unwrap(), SessionChange::Corrected);
+        assert_eq!(st.change_session(&corrected).unwrap(), SessionChange::Unchanged);
+        assert!(st.store().verify().unwrap().ok());
+    }
+}

@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 
 use egui::{Color32, RichText};
 
+use super::state::Command;
 use super::tr;
+use crate::roster::worker::{AssistData, ReportWorker};
 use crate::roster::ScheduleRow;
 use crate::settings::Language;
-use crate::store::{Report, Store};
+use crate::store::{Report, Store, StoreError};
 
 /// What the assistants' view shows, re-read every two seconds.
 #[derive(Debug, Default)]
@@ -25,7 +27,8 @@ pub struct AssistState {
     pub selected: Option<String>,
     pub search: String,
     pub error: Option<String>,
-    refreshed: Option<Instant>,
+    /// A first reading has come.
+    pub read: bool,
 }
 
 impl AssistState {
@@ -33,28 +36,16 @@ impl AssistState {
         AssistState { station: station.to_string(), date: date.to_string(), ..Default::default() }
     }
 
-    /// Re-reads the report and schedule when older than two seconds (reads only).
-    pub fn refresh_if_due(&mut self, store: &Store) {
-        if self.refreshed.is_some_and(|t| t.elapsed() < Duration::from_secs(2)) {
-            return;
-        }
-        self.refresh(store);
-    }
-
-    pub fn refresh(&mut self, store: &Store) {
-        self.refreshed = Some(Instant::now());
-        self.apply(crate::roster::worker::read(store, &self.station, &self.date));
-    }
-
-    /// Takes a reading (from the worker thread, or [`Self::refresh`]).
-    pub fn apply(&mut self, reading: Result<crate::roster::worker::AssistData, String>) {
+    /// Takes a reading of the worker thread.
+    pub fn apply(&mut self, reading: Result<AssistData, StoreError>) {
+        self.read = true;
         match reading {
             Ok(data) => {
                 self.report = data.report;
                 self.schedule = data.schedule;
                 self.error = None;
             }
-            Err(e) => self.error = Some(e),
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 
@@ -238,14 +229,33 @@ pub fn show(ui: &mut egui::Ui, state: &mut AssistState, lang: Language) {
     });
 }
 
-/// The assistants' view as its own window: opens the database read-only.
+/// The assistants' tab of the station's window: a button for the second
+/// window, then the figures.
+pub fn show_tab(ctx: &egui::Context, state: Option<&mut AssistState>, lang: Language, out: &mut Vec<Command>) {
+    egui::CentralPanel::default().show(ctx, |ui| {
+        if ui.button(tr(lang, "在新窗口打开（可放到第二屏幕）", "Open in a new window (second screen)")).clicked()
+        {
+            out.push(Command::OpenAssistWindow);
+        }
+        match state {
+            Some(state) => show(ui, state, lang),
+            None => {
+                ui.label(tr(lang, "没有打开的数据库", "no database open"));
+            }
+        }
+    });
+}
+
+/// How long the window's start waits for the first reading.
+const FIRST_READING_WAIT: Duration = Duration::from_secs(3);
+
+/// The assistants' view as its own window, read-only: the figures come
+/// from a worker with its own read-only connection (the window never
+/// queries the database itself).
 pub struct AssistApp {
-    store: Store,
     state: AssistState,
     lang: Language,
-    /// Reads the figures off the UI thread (a database file; an in-memory
-    /// one is read in place).
-    worker: Option<crate::roster::worker::ReportWorker>,
+    worker: Option<ReportWorker>,
     /// A training database: the banner is on this window too.
     training: bool,
 }
@@ -257,6 +267,8 @@ impl std::fmt::Debug for AssistApp {
 }
 
 impl AssistApp {
+    /// `store` names the database (its file is read on the worker) and
+    /// whether it is a training one.
     pub fn new(
         ctx: &egui::Context,
         store: Store,
@@ -268,37 +280,56 @@ impl AssistApp {
         super::install_fonts(ctx, system_fonts);
         super::install_style(ctx);
         let mut state = AssistState::new(station, date);
-        state.refresh(&store);
-        let worker = store.path().and_then(|db| {
-            let wake = ctx.clone();
-            crate::roster::worker::ReportWorker::start(
-                db.to_path_buf(),
-                station.to_string(),
-                date.to_string(),
-                crate::roster::worker::DEFAULT_INTERVAL_MS,
-                Box::new(move || wake.request_repaint()),
-            )
-            .map_err(|e| state.error = Some(e.to_string()))
-            .ok()
-        });
         let training = store.mode().is_ok_and(|m| m == crate::store::Mode::Training);
-        AssistApp { store, state, lang, worker, training }
+        let worker = match store.path() {
+            Some(db) => {
+                let wake = ctx.clone();
+                ReportWorker::start(
+                    db.to_path_buf(),
+                    station.to_string(),
+                    date.to_string(),
+                    crate::roster::worker::DEFAULT_INTERVAL_MS,
+                    Box::new(move || wake.request_repaint()),
+                )
+                .map_err(|e| state.error = Some(e.to_string()))
+                .ok()
+            }
+            None => {
+                state.error = Some(
+                    tr(lang, "内存数据库无法在助理窗口中读取", "an in-memory database cannot be read here").into(),
+                );
+                None
+            }
+        };
+        let mut app = AssistApp { state, lang, worker, training };
+        // The first frame shows figures, not an empty table: the first
+        // reading is waited for here, at the window's start, and no longer.
+        app.wait_first_reading(FIRST_READING_WAIT);
+        app
     }
 
     pub fn state(&self) -> &AssistState {
         &self.state
     }
+
+    /// Waits up to `timeout` for the worker's first reading.
+    fn wait_first_reading(&mut self, timeout: Duration) -> bool {
+        let started = Instant::now();
+        while !self.state.read && started.elapsed() < timeout {
+            if let Some(reading) = self.worker.as_ref().and_then(ReportWorker::latest) {
+                self.state.apply(reading);
+            } else {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        self.state.read
+    }
 }
 
 impl eframe::App for AssistApp {
     fn update(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        match &self.worker {
-            Some(worker) => {
-                if let Some(reading) = worker.latest() {
-                    self.state.apply(reading);
-                }
-            }
-            None => self.state.refresh_if_due(&self.store),
+        if let Some(reading) = self.worker.as_ref().and_then(ReportWorker::latest) {
+            self.state.apply(reading);
         }
         if self.training {
             egui::TopBottomPanel::top("training")

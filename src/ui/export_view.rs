@@ -7,8 +7,8 @@
 
 use egui::RichText;
 
+use super::state::{Command, ExportOutcome, UiState};
 use super::tr;
-use crate::app::{Command, ExportOutcome, UiState};
 use crate::photo::checks::Level;
 use crate::settings::{Language, Settings};
 use crate::ui::operator::level_color;

@@ -1,17 +1,20 @@
-//! Views and widgets. Views read the app's state and push [`Command`]s;
-//! they never touch the database. Chinese first, English on request.
+//! Views and widgets. Views are drawn from [`state`] alone and push
+//! [`Command`]s; they never touch the database or the station. Chinese
+//! first, English on request; every message text lives in [`messages`].
 
 pub mod assist;
 pub mod export_view;
+pub mod messages;
 pub mod operator;
 pub mod records;
 pub mod settings_view;
+pub mod state;
 
 use egui::{Color32, RichText};
 use image::RgbImage;
 
-use crate::app::{Command, FeedbackKind, GradcapApp, UiState, View};
 use crate::settings::Language;
+use state::{Command, FeedbackKind, UiState, View};
 
 /// The embedded CJK font (a renamed subset of Noto Sans CJK SC covering GBK; OFL).
 pub const CJK_FONT: &[u8] = include_bytes!("../../assets/fonts/GradcapSansSC-Regular.otf");
@@ -130,9 +133,19 @@ pub fn feedback_color(kind: FeedbackKind) -> Color32 {
     }
 }
 
+/// What the top bar draws.
+#[derive(Debug)]
+pub struct StatusBar<'a> {
+    pub view: View,
+    pub ui: &'a UiState,
+    /// Why the station cannot work, shown in red under the bar.
+    pub startup_error: Option<&'a str>,
+    pub lang: Language,
+}
+
 /// The top bar: where we are, the counts, camera and storage, the views.
-pub fn status_bar(ctx: &egui::Context, app: &GradcapApp, out: &mut Vec<Command>) {
-    let lang = app.settings.language;
+pub fn status_bar(ctx: &egui::Context, app: &StatusBar<'_>, out: &mut Vec<Command>) {
+    let lang = app.lang;
     egui::TopBottomPanel::top("status").show(ctx, |ui| {
         ui.horizontal_wrapped(|ui| {
             for (view, zh, en) in [
@@ -183,7 +196,7 @@ pub fn status_bar(ctx: &egui::Context, app: &GradcapApp, out: &mut Vec<Command>)
                 ui.label(storage);
             }
         });
-        if let Some(err) = &app.startup_error {
+        if let Some(err) = app.startup_error {
             ui.label(RichText::new(err).color(Color32::from_rgb(190, 30, 30)).strong());
         }
     });
@@ -271,10 +284,7 @@ pub fn feedback_panel(ctx: &egui::Context, state: &UiState, lang: Language) {
                 }
                 ui.add_space(20.0);
                 ui.vertical(|ui| {
-                    let (first, second) = match lang {
-                        Language::Chinese => (&fb.zh, &fb.en),
-                        Language::English => (&fb.en, &fb.zh),
-                    };
+                    let (first, second) = fb.text.in_order(lang);
                     ui.add(egui::Label::new(RichText::new(first).size(26.0).strong().color(Color32::WHITE)).wrap());
                     ui.add(egui::Label::new(RichText::new(second).size(16.0).color(Color32::WHITE)).wrap());
                 });

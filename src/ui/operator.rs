@@ -5,10 +5,11 @@
 
 use egui::{Align2, Color32, FontId, Rect, RichText, Stroke, StrokeKind, Vec2};
 
+use super::state::{Command, UiState};
 use super::{short_time, tr};
-use crate::app::{Command, UiState};
 use crate::photo::checks::{Assessment, Hint, Level};
-use crate::settings::{Language, Settings};
+use crate::scan::gun::GunKey;
+use crate::settings::{Keys, Language, Settings};
 
 /// The eye band and the hairline band of the 640-px-high deliverable, as
 /// the photo checks in settings have them (DOMAIN.md: 200–300 and 50–110).
@@ -65,7 +66,7 @@ fn no_camera(ui: &mut egui::Ui, state: &UiState, lang: Language, out: &mut Vec<C
                 out.push(Command::RetryCamera);
             }
             if ui.button(RichText::new(tr(lang, "选择摄像头（设置）", "Choose a camera (settings)")).size(22.0)).clicked() {
-                out.push(Command::Show(crate::app::View::Settings));
+                out.push(Command::Show(super::state::View::Settings));
             }
             if !state.training
                 && ui
@@ -127,7 +128,7 @@ fn review(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Languag
     let failed = !review.assessment.failed().is_empty();
     let armed = state
         .accept_armed
-        .is_some_and(|(id, at)| id == review.take.id && at.elapsed() <= crate::app::ACCEPT_FAILED_WINDOW);
+        .is_some_and(|(id, at)| id == review.take.id && at.elapsed() <= super::state::ACCEPT_FAILED_WINDOW);
     ui.horizontal(|ui| {
         let accept = match (failed, armed) {
             (false, _) => tr(lang, "确认", "Accept"),
@@ -183,6 +184,40 @@ fn review(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Languag
 }
 
 /// Colour of a check level.
+/// The command of a key the operator pressed by hand. While the skip
+/// dialog is open it holds every other shortcut: its number keys pick a
+/// reason and Escape cancels.
+pub fn shortcut(key: &GunKey, keys: &Keys, skip_prompt: bool) -> Option<Command> {
+    if skip_prompt {
+        return match key {
+            GunKey::Char(c) => c
+                .to_digit(10)
+                .and_then(|d| SKIP_REASONS.get((d as usize).checked_sub(1)?))
+                .map(|(zh, en)| Command::Skip(format!("{zh} / {en}"))),
+            GunKey::Other(name) if name == "Escape" => Some(Command::CancelPrompt),
+            _ => None,
+        };
+    }
+    let name = match key {
+        GunKey::Char(' ') => "Space".to_string(),
+        GunKey::Char(c) => c.to_uppercase().collect(),
+        GunKey::Enter => "Enter".to_string(),
+        GunKey::Other(n) => n.clone(),
+    };
+    let is = |k: &str| k.eq_ignore_ascii_case(&name);
+    if is(&keys.shoot) {
+        Some(Command::Shoot)
+    } else if is(&keys.accept) {
+        Some(Command::Accept)
+    } else if is(&keys.reshoot) {
+        Some(Command::Reshoot)
+    } else if is(&keys.skip) {
+        Some(Command::AskSkip)
+    } else {
+        None
+    }
+}
+
 pub fn level_color(level: Level) -> Color32 {
     match level {
         Level::Green => Color32::from_rgb(30, 150, 60),

@@ -4,8 +4,8 @@
 
 use egui::{Color32, RichText, Vec2};
 
+use super::state::{Command, UiState};
 use super::{short_time, tr};
-use crate::app::{Command, UiState};
 use crate::settings::Language;
 use crate::store::RecordStatus;
 

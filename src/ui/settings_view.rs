@@ -3,8 +3,8 @@
 
 use egui::RichText;
 
+use super::state::{Command, UiState};
 use super::tr;
-use crate::app::{Command, UiState};
 use crate::settings::{Language, Settings};
 
 pub fn show(ctx: &egui::Context, state: &mut UiState, current: &Settings, lang: Language, out: &mut Vec<Command>) {

@@ -1,0 +1,248 @@
+//! The GUI's state and the commands its views send: the types the views
+//! are drawn from, defined below the views so that views and the app both
+//! depend on them and not on each other. Nothing here draws or does work.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::camera::Frame;
+use crate::export::{BundleReport, ExportReport};
+use crate::settings::Settings;
+use crate::store::{Record, RecordId, Take};
+use crate::text::{Bilingual, Text};
+
+/// How long the first accept of a photo with failed checks stays armed.
+pub const ACCEPT_FAILED_WINDOW: Duration = Duration::from_secs(4);
+
+/// The views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Operator,
+    Records,
+    /// The assistants' read-only sign-in check.
+    Assist,
+    /// End-of-day export to a drive.
+    Export,
+    Settings,
+}
+
+/// Everything a view can ask for.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Scanned {
+        text: String,
+        frame: Option<Frame>,
+    },
+    Shoot,
+    Accept,
+    Reshoot,
+    AskSkip,
+    Skip(String),
+    CancelPrompt,
+    Void {
+        record: RecordId,
+        reason: String,
+        pin: String,
+    },
+    RequestReshoot {
+        record: RecordId,
+        reason: String,
+        pin: String,
+    },
+    CancelReshoot(RecordId),
+    Show(View),
+    Search(String),
+    Select(RecordId),
+    SaveSettings(Box<Settings>),
+    /// Set the operator PIN (the current one is needed once one is set).
+    SetPin {
+        new: String,
+        old: String,
+    },
+    /// Start `gradcap assist` on the same database (a read-only second window).
+    OpenAssistWindow,
+    /// Back up the whole database into this folder while the station keeps working.
+    Backup(PathBuf),
+    /// Delete the images of verified-exported records shot before `before`
+    /// (after handover), then VACUUM; needs the PIN and a confirmation.
+    Purge {
+        before: String,
+        pin: String,
+    },
+    /// Export to this drive or folder (`full`: everything again; encrypted
+    /// to the settings' recipient when `encrypt`).
+    Export {
+        to: PathBuf,
+        full: bool,
+        encrypt: bool,
+    },
+    /// Ask to purge: works out what would go, then asks for confirmation.
+    AskPurge {
+        before: String,
+        pin: String,
+    },
+    /// Check a bundle on a drive (as `gradcap verify-bundle`), on its own thread.
+    CheckBundle(PathBuf),
+    /// Look for removable drives again.
+    RefreshDrives,
+    /// Correction (勘误): write one student's takes and record into a folder
+    /// (under the export target, else beside the database).
+    ExportStudent(RecordId),
+    /// Look for a camera again (the "no camera" screen).
+    RetryCamera,
+    /// Switch to training (its own database, the demo camera when no USB camera is there).
+    StartTraining,
+    /// Back to the station's real database and camera.
+    LeaveTraining,
+    /// Settings whose station or date differ, confirmed after being told
+    /// what happens to the students still waiting.
+    SaveSettingsConfirmed(Box<Settings>),
+}
+
+/// The last export or bundle check, shown in the export view until the next.
+#[derive(Debug, Clone)]
+pub enum ExportOutcome {
+    Exported(ExportReport),
+    Failed(String),
+    Checked { dir: PathBuf, report: BundleReport },
+    CheckFailed { dir: PathBuf, error: String },
+}
+
+/// How a message looks: green, amber, red, neutral.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedbackKind {
+    Success,
+    Duplicate,
+    Rejected,
+    Info,
+}
+
+/// The big message at the bottom of the operator view.
+#[derive(Debug, Clone)]
+pub struct Feedback {
+    pub kind: FeedbackKind,
+    /// Shown large: a sequence number, or a short word.
+    pub big: String,
+    pub text: Text,
+    pub at: Instant,
+    /// The answer to a scan: the band says "just scanned" and `icon` tells a
+    /// new number (✚) from one already waiting (↻), already photographed (⛔)
+    /// or refused (✗) by shape as well as colour.
+    pub scan_icon: Option<&'static str>,
+}
+
+impl Feedback {
+    pub fn new(kind: FeedbackKind, big: impl Into<String>, text: Text) -> Self {
+        Feedback { kind, big: big.into(), text, at: Instant::now(), scan_icon: None }
+    }
+
+    /// Marks this as the answer to a scan, with its icon.
+    pub fn scanned(mut self, icon: &'static str) -> Self {
+        self.scan_icon = Some(icon);
+        self
+    }
+
+    /// A refusal or a failure, red.
+    pub fn error(e: &dyn Bilingual) -> Self {
+        Feedback::new(FeedbackKind::Rejected, "✗", e.text())
+    }
+
+    /// A neutral note.
+    pub fn info(big: impl Into<String>, text: Text) -> Self {
+        Feedback::new(FeedbackKind::Info, big, text)
+    }
+}
+
+/// What the views show of the queue, read through the station after every change.
+pub type Snapshot = crate::station::read::QueueView;
+
+/// The take waiting for accept or re-shoot.
+#[derive(Debug, Clone)]
+pub struct ReviewView {
+    pub record: Record,
+    pub take: Take,
+    pub in_range: bool,
+    pub bytes: usize,
+    /// The photo checks, shown green / amber / red.
+    pub assessment: crate::photo::checks::Assessment,
+}
+
+pub use crate::station::read::RecordDetail;
+
+/// State that only the UI owns (never the database).
+#[derive(Default)]
+pub struct UiState {
+    pub feedback: Option<Feedback>,
+    pub snapshot: Snapshot,
+    pub preview: Option<egui::TextureHandle>,
+    pub preview_frame: u64,
+    pub preview_size: [usize; 2],
+    /// The camera frame's own size (the preview is scaled down).
+    pub frame_size: [u32; 2],
+    /// The latest framing hints of the preview (worker thread).
+    pub framing: Option<crate::photo::framing::Framing>,
+    pub head_thumb: Option<(RecordId, egui::TextureHandle)>,
+    pub review: Option<(ReviewView, egui::TextureHandle)>,
+    pub skip_prompt: bool,
+    /// The take whose failed checks were read out by a first accept, and when.
+    pub accept_armed: Option<(crate::store::TakeId, Instant)>,
+    pub skip_other: String,
+    pub search: String,
+    /// The query the results are for (None before the first search).
+    pub searched: Option<String>,
+    pub results: Vec<Record>,
+    pub detail: Option<RecordDetail>,
+    pub detail_textures: Vec<(i64, egui::TextureHandle)>,
+    pub action_reason: String,
+    pub action_pin: String,
+    pub confirm: Option<Command>,
+    pub settings_draft: Option<Settings>,
+    /// Drives found when the export view was opened, the chosen target, history.
+    pub drives: Vec<PathBuf>,
+    pub export_target: String,
+    pub export_running: bool,
+    /// Encrypt the next export to the settings' recipient.
+    pub export_encrypt: bool,
+    /// The running export's latest progress and when its phase began.
+    pub export_progress: Option<(crate::export::Progress, std::time::Instant)>,
+    pub export_history: Vec<(String, String, String, i64)>,
+    /// The last export's or bundle check's result.
+    pub export_outcome: Option<ExportOutcome>,
+    /// The bundle being checked, while its check runs.
+    pub bundle_checking: Option<PathBuf>,
+    /// What the purge waiting for confirmation would delete.
+    pub purge_plan: Option<crate::store::PurgePlan>,
+    /// Purge after handover: the day before which images go, the PIN, running.
+    pub purge_before: String,
+    pub purge_pin: String,
+    pub purge_running: bool,
+    /// Folder the backup button writes to.
+    pub backup_dir: String,
+    pub backup_running: bool,
+    /// Cameras connected when the settings view was opened.
+    pub camera_names: Vec<String>,
+    pub new_pin: String,
+    pub old_pin: String,
+    /// An operator PIN is set in the station database.
+    pub pin_set: bool,
+    pub assist: Option<super::assist::AssistState>,
+    pub camera_label: String,
+    pub camera_ok: bool,
+    pub storage_label: String,
+    /// Less than [`crate::paths::LOW_SPACE_BYTES`] free on the database's disk.
+    pub storage_low: bool,
+    pub shooting: bool,
+    /// Training mode: its own database, a banner on every screen.
+    pub training: bool,
+    /// No camera was found (and none is being used): the operator view shows
+    /// the "no camera" screen with what to do.
+    pub no_camera: bool,
+    /// What a pending station/date change would leave waiting (shown in the confirmation).
+    pub session_change_waiting: i64,
+}
+
+impl std::fmt::Debug for UiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UiState").field("feedback", &self.feedback).finish_non_exhaustive()
+    }
+}
