@@ -7,6 +7,7 @@ pub mod app;
 pub mod camera;
 pub mod code;
 pub mod export;
+pub mod frame;
 pub mod paths;
 pub mod photo;
 pub mod roster;

@@ -18,11 +18,11 @@ pub mod synth;
 pub mod usb;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use image::RgbImage;
+pub use crate::frame::{Frame, FrameSlot};
 
 /// No frame for this long means the camera is stalled.
 pub const STALL_TIMEOUT_MS: u64 = 2000;
@@ -44,23 +44,6 @@ pub enum CameraError {
     EndOfStream,
     #[error("无法启动线程：{0} / cannot start a thread: {0}")]
     Thread(String),
-}
-
-/// One camera frame. Cheap to clone: the pixels are shared.
-#[derive(Debug, Clone)]
-pub struct Frame {
-    pub rgb: Arc<RgbImage>,
-    /// The camera's own JPEG of this frame (MJPEG cameras), kept as the original.
-    pub jpeg: Option<Arc<Vec<u8>>>,
-    /// Counts frames from 1 over the life of a capture thread.
-    pub number: u64,
-    pub captured_at: Instant,
-}
-
-impl Frame {
-    pub fn new(rgb: RgbImage, jpeg: Option<Vec<u8>>) -> Self {
-        Frame { rgb: Arc::new(rgb), jpeg: jpeg.map(Arc::new), number: 0, captured_at: Instant::now() }
-    }
 }
 
 /// A source of frames, opened and used on one capture thread (a USB camera
@@ -122,42 +105,8 @@ impl CameraState {
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking holder cannot leave a frame slot half-written: recover the value.
+    // A panicking holder cannot leave shared state half-written: recover the value.
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// The newest frame, shared between the capture thread and its readers.
-#[derive(Debug, Default)]
-pub struct FrameSlot {
-    frame: Mutex<Option<Frame>>,
-    arrived: Condvar,
-}
-
-impl FrameSlot {
-    pub fn new() -> Arc<Self> {
-        Arc::new(FrameSlot::default())
-    }
-
-    /// Replaces the frame in the slot.
-    pub fn publish(&self, frame: Frame) {
-        *lock(&self.frame) = Some(frame);
-        self.arrived.notify_all();
-    }
-
-    /// The newest frame, if any.
-    pub fn latest(&self) -> Option<Frame> {
-        lock(&self.frame).clone()
-    }
-
-    /// Waits up to `timeout` for a frame numbered above `after`.
-    pub fn wait_newer(&self, after: u64, timeout: Duration) -> Option<Frame> {
-        let guard = lock(&self.frame);
-        let (guard, _) = self
-            .arrived
-            .wait_timeout_while(guard, timeout, |f| f.as_ref().is_none_or(|f| f.number <= after))
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        guard.as_ref().filter(|f| f.number > after).cloned()
-    }
 }
 
 struct Shared {

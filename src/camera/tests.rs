@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::replay::ReplayFactory;
 use super::*;
+use image::RgbImage;
 
 fn small_frame(v: u8) -> Frame {
     Frame::new(RgbImage::from_pixel(8, 8, image::Rgb([v, v, v])), None)

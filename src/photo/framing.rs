@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::checks::{self, Face, Hint, Thresholds};
 use super::{centred_crop, face, CropRect};
-use crate::camera::FrameSlot;
+use crate::frame::FrameSlot;
 use crate::worker::{Wake, Worker, WorkerError};
 
 /// How often the hints are brought up to date.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::decode_frame_pass;
-use crate::camera::{Frame, FrameSlot};
+use crate::frame::{Frame, FrameSlot};
 pub use crate::worker::WorkerError;
 use crate::worker::{Wake, Worker};
 

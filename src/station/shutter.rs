@@ -10,7 +10,7 @@
 use std::sync::mpsc::Sender;
 
 use super::{prepare_take, Event, Outcome, PreparedTake, Station, StationConfig, StationError};
-use crate::camera::Frame;
+use crate::frame::Frame;
 use crate::photo::PhotoError;
 use crate::store::RecordId;
 use crate::worker::{Wake, Worker, WorkerError};

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::camera::Frame;
 use crate::export::{BundleReport, ExportReport};
+use crate::frame::Frame;
 use crate::settings::Settings;
 use crate::store::{Record, RecordId, Take};
 use crate::text::{Bilingual, Text};
