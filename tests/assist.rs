@@ -247,8 +247,7 @@ fn the_search_by_student_number_says_photographed_waiting_skipped_not_scanned_or
     for xh in ["0021010101", "0021010102", "0021010103", "0099999999"] {
         st.handle(Event::CodeScanned { text: code(xh), frame: None }).unwrap();
     }
-    st.handle(Event::FrameCaptured { frame: gradcap::camera::synth::portrait(960, 720, 1), source_jpeg: None })
-        .unwrap();
+    gradcap::station::shutter::shoot_inline(&mut st, gradcap::camera::synth::portrait(960, 720, 1)).unwrap();
     st.handle(Event::Accept).unwrap();
     st.handle(Event::Skip { reason: "未到 / no-show".into() }).unwrap();
     let report = st.store().report(None).unwrap();

@@ -824,7 +824,7 @@ fn an_accepted_failed_check_goes_out_in_the_manifest() {
         st.handle(Event::CodeScanned { text: payload, frame: None }).unwrap();
         // A blank grey frame: no face, the wrong background.
         let frame = image::RgbImage::from_pixel(960, 720, image::Rgb([128, 128, 128]));
-        st.handle(Event::FrameCaptured { frame, source_jpeg: None }).unwrap();
+        gradcap::station::shutter::shoot_inline(&mut st, frame).unwrap();
         st.handle(Event::Accept).unwrap();
     }
     let usb = dir.path().join("usb");

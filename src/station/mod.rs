@@ -1,6 +1,8 @@
-//! The capture state machine: events in (a code scanned, a frame captured,
-//! accept, re-shoot, skip, void), store calls out. No UI, no camera: frames
-//! arrive as plain RGB buffers, so every path runs headless in tests.
+//! The capture state machine: events in (a code scanned, a take prepared,
+//! accept, re-shoot, skip, void), store calls out; the shutter
+//! ([`shutter`]) turns a frame into a prepared take, and [`read`] is what the
+//! screens read. No UI, no camera: frames arrive as plain RGB buffers, so
+//! every path runs headless in tests.
 //!
 //! The rules that put the right photo on the right student:
 //! - a take is always bound to the queue head the operator was shown when
@@ -126,9 +128,8 @@ pub enum Event {
     /// A text was read from a QR code (camera or scanner gun), with the frame
     /// it was read from when there is one (its thumbnail is kept).
     CodeScanned { text: String, frame: Option<RgbImage> },
-    /// The shutter: a frame for the queue head, processed here.
-    FrameCaptured { frame: RgbImage, source_jpeg: Option<Vec<u8>> },
-    /// A take prepared on a worker thread.
+    /// A take prepared for the record that was the queue head when the
+    /// shutter was pressed ([`shutter::Shutter`]): the one way a take is stored.
     TakePrepared(PreparedTake),
     /// The operator accepts the take under review.
     Accept,
@@ -364,11 +365,6 @@ impl Station {
     fn apply(&mut self, event: Event) -> Result<Outcome, StationError> {
         match event {
             Event::CodeScanned { text, frame } => self.scan(&text, frame.as_ref()),
-            Event::FrameCaptured { frame, source_jpeg } => {
-                let head = self.head()?.ok_or(StationError::NoStudent)?;
-                let prepared = prepare_take(head.id, &frame, source_jpeg, &self.config, self.quality_hint)?;
-                self.commit_take(prepared)
-            }
             Event::TakePrepared(prepared) => self.commit_take(prepared),
             Event::Accept => self.accept(&json!({})),
             Event::Reshoot => {

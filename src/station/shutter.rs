@@ -24,10 +24,18 @@ struct PhotoJob {
 
 type PhotoResult = (RecordId, Result<PreparedTake, PhotoError>);
 
+/// Where the shot is prepared.
+enum Preparer {
+    /// On the photo worker thread (the station's window).
+    Worker { jobs: Sender<PhotoJob>, worker: Worker<PhotoResult> },
+    /// On the caller's thread, at the press (headless tools and tests):
+    /// the same rules, the same commit.
+    Inline { ready: Vec<PhotoResult> },
+}
+
 /// The photo worker and the shot under way.
 pub struct Shutter {
-    jobs: Sender<PhotoJob>,
-    worker: Worker<PhotoResult>,
+    preparer: Preparer,
     in_flight: Option<RecordId>,
 }
 
@@ -50,7 +58,12 @@ impl Shutter {
                 }
             }
         })?;
-        Ok(Shutter { jobs, worker, in_flight: None })
+        Ok(Shutter { preparer: Preparer::Worker { jobs, worker }, in_flight: None })
+    }
+
+    /// A shutter that prepares each shot at the press, on the caller's thread.
+    pub fn inline() -> Self {
+        Shutter { preparer: Preparer::Inline { ready: Vec::new() }, in_flight: None }
     }
 
     /// A shot is being prepared.
@@ -73,7 +86,13 @@ impl Shutter {
             station.head().map_err(ShootRefused::Station)?.ok_or(ShootRefused::Station(StationError::NoStudent))?;
         let frame = frame.ok_or(ShootRefused::NoPicture)?;
         let job = PhotoJob { record: head.id, frame, config: station.config(), quality_hint: station.quality_hint() };
-        self.jobs.send(job).map_err(|_| ShootRefused::WorkerGone)?;
+        match &mut self.preparer {
+            Preparer::Worker { jobs, .. } => jobs.send(job).map_err(|_| ShootRefused::WorkerGone)?,
+            Preparer::Inline { ready } => {
+                let jpeg = job.frame.jpeg.as_ref().map(|j| j.as_ref().clone());
+                ready.push((job.record, prepare_take(job.record, &job.frame.rgb, jpeg, &job.config, job.quality_hint)));
+            }
+        }
         self.in_flight = Some(head.id);
         station.shot_in_flight = true;
         Ok(head.id)
@@ -84,7 +103,11 @@ impl Shutter {
     /// queue head is refused there and nothing is stored).
     pub fn collect(&mut self, station: &mut Station) -> Vec<Result<Outcome, StationError>> {
         let mut outcomes = Vec::new();
-        for (record, result) in self.worker.drain() {
+        let (prepared, worker_alive) = match &mut self.preparer {
+            Preparer::Worker { worker, .. } => (worker.drain(), worker.is_running()),
+            Preparer::Inline { ready } => (std::mem::take(ready), true),
+        };
+        for (record, result) in prepared {
             if self.in_flight == Some(record) {
                 self.in_flight = None;
             }
@@ -93,7 +116,7 @@ impl Shutter {
                 Err(e) => Err(StationError::Photo(e)),
             });
         }
-        if self.in_flight.is_some() && !self.worker.is_running() {
+        if self.in_flight.is_some() && !worker_alive {
             // The worker died with the shot: say so, do not wait for ever.
             self.in_flight = None;
             outcomes.push(Err(StationError::Photo(PhotoError::Encode("the photo worker stopped".into()))));
@@ -105,6 +128,17 @@ impl Shutter {
             }
         }
         outcomes
+    }
+}
+
+/// Presses an inline shutter on `frame` and commits the take: the whole
+/// capture pipeline in one call, on this thread (tests, headless tools).
+pub fn shoot_inline(station: &mut Station, frame: image::RgbImage) -> Result<Outcome, ShootRefused> {
+    let mut shutter = Shutter::inline();
+    shutter.press(station, Some(Frame::new(frame, None)))?;
+    match shutter.collect(station).into_iter().next() {
+        Some(result) => result.map_err(ShootRefused::Station),
+        None => Err(ShootRefused::WorkerGone),
     }
 }
 
@@ -120,5 +154,5 @@ pub enum ShootRefused {
     #[error("照片线程已停止，请重新启动采集站 / the photo worker has stopped: restart the station")]
     WorkerGone,
     #[error(transparent)]
-    Station(StationError),
+    Station(#[from] StationError),
 }

@@ -1,5 +1,6 @@
 //! The station's rules, event by event, on real SQLite databases.
 
+use super::shutter::{shoot_inline, ShootRefused};
 use super::*;
 use crate::camera::synth;
 use crate::code::drill::{drill_code, DrillStudent};
@@ -32,7 +33,7 @@ fn scan(st: &mut Station, i: usize) -> Outcome {
 }
 
 fn shoot(st: &mut Station, seed: u64) -> Outcome {
-    st.handle(Event::FrameCaptured { frame: synth::portrait(960, 720, seed), source_jpeg: None }).unwrap()
+    shoot_inline(st, synth::portrait(960, 720, seed)).unwrap()
 }
 
 fn seq_of(o: &Outcome) -> i64 {
@@ -154,8 +155,8 @@ fn reshoot_keeps_the_rejected_take_and_accepts_the_new_one() {
 fn accept_needs_a_take_and_shooting_needs_a_student() {
     let mut st = station();
     assert!(matches!(st.handle(Event::Accept), Err(StationError::NothingToReview)));
-    let e = st.handle(Event::FrameCaptured { frame: synth::portrait(960, 720, 1), source_jpeg: None });
-    assert!(matches!(e, Err(StationError::NoStudent)));
+    let e = shoot_inline(&mut st, synth::portrait(960, 720, 1));
+    assert!(matches!(e, Err(ShootRefused::Station(StationError::NoStudent))));
     assert!(matches!(st.handle(Event::Skip { reason: "x".into() }), Err(StationError::NoStudent)));
 }
 
@@ -337,8 +338,8 @@ fn a_full_disk_saves_nothing_partial_and_the_station_recovers() {
     let pages: u64 = st.store().conn().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
     st.store().set_max_page_count(Some(pages + 2)).unwrap();
     let frame = synth::portrait(1920, 1080, 1);
-    let err = st.handle(Event::FrameCaptured { frame: frame.clone(), source_jpeg: None }).unwrap_err();
-    assert!(matches!(err, StationError::Store(StoreError::DiskFull)), "{err}");
+    let err = shoot_inline(&mut st, frame.clone()).unwrap_err();
+    assert!(matches!(err, ShootRefused::Station(StationError::Store(StoreError::DiskFull))), "{err}");
     assert!(err.to_string().contains("磁盘已满") && err.to_string().contains("disk full"));
     let head = st.head().unwrap().unwrap();
     assert!(st.store().takes(head.id).unwrap().is_empty(), "no partial take");
@@ -347,7 +348,7 @@ fn a_full_disk_saves_nothing_partial_and_the_station_recovers() {
     let _ = st.handle(Event::CodeScanned { text: payload(1), frame: None });
     // Space returns.
     st.store().set_max_page_count(None).unwrap();
-    st.handle(Event::FrameCaptured { frame, source_jpeg: None }).unwrap();
+    shoot_inline(&mut st, frame).unwrap();
     st.handle(Event::Accept).unwrap();
     assert!(st.store().verify().unwrap().ok());
 }
@@ -584,11 +585,7 @@ fn accepting_a_photo_with_failed_checks_records_them_on_the_take() {
     scan(&mut st, 0);
     // A blank grey frame: no face, a wrong background.
     let frame = RgbImage::from_pixel(960, 720, image::Rgb([128, 128, 128]));
-    let Outcome::TakeReady { take, assessment, .. } =
-        st.handle(Event::FrameCaptured { frame, source_jpeg: None }).unwrap()
-    else {
-        panic!()
-    };
+    let Outcome::TakeReady { take, assessment, .. } = shoot_inline(&mut st, frame).unwrap() else { panic!() };
     let failed = assessment.failed();
     assert!(failed.contains(&"face_count".to_string()) && failed.contains(&"background".to_string()), "{failed:?}");
     assert!(!assessment.auto_crop);
