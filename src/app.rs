@@ -703,8 +703,7 @@ impl GradcapApp {
             }
             Command::Void { record, reason, pin } => {
                 self.ui.confirm = None;
-                if self.pin_ok(&pin) {
-                    self.handle_event(Event::Void { record, reason }, ctx);
+                if self.handle_event_with_pin(Event::Void { record, reason }, &pin, ctx) {
                     self.open_detail(record, ctx);
                 }
             }
@@ -759,8 +758,7 @@ impl GradcapApp {
             }
             Command::RequestReshoot { record, reason, pin } => {
                 self.ui.confirm = None;
-                if self.pin_ok(&pin) {
-                    self.handle_event(Event::RequestReshoot { record, reason }, ctx);
+                if self.handle_event_with_pin(Event::RequestReshoot { record, reason }, &pin, ctx) {
                     self.open_detail(record, ctx);
                 }
             }
@@ -1047,6 +1045,23 @@ impl GradcapApp {
             self.session_started();
         }
         self.refresh();
+    }
+
+    /// An event the operator authorised with the PIN; false when the PIN
+    /// was refused (nothing applied).
+    fn handle_event_with_pin(&mut self, event: Event, pin: &str, ctx: &egui::Context) -> bool {
+        let Some(st) = &mut self.station else { return false };
+        let result = st.handle_with_pin(event, pin);
+        let pin_refused = matches!(
+            &result,
+            Err(StationError::Store(StoreError::WrongPin { .. } | StoreError::PinWait { .. } | StoreError::NoPin))
+        );
+        match result {
+            Ok(outcome) => self.show_outcome(outcome, ctx),
+            Err(e) => self.fail(&e),
+        }
+        self.refresh();
+        !pin_refused
     }
 
     fn show_outcome(&mut self, outcome: Outcome, ctx: &egui::Context) {

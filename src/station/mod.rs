@@ -341,7 +341,16 @@ impl Station {
         self.review.as_ref().map(|r| &r.take)
     }
 
-    /// Applies one event. After a change is committed the witness beside the
+    /// Applies an event the operator authorised with `pin`: the PIN is
+    /// checked first (slowed and audited in the store); a wrong one applies
+    /// nothing.
+    pub fn handle_with_pin(&mut self, event: Event, pin: &str) -> Result<Outcome, StationError> {
+        self.check_pin(pin)?;
+        self.handle(event)
+    }
+
+    /// Applies one event (the window sends the events that need the PIN
+    /// through [`Station::handle_with_pin`]). After a change is committed the witness beside the
     /// database is brought up to date, so a commit that later disappears
     /// (a lost `-wal`) is noticed before the next number is handed out.
     pub fn handle(&mut self, event: Event) -> Result<Outcome, StationError> {

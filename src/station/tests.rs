@@ -854,3 +854,18 @@ mod capture_pipeline {
         assert!(st.store().verify().unwrap().ok());
     }
 }
+
+#[test]
+fn a_pin_gated_event_applies_nothing_without_the_right_pin() {
+    let mut st = station();
+    scan(&mut st, 0);
+    let head = st.head().unwrap().unwrap();
+    let void = |reason: &str| Event::Void { record: head.id, reason: reason.into() };
+    assert!(matches!(st.handle_with_pin(void("错扫"), "2468"), Err(StationError::Store(StoreError::NoPin))));
+    st.set_pin("2468", None).unwrap();
+    assert!(matches!(st.handle_with_pin(void("错扫"), "1111"), Err(StationError::Store(StoreError::WrongPin { .. }))));
+    assert_eq!(st.store().record(head.id).unwrap().status, RecordStatus::Waiting, "nothing applied");
+    // The first wrong tries cost no wait: the right PIN voids at once.
+    let voided = st.handle_with_pin(void("错扫"), "2468").unwrap();
+    assert!(matches!(voided, Outcome::Voided(r) if r.status == RecordStatus::Voided));
+}
