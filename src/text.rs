@@ -61,13 +61,21 @@ pub trait Bilingual: fmt::Display {
     }
 }
 
-/// The two halves of a `"中文 / English"` message. Only the first separator
-/// cuts: an English half may itself contain " / ".
+/// The two halves of a `"中文 / English"` message: cut at the first "/ "
+/// that follows a space or a Chinese character or full-width bracket
+/// (`"……）/ English"`), with Chinese before it. Only the first such
+/// separator cuts: an English half may itself contain " / ".
 fn from_display(message: &str) -> Text {
-    match message.split_once(" / ") {
-        Some((zh, en)) => Text::new(zh, en),
-        None => Text::same(message),
+    let wide = |c: char| c >= '\u{2E80}';
+    let mut previous: Option<char> = None;
+    for (at, c) in message.char_indices() {
+        let follows = previous.is_some_and(|p| p == ' ' || wide(p));
+        if c == '/' && follows && message[at + 1..].starts_with(' ') && message[..at].chars().any(wide) {
+            return Text::new(message[..at].trim_end(), message[at + 1..].trim_start());
+        }
+        previous = Some(c);
     }
+    Text::same(message)
 }
 
 impl Bilingual for Text {
@@ -104,6 +112,15 @@ mod tests {
         assert_eq!(t.to_string(), "写入失败 / writing failed: a / b");
         assert_eq!(t.in_order(Language::English), ("writing failed: a / b", "写入失败"));
         assert_eq!(from_display("only one"), Text::same("only one"));
+        assert_eq!(from_display("a / b"), Text::same("a / b"), "no Chinese half: not cut");
+        assert_eq!(
+            from_display("内容过长（5000 字节，上限 4096）/ input too long"),
+            Text::new("内容过长（5000 字节，上限 4096）", "input too long")
+        );
+        assert_eq!(
+            from_display("路径 /tmp/x 不存在 / /tmp/x missing"),
+            Text::new("路径 /tmp/x 不存在", "/tmp/x missing")
+        );
         assert_eq!(Text::same("x").to_string(), "x");
     }
 }
