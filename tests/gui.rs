@@ -862,3 +862,38 @@ fn the_bar_and_the_message_band_are_drawn_from_state_alone() {
     let got = commands.lock().unwrap().clone();
     assert!(matches!(got.as_slice(), [Command::Show(View::Settings)]), "{got:?}");
 }
+
+/// The window's long work runs as named tasks in one registry: one of a kind
+/// at a time, the window working on meanwhile, each result a message.
+#[test]
+fn long_work_runs_as_named_tasks_one_of_a_kind_at_a_time() {
+    use gradcap::app::Task;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), portrait_camera());
+    let ctx = h.ctx.clone();
+    step_until(&mut h, "the camera picture", |h| h.state().ui.preview.is_some());
+    gun_scan(&mut h, &payload(11));
+    press(&mut h, egui::Key::Space, Some(" "));
+    step_until(&mut h, "the photo", |h| h.state().ui.review.is_some());
+    press(&mut h, egui::Key::Enter, None);
+    step_until(&mut h, "accepted", |h| shows(h, "已拍摄完成"));
+    let found = h.state().station.as_ref().unwrap().search(&student(11).xh, 10).unwrap();
+    let record = found.first().expect("the photographed record").id;
+    // Two backups asked for at once: one runs, the second is not started.
+    let backups = dir.path().join("backups");
+    h.state_mut().apply(Command::Backup(backups.clone()), &ctx);
+    h.state_mut().apply(Command::Backup(backups.clone()), &ctx);
+    let running = h.state().running_tasks();
+    assert!(running.iter().filter(|t| **t == Task::Backup).count() <= 1, "{running:?}");
+    step_until(&mut h, "the backup", |h| shows(h, "备份完成并已校验"));
+    assert_eq!(std::fs::read_dir(&backups).unwrap().count(), 1, "one backup, not two");
+    // A correction export for the record, on its own task; its result is a message.
+    h.state_mut().ui.export_target = dir.path().join("corrections").display().to_string();
+    std::fs::create_dir_all(dir.path().join("corrections")).unwrap();
+    h.state_mut().apply(Command::ExportStudent(record), &ctx);
+    step_until(&mut h, "the correction", |h| shows(h, "已导出该学生的"));
+    assert!(h.state().running_tasks().iter().all(|t| *t != Task::Correction), "finished tasks leave the registry");
+    let written: Vec<_> = std::fs::read_dir(dir.path().join("corrections")).unwrap().flatten().collect();
+    assert_eq!(written.len(), 1, "one folder for the student");
+    assert!(written[0].file_name().to_string_lossy().starts_with("勘误_"));
+}
