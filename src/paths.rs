@@ -14,6 +14,18 @@ pub enum PathsError {
     NoDataDir,
 }
 
+impl crate::text::Bilingual for PathsError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::NoDataDir => Text::new(
+                "找不到用户数据目录，请用 --data-dir 或 GRADCAP_DATA_DIR 指定",
+                "no per-user data directory: set --data-dir or GRADCAP_DATA_DIR",
+            ),
+        }
+    }
+}
+
 /// The data directory: `explicit` (flag or environment) or the OS default
 /// (e.g. `~/.local/share/gradcap` on Linux, `%APPDATA%\gradcap\data` on Windows).
 pub fn data_dir(explicit: Option<&Path>) -> Result<PathBuf, PathsError> {

@@ -23,6 +23,18 @@ pub enum SettingsError {
     Invalid { zh: String, en: String },
 }
 
+impl crate::text::Bilingual for SettingsError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::Write { path, source } => {
+                Text::new(format!("无法保存设置 {path}：{source}"), format!("cannot save settings {path}: {source}"))
+            }
+            Self::Invalid { zh, en } => Text::new(format!("设置有误：{zh}"), format!("invalid setting: {en}")),
+        }
+    }
+}
+
 /// Interface language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum Language {

@@ -43,6 +43,21 @@ pub enum SimulateError {
     Unexpected(String),
 }
 
+impl crate::text::Bilingual for SimulateError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::Station(f0) => f0.text(),
+            Self::Store(f0) => f0.text(),
+            Self::Photo(f0) => f0.text(),
+            Self::Drill(f0) => f0.text(),
+            Self::Unexpected(f0) => {
+                Text::new(format!("模拟出现意外结果：{f0}"), format!("unexpected outcome in the simulation: {f0}"))
+            }
+        }
+    }
+}
+
 /// What to simulate.
 #[derive(Debug, Clone)]
 pub struct SimulateOptions {

@@ -26,6 +26,26 @@ pub enum TaskError {
     Stopped { name: &'static str },
 }
 
+impl crate::text::Bilingual for TaskError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::AlreadyRunning { name } => Text::new(
+                format!("{name} 正在进行中，请等它完成"),
+                format!("{name} is already running: wait for it to finish"),
+            ),
+            Self::Spawn { name, reason } => Text::new(
+                format!("无法启动 {name} 线程：{reason}"),
+                format!("cannot start the {name} thread: {reason}"),
+            ),
+            Self::Stopped { name } => Text::new(
+                format!("{name} 线程意外中止，未完成"),
+                format!("the {name} thread stopped unexpectedly: not done"),
+            ),
+        }
+    }
+}
+
 /// Wakes the owner (the UI repaints).
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
 

@@ -51,31 +51,13 @@ impl fmt::Display for Text {
 }
 
 /// Something that can say itself in both languages: the library's errors
-/// and refusals. The error enums write their message once, as
-/// `"中文 / English"` in their `#[error]` attribute (one source for the CLI,
-/// the logs and the screen); [`Bilingual::text`] gives it back as its two
-/// halves, cut at the separator the attribute puts there.
+/// and refusals. Each error enum writes its message once per language in
+/// its `Bilingual` impl, beside its `#[error]` attribute (the
+/// `"中文 / English"` line the CLI and the logs print); an inner error
+/// contributes its own Chinese to the Chinese half and its English to the
+/// English half.
 pub trait Bilingual: fmt::Display {
-    fn text(&self) -> Text {
-        from_display(&self.to_string())
-    }
-}
-
-/// The two halves of a `"中文 / English"` message: cut at the first "/ "
-/// that follows a space or a Chinese character or full-width bracket
-/// (`"……）/ English"`), with Chinese before it. Only the first such
-/// separator cuts: an English half may itself contain " / ".
-fn from_display(message: &str) -> Text {
-    let wide = |c: char| c >= '\u{2E80}';
-    let mut previous: Option<char> = None;
-    for (at, c) in message.char_indices() {
-        let follows = previous.is_some_and(|p| p == ' ' || wide(p));
-        if c == '/' && follows && message[at + 1..].starts_with(' ') && message[..at].chars().any(wide) {
-            return Text::new(message[..at].trim_end(), message[at + 1..].trim_start());
-        }
-        previous = Some(c);
-    }
-    Text::same(message)
+    fn text(&self) -> Text;
 }
 
 impl Bilingual for Text {
@@ -84,43 +66,60 @@ impl Bilingual for Text {
     }
 }
 
-macro_rules! bilingual {
-    ($($t:ty),* $(,)?) => { $(impl Bilingual for $t {})* };
-}
-
-bilingual!(
-    crate::station::StationError,
-    crate::store::StoreError,
-    crate::export::ExportError,
-    crate::photo::PhotoError,
-    crate::settings::SettingsError,
-    crate::camera::CameraError,
-    crate::code::CodeError,
-    crate::worker::WorkerError,
-    crate::task::TaskError,
-    crate::station::shutter::ShootRefused,
-);
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::code::CodeError;
+    use crate::export::ExportError;
+    use crate::station::StationError;
+    use crate::store::StoreError;
+
+    /// The CLI's line and the window's two halves say the same thing: the
+    /// `#[error]` line is the halves joined (spacing round the slash aside).
+    fn same_words(e: &dyn Bilingual) {
+        let squash = |s: String| s.replace(" /", "/").replace("/ ", "/");
+        let t = e.text();
+        assert!(!t.zh.is_empty() && !t.en.is_empty(), "{e}");
+        assert_eq!(squash(e.to_string()), squash(format!("{}/{}", t.zh, t.en)), "{e}");
+    }
 
     #[test]
-    fn a_message_is_cut_once_into_its_two_languages() {
-        let t = from_display("写入失败 / writing failed: a / b");
-        assert_eq!(t, Text::new("写入失败", "writing failed: a / b"));
+    fn each_error_carries_both_languages_and_its_cli_line_is_the_two_joined() {
+        let errors: Vec<Box<dyn Bilingual>> = vec![
+            Box::new(StationError::NoStudent),
+            Box::new(StationError::ReviewPending),
+            Box::new(StoreError::DiskFull),
+            Box::new(StoreError::NoPin),
+            Box::new(CodeError::Empty),
+            Box::new(CodeError::TooLong { len: 5000 }),
+            Box::new(CodeError::DrillInProduction),
+            Box::new(ExportError::NothingToExport),
+            Box::new(ExportError::Recipient("x".into())),
+            Box::new(ExportError::Template("{zz}".into())),
+            Box::new(crate::task::TaskError::Stopped { name: "export" }),
+            Box::new(crate::worker::WorkerError { name: "framing".into(), reason: "no threads".into() }),
+        ];
+        for e in &errors {
+            same_words(e.as_ref());
+        }
+        let t = CodeError::TooLong { len: 5000 }.text();
+        assert_eq!(t, Text::new("内容过长（5000 字节，上限 4096）", "input too long (5000 bytes, limit 4096)"));
+    }
+
+    #[test]
+    fn an_inner_error_speaks_each_language_in_its_own_half() {
+        let t = StationError::Store(StoreError::DiskFull).text();
+        assert_eq!(t, StoreError::DiskFull.text());
+        let nested = crate::station::shutter::ShootRefused::Station(StationError::Store(StoreError::DiskFull)).text();
+        assert!(nested.zh.contains("磁盘已满") && !nested.zh.contains("disk full"), "{nested:?}");
+        assert!(nested.en.contains("disk full") && !nested.en.contains("磁盘"), "{nested:?}");
+    }
+
+    #[test]
+    fn text_shows_both_halves_or_one_when_they_are_the_same() {
+        let t = Text::new("写入失败", "writing failed: a / b");
         assert_eq!(t.to_string(), "写入失败 / writing failed: a / b");
         assert_eq!(t.in_order(Language::English), ("writing failed: a / b", "写入失败"));
-        assert_eq!(from_display("only one"), Text::same("only one"));
-        assert_eq!(from_display("a / b"), Text::same("a / b"), "no Chinese half: not cut");
-        assert_eq!(
-            from_display("内容过长（5000 字节，上限 4096）/ input too long"),
-            Text::new("内容过长（5000 字节，上限 4096）", "input too long")
-        );
-        assert_eq!(
-            from_display("路径 /tmp/x 不存在 / /tmp/x missing"),
-            Text::new("路径 /tmp/x 不存在", "/tmp/x missing")
-        );
         assert_eq!(Text::same("x").to_string(), "x");
     }
 }

@@ -22,6 +22,16 @@ pub struct WorkerError {
     pub reason: String,
 }
 
+impl crate::text::Bilingual for WorkerError {
+    fn text(&self) -> crate::text::Text {
+        let (name, reason) = (&self.name, &self.reason);
+        crate::text::Text::new(
+            format!("无法启动 {name} 线程：{reason}"),
+            format!("cannot start the {name} thread: {reason}"),
+        )
+    }
+}
+
 /// The worker's side: where it sends results and how it learns to stop.
 pub struct Outbox<T> {
     tx: Sender<T>,

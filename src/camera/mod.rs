@@ -46,6 +46,23 @@ pub enum CameraError {
     Thread(String),
 }
 
+impl crate::text::Bilingual for CameraError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::NotFound(f0) => Text::new(format!("未找到摄像头 {f0}"), format!("camera not found: {f0}")),
+            Self::NoCamera => Text::new("没有可用的摄像头", "no camera is connected"),
+            Self::Open(f0) => Text::new(format!("摄像头无法打开：{f0}"), format!("the camera cannot be opened: {f0}")),
+            Self::Read(f0) => Text::new(format!("摄像头画面读取失败：{f0}"), format!("reading a frame failed: {f0}")),
+            Self::BadFrame(f0) => {
+                Text::new(format!("画面无法解码（已丢弃）：{f0}"), format!("a frame did not decode (dropped): {f0}"))
+            }
+            Self::EndOfStream => Text::new("回放结束", "the replay has ended"),
+            Self::Thread(f0) => Text::new(format!("无法启动线程：{f0}"), format!("cannot start a thread: {f0}")),
+        }
+    }
+}
+
 /// A source of frames, opened and used on one capture thread (a USB camera
 /// handle may not move between threads). `next_frame` may block (a real camera blocks until the
 /// next frame); `BadFrame` errors are dropped frames, others end the source.

@@ -53,6 +53,15 @@ pub enum DrillError {
     Qr(String),
 }
 
+impl crate::text::Bilingual for DrillError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::Qr(f0) => Text::new(format!("无法生成二维码：{f0}"), format!("cannot render the QR code: {f0}")),
+        }
+    }
+}
+
 /// The drill capture code for a student of the school `school_code`.
 pub fn drill_code(student: &DrillStudent, school_code: &str, sjc_ms: i64) -> CaptureCode {
     CaptureCode {

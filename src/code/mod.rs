@@ -102,6 +102,68 @@ pub enum CodeError {
     DrillInProduction,
 }
 
+impl crate::text::Bilingual for CodeError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::Empty => Text::new("空白内容", "empty input"),
+            Self::TooLong { len } => Text::new(
+                format!("内容过长（{len} 字节，上限 4096）"),
+                format!("input too long ({len} bytes, limit 4096)"),
+            ),
+            Self::Foreign(f0) => Text::new(
+                format!("这不是学信网图像采集码：{}", f0.zh()),
+                format!("not a CHSI capture code: {}", f0.en()),
+            ),
+            Self::InvalidBase64 => {
+                Text::new("这不是学信网图像采集码：不是有效的 Base64", "not a CHSI capture code: not valid Base64")
+            }
+            Self::InvalidUtf8 => {
+                Text::new("采集码内容不是有效的 UTF-8 文本", "capture code content is not valid UTF-8")
+            }
+            Self::NotJson => Text::new("采集码内容不是 JSON", "capture code content is not JSON"),
+            Self::NotObject => Text::new("采集码内容不是 JSON 对象", "capture code content is not a JSON object"),
+            Self::MissingField(f0) => {
+                Text::new(format!("采集码缺少字段 {f0}"), format!("capture code lacks the field {f0}"))
+            }
+            Self::EmptyField(f0) => {
+                Text::new(format!("采集码字段 {f0} 为空"), format!("capture code field {f0} is empty"))
+            }
+            Self::NotString(f0) => {
+                Text::new(format!("采集码字段 {f0} 不是文本"), format!("capture code field {f0} is not a string"))
+            }
+            Self::BadTimestamp { chars } => Text::new(
+                format!("生成时间 sjc 不是毫秒时间戳（{chars} 个字符）"),
+                format!("sjc is not a millisecond timestamp ({chars} characters)"),
+            ),
+            Self::BadIdTail { chars } => Text::new(
+                format!("证件号后四位 zjhm 应为 4 位数字或 X（收到 {chars} 个字符）"),
+                format!("zjhm must be exactly 4 of 0-9 or X (got {chars} characters)"),
+            ),
+            Self::BadSchoolCode { chars } => Text::new(
+                format!("院校代码 yxdm 应为 5 位数字（收到 {chars} 个字符）"),
+                format!("yxdm must be 5 digits (got {chars} characters)"),
+            ),
+            Self::DuplicateKey(f0) => Text::new(
+                format!("采集码中字段 {f0} 出现了两次，已拒绝"),
+                format!("the field {f0} appears twice in the code: refused"),
+            ),
+            Self::FullIdNumber => Text::new(
+                "采集码中含有完整的身份证号码，已拒绝（采集站不保存明文证件号）",
+                "the code holds a full ID number: refused (the station never stores one)",
+            ),
+            Self::NameNotMasked { chars } => Text::new(
+                format!("姓名未按规则脱敏（{chars} 个字）"),
+                format!("the name is not masked by the rule ({chars} characters)"),
+            ),
+            Self::DrillInProduction => Text::new(
+                "这是练习用的演练码，正式采集不接受；练习请进入练习模式",
+                "this is a training (drill) code: a real capture day does not take it; use training mode to practise",
+            ),
+        }
+    }
+}
+
 /// A parsed, validated capture code. Holds only masked data.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CaptureCode {

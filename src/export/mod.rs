@@ -70,6 +70,30 @@ pub enum ExportError {
     Duplicates { count: usize, list: String },
 }
 
+impl crate::text::Bilingual for ExportError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::Store(f0) => f0.text(),
+            Self::Write { path, reason } => Text::new(format!("写入 {path} 失败：{reason}；数据库未改动，重新导出即可完成"), format!("writing {path} failed: {reason}; the database is unchanged, export again to complete")),
+            Self::Mismatch { path } => Text::new(format!("{path} 读回的内容与写入不同（U 盘可能损坏）；数据库未改动"), format!("{path} reads back different (faulty drive?); the database is unchanged")),
+            Self::Damaged { file } => Text::new(format!("数据库中的照片 {file} 与拍摄时的校验值不符，未导出；请运行 gradcap verify"), format!("the stored photo {file} does not match its checksum from capture; nothing exported, run gradcap verify")),
+            Self::NothingToExport => Text::new("没有新的照片需要导出", "nothing new to export"),
+            Self::Manifest(f0) => Text::new(format!("无法生成清单：{f0}"), format!("cannot write the manifest: {f0}")),
+            Self::NotABundle(f0) => Text::new(format!("不是导出包：{f0}"), format!("not an export bundle: {f0}")),
+            Self::Template(f0) => Text::new(format!("文件名模板有误：{f0}（可用 {{xh}} {{xm}} {{seq}} {{station}} {{cjm}} {{yxdm}} {{bh}} {{date}}）"), format!("bad file-name template: {f0} (placeholders: {{xh}} {{xm}} {{seq}} {{station}} {{cjm}} {{yxdm}} {{bh}} {{date}})")),
+            Self::Recipient(f0) => Text::new(format!("加密公钥无效：{f0}（应以 age1 开头）"), format!("not a valid age recipient: {f0} (it starts with age1)")),
+            Self::Identity(f0) => Text::new(format!("私钥文件无法使用：{f0}"), format!("cannot use the identity file: {f0}")),
+            Self::Decrypt(f0) => Text::new(format!("无法解密：{f0}"), format!("cannot decrypt: {f0}")),
+            Self::BadBundle(f0) => Text::new(format!("导出包不完整或已损坏：{f0}"), format!("the bundle is incomplete or damaged: {f0}")),
+            Self::Exists(f0) => Text::new(format!("{f0} 已存在，未覆盖"), format!("{f0} already exists, not overwritten")),
+            Self::TargetMissing(f0) => Text::new(format!("导出目标 {f0} 不存在；请插好 U 盘并选择它（不会新建文件夹）"), format!("the export target {f0} does not exist: connect the drive and choose it (no folder is created)")),
+            Self::WrongDevice(f0) => Text::new(format!("导出目标 {f0} 已不在所选的 U 盘上（U 盘被拔出，挂载点只剩空文件夹？）；数据库未改动"), format!("the export target {f0} is no longer on the drive chosen (drive pulled, its mount point left as an empty folder?): the database is unchanged")),
+            Self::Duplicates { count, list } => Text::new(format!("{count} 名学生在多个机位（或多天）被拍摄，未合并；加 --keep-duplicates 可同时保留并列出"), format!("{count} students were photographed at more than one station (or day), not merged; --keep-duplicates keeps and lists them:\n{list}")),
+        }
+    }
+}
+
 pub(crate) fn write_err(path: &Path, e: impl std::fmt::Display) -> ExportError {
     let reason = e.to_string();
     let reason = if reason.contains("No space left") || reason.contains("os error 28") {

@@ -38,6 +38,16 @@ pub enum FaceError {
     EmptyImage,
 }
 
+impl crate::text::Bilingual for FaceError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::Model(f0) => Text::new(format!("人脸模型出错：{f0}"), format!("face model error: {f0}")),
+            Self::EmptyImage => Text::new("图像为空", "empty image"),
+        }
+    }
+}
+
 impl From<NetError> for FaceError {
     fn from(e: NetError) -> Self {
         FaceError::Model(e.to_string())

@@ -37,6 +37,24 @@ pub enum PhotoError {
     BadRange { min_bytes: usize, max_bytes: usize },
 }
 
+impl crate::text::Bilingual for PhotoError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::FrameTooSmall { width, height } => Text::new(
+                format!("画面尺寸 {width}x{height} 太小，无法裁出 480x640 的照片"),
+                format!("frame {width}x{height} is too small for a 480x640 photo"),
+            ),
+            Self::Encode(f0) => Text::new(format!("JPEG 编码失败：{f0}"), format!("JPEG encoding failed: {f0}")),
+            Self::Decode(f0) => Text::new(format!("图像无法解码：{f0}"), format!("the image does not decode: {f0}")),
+            Self::BadRange { min_bytes, max_bytes } => Text::new(
+                format!("文件大小范围无效：{min_bytes}–{max_bytes} 字节"),
+                format!("invalid size range: {min_bytes}–{max_bytes} bytes"),
+            ),
+        }
+    }
+}
+
 /// The accepted file-size range of the deliverable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SizeRange {

@@ -19,6 +19,16 @@ pub enum NetError {
     Run(String),
 }
 
+impl crate::text::Bilingual for NetError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::Format(f0) => Text::new(format!("模型文件无效：{f0}"), format!("invalid model file: {f0}")),
+            Self::Run(f0) => Text::new(format!("模型运行出错：{f0}"), format!("model failed: {f0}")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 struct TensorSpec {
     shape: Vec<usize>,

@@ -95,6 +95,28 @@ pub enum RosterError {
     BadRows(Vec<RowProblem>),
 }
 
+impl crate::text::Bilingual for RosterError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::Io { path, source } => {
+                Text::new(format!("无法读取 {path}：{source}"), format!("cannot read {path}: {source}"))
+            }
+            Self::Table(f0) => f0.text(),
+            Self::MissingColumn(f0) => Text::new(format!("缺少列：{f0}"), format!("missing column: {f0}")),
+            Self::DuplicateColumn { field, columns } => Text::new(
+                format!("{field} 有两列（{columns}），无法确定用哪一列，文件未导入"),
+                format!("two columns hold {field} ({columns}): which one is meant is unclear, nothing imported"),
+            ),
+            Self::NoRows => Text::new("没有数据行", "no data rows"),
+            Self::BadRows(f0) => Text::new(
+                format!("{} 行有问题，文件未导入：{}", f0.len(), list(f0)),
+                format!("{} bad rows, nothing imported", f0.len()),
+            ),
+        }
+    }
+}
+
 fn list(problems: &[RowProblem]) -> String {
     let shown: Vec<String> = problems.iter().take(20).map(ToString::to_string).collect();
     let more = problems.len().saturating_sub(20);

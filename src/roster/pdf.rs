@@ -98,6 +98,24 @@ pub enum PdfError {
     MissingCff,
 }
 
+impl crate::text::Bilingual for PdfError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::FontParse(f0) => Text::new("无法读取字体文件", format!("Cannot read the font: {f0}")),
+            Self::UnsupportedFont => Text::new(
+                "不支持的字体格式（需要 CFF 或 TrueType 轮廓）",
+                "Unsupported font format (CFF or TrueType outlines required)",
+            ),
+            Self::FontIncomplete => {
+                Text::new("字体缺少基本字符 “?”", "The font has no glyph for the basic character '?'")
+            }
+            Self::Subset(f0) => Text::new("字体子集化失败", format!("Font subsetting failed: {f0}")),
+            Self::MissingCff => Text::new("子集字体缺少 CFF 表", "The font subset has no CFF table"),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Page geometry (PDF points, origin bottom left)
 // ---------------------------------------------------------------------------

@@ -64,6 +64,19 @@ pub enum TableError {
     NoVisibleSheet,
 }
 
+impl crate::text::Bilingual for TableError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::Empty => Text::new("文件为空", "the file is empty"),
+            Self::NotASpreadsheet(f0) => Text::new(format!("不是可识别的表格文件（支持 .xlsx .xls .csv）：{f0}"), format!("not a spreadsheet (.xlsx .xls .csv): {f0}")),
+            Self::Csv { row, reason } => Text::new(format!("CSV 格式错误（第 {row} 行）：{reason}"), format!("malformed CSV (row {row}): {reason}")),
+            Self::MixedEncoding { row } => Text::new(format!("CSV 编码混杂：第 {row} 行与前面的行编码不同（UTF-8 与 GBK，两个文件被拼在一起？）；请统一另存为 UTF-8"), format!("mixed encodings in the CSV: row {row} is not in the encoding of the rows before it (UTF-8 and GBK: two files joined?): save it again as one encoding")),
+            Self::NoVisibleSheet => Text::new("工作簿没有可见的工作表", "the workbook has no visible sheet"),
+        }
+    }
+}
+
 /// Reads `bytes` of a file named `name` (the extension picks the format; a
 /// file with no known extension is tried as a workbook, then as CSV).
 pub fn read_table(name: &str, bytes: &[u8]) -> Result<Table, TableError> {

@@ -21,6 +21,18 @@ pub enum ScanError {
     NoCode,
 }
 
+impl crate::text::Bilingual for ScanError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::Image { path, reason } => {
+                Text::new(format!("无法读取图像 {path}：{reason}"), format!("cannot read image {path}: {reason}"))
+            }
+            Self::NoCode => Text::new("图像中未找到二维码", "no QR code found in the image"),
+        }
+    }
+}
+
 /// Decodes every QR code found in an 8-bit grey image; empty when none.
 pub fn decode_luma(luma: &[u8], width: u32, height: u32) -> Vec<String> {
     if width == 0 || height == 0 || luma.len() < width as usize * height as usize {

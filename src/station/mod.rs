@@ -40,6 +40,25 @@ pub enum StationError {
     NotACorrection,
 }
 
+impl crate::text::Bilingual for StationError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::Store(f0) => f0.text(),
+            Self::Photo(f0) => f0.text(),
+            Self::NoStudent => {
+                Text::new("队列中没有学生，请先扫采集码", "no student in the queue: scan a capture code first")
+            }
+            Self::NothingToReview => Text::new("没有待确认的照片", "there is no photo to accept"),
+            Self::ReviewPending => Text::new("请先确认或重拍当前照片", "accept or re-shoot the current photo first"),
+            Self::NotACorrection => Text::new(
+                "机位或日期改变是新的场次，不是更正",
+                "a new station or date is a new session, not a correction",
+            ),
+        }
+    }
+}
+
 /// Station settings the core needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StationConfig {

@@ -156,3 +156,21 @@ pub enum ShootRefused {
     #[error(transparent)]
     Station(#[from] StationError),
 }
+
+impl crate::text::Bilingual for ShootRefused {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::ReviewPending => Text::new(
+                "请先确认（Enter）或重拍（R）当前照片",
+                "accept (Enter) or re-shoot (R) the current photo first",
+            ),
+            Self::Busy => Text::new("上一张照片仍在处理中", "the last shot is still being prepared"),
+            Self::NoPicture => Text::new("没有摄像头画面，无法拍摄", "no camera picture: cannot shoot"),
+            Self::WorkerGone => {
+                Text::new("照片线程已停止，请重新启动采集站", "the photo worker has stopped: restart the station")
+            }
+            Self::Station(f0) => f0.text(),
+        }
+    }
+}

@@ -93,6 +93,38 @@ pub enum StoreError {
     NotATrainingDatabase,
 }
 
+impl crate::text::Bilingual for StoreError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::DiskFull => Text::new("磁盘已满，本次操作未保存，已有数据完好；请腾出空间后重试", "disk full: nothing of this step was saved, earlier data is intact; free space and retry"),
+            Self::ReadOnly => Text::new("数据库只读，无法保存；请检查存储位置的写权限", "the database is read-only: nothing can be saved; check write access to its folder"),
+            Self::Busy => Text::new("数据库被其他程序占用", "the database is locked by another program"),
+            Self::Corrupt(f0) => Text::new(format!("数据库文件损坏：{f0}。未写入任何内容；请恢复最近的备份，详情请运行 gradcap verify"), format!("the database file is damaged: {f0}. Nothing was written; restore the latest backup; run gradcap verify for details")),
+            Self::CannotOpen { path, reason } => Text::new(format!("无法打开数据库 {path}：{reason}"), format!("cannot open the database {path}: {reason}")),
+            Self::SchemaTooNew { found, supported } => Text::new(format!("数据库版本 {found} 比本程序（{supported}）新，请升级 gradcap"), format!("database schema {found} is newer than this build ({supported}): update gradcap")),
+            Self::HeadChanged { expected, actual } => Text::new(format!("队首已变化（应为记录 {expected}，实为 {actual:?}），照片未绑定"), format!("the queue head changed (expected record {expected}, found {actual:?}): the photo was not bound")),
+            Self::QueueEmpty => Text::new("队列中没有等待拍摄的学生", "no student is waiting in the queue"),
+            Self::NotFound { what_zh, what_en, id } => Text::new(format!("找不到{what_zh} {id}"), format!("no such {what_en} {id}")),
+            Self::ReasonRequired => Text::new("需要填写原因", "a reason is required"),
+            Self::NotAllowed { zh, en } => Text::new(format!("不允许的操作：{zh}"), format!("not allowed: {en}")),
+            Self::Purged { take, at } => Text::new(format!("照片 {take} 已于 {at} 交接后删除（记录与校验值保留）"), format!("the images of take {take} were deleted after handover on {at} (record and checksums kept)")),
+            Self::Sqlite(f0) => Text::new(format!("数据库错误：{f0}"), format!("database error: {f0}")),
+            Self::Io(f0) => Text::new(format!("文件错误：{f0}"), format!("file error: {f0}")),
+            Self::Damaged { detail } => Text::new(format!("数据库已损坏，未写入任何内容：{detail}。请恢复最近的备份；详情请运行 gradcap verify"), format!("the database is damaged, nothing was written: {detail}. Restore the latest backup; run gradcap verify for details")),
+            Self::BehindWitness { detail } => Text::new(format!("数据库比它的见证文件旧（已提交的拍摄记录丢失，例如 -wal 文件丢失或放回了旧备份），未写入任何内容：{detail}。请恢复包含这些记录的备份；若确认使用此数据库，运行 gradcap accept-restore"), format!("the database is behind its witness (committed captures are missing: a lost -wal file, an old backup put in place), nothing was written: {detail}. Restore a backup that has them; to go on with this database as it is, run gradcap accept-restore")),
+            Self::NoPin => Text::new("尚未设置操作员 PIN，请先在设置中设置", "no operator PIN is set: set one in settings first"),
+            Self::WrongPin { wait_s } => Text::new(format!("PIN 错误，未执行；下次尝试须等待 {wait_s} 秒"), format!("wrong PIN: nothing was done; the next try must wait {wait_s} s")),
+            Self::PinWait { wait_s } => Text::new(format!("PIN 错误次数过多，请 {wait_s} 秒后再试"), format!("too many wrong PINs: try again in {wait_s} s")),
+            Self::PinFormat => Text::new("PIN 须为 4–8 位数字", "the PIN must be 4 to 8 digits"),
+            Self::OldPinNeeded => Text::new("更改 PIN 需要先输入原 PIN", "changing the PIN needs the current one"),
+            Self::DrillInProduction => Text::new("这是正式采集数据库，不接受演练码（DRILL…）；练习请进入练习模式", "this is a production database: it does not take drill codes (DRILL…); use training mode to practise"),
+            Self::TrainingDatabase => Text::new("这是练习数据库，不能作为正式采集数据库打开；请以练习模式启动（--training）或选择机位的正式数据库", "this is a training database: it cannot be opened as the station's real database; start in training mode (--training) or choose the station's database"),
+            Self::NotATrainingDatabase => Text::new("此数据库已有正式采集记录，不能用于练习；练习使用单独的练习数据库", "this database holds real captures and cannot be used for training: training uses a database of its own"),
+        }
+    }
+}
+
 /// What a database holds, fixed when it is made: a real capture day, or
 /// training (drill codes, the demo camera). The two never share a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
