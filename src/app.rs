@@ -33,33 +33,14 @@ use crate::ui::state::{
 };
 use crate::worker::Wake;
 
-/// Which camera the station uses.
-#[derive(Clone)]
-pub enum CameraChoice {
-    /// The configured USB camera. With none connected the station says so
-    /// and captures nothing (training uses the demo camera).
-    Auto,
-    /// Synthetic students (`--demo`).
-    Demo,
-    /// A folder of images at `fps` (`--replay DIR`).
-    Replay { dir: PathBuf, fps: f32 },
-    /// Any source (tests).
-    Factory(Arc<dyn SourceFactory>),
-    /// No camera at all (tests of the scanner-gun path).
-    Off,
-}
+mod devices;
+mod session;
+mod tasks;
+mod timing;
 
-impl std::fmt::Debug for CameraChoice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CameraChoice::Auto => write!(f, "Auto"),
-            CameraChoice::Demo => write!(f, "Demo"),
-            CameraChoice::Replay { dir, fps } => write!(f, "Replay({}, {fps})", dir.display()),
-            CameraChoice::Factory(fa) => write!(f, "Factory({})", fa.name()),
-            CameraChoice::Off => write!(f, "Off"),
-        }
-    }
-}
+pub use devices::CameraChoice;
+pub use tasks::{Task, TaskOutput};
+use timing::FrameTimes;
 
 /// How the app was started.
 #[derive(Debug, Clone)]
@@ -76,47 +57,6 @@ pub struct AppOptions {
     pub sound: Sound,
     /// Start in training mode (its own database, a banner on every screen).
     pub training: bool,
-}
-
-/// The long work the operator starts from the window, one of each kind at a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Task {
-    /// The image store's pages, checked after the database opens.
-    ImageStoreCheck,
-    Backup,
-    Export,
-    Purge,
-    BundleCheck,
-    /// One student's takes and record for a correction (勘误).
-    Correction,
-    /// Asking the OS for its cameras (the settings view).
-    CameraList,
-}
-
-impl TaskKind for Task {
-    fn name(&self) -> &'static str {
-        match self {
-            Task::ImageStoreCheck => "db-check",
-            Task::Backup => "backup",
-            Task::Export => "export",
-            Task::Purge => "purge",
-            Task::BundleCheck => "bundle-check",
-            Task::Correction => "student-export",
-            Task::CameraList => "camera-list",
-        }
-    }
-}
-
-/// What a finished task brings back.
-#[derive(Debug)]
-pub enum TaskOutput {
-    ImageStore(Result<(), StoreError>),
-    Backup(Result<(PathBuf, bool), StoreError>),
-    Export(Result<ExportReport, ExportError>),
-    Purge(Result<(PurgePlan, bool), Text>),
-    BundleCheck(PathBuf, Result<BundleReport, ExportError>),
-    Correction(Result<(PathBuf, usize), Text>),
-    Cameras(Vec<String>),
 }
 
 /// The station application.
@@ -244,179 +184,6 @@ impl GradcapApp {
         self.tasks.running().into_iter().map(|(task, _)| task).collect()
     }
 
-    fn open_station(&mut self) {
-        self.assist_worker = None;
-        self.ui.assist = None;
-        let config = self.settings.station_config();
-        let db = self.db_path();
-        self.ui.training = self.training;
-        let store = if self.training { Store::open_training(&db) } else { Store::open(&db) };
-        // The station's own file must be a real one: a training database
-        // opened as the station's would take drill codes without a banner.
-        let store = store.and_then(|s| match s.mode()? {
-            crate::store::Mode::Training if !self.training => Err(StoreError::TrainingDatabase),
-            _ => Ok(s),
-        });
-        let opened = store
-            .map_err(StationError::from)
-            .and_then(|store| Station::open(store, &self.settings.session_info(), config));
-        match opened {
-            Ok(st) => {
-                self.station = Some(st);
-                self.startup_error = None;
-                self.check_image_store(db.clone());
-                if self.view == View::Assist {
-                    self.start_assist_worker();
-                }
-            }
-            Err(e) => {
-                self.station = None;
-                self.startup_error = Some(format!("{}: {e}", db.display()));
-            }
-        }
-    }
-
-    /// The image store's pages are checked on a task after opening (seconds
-    /// on a big day); until the answer the station works, and a damaged
-    /// store stops every capture with the reason on screen.
-    fn check_image_store(&mut self, db: PathBuf) {
-        self.image_store_damaged = None;
-        let job = move |_: &ProgressSink<ExportProgress>| {
-            TaskOutput::ImageStore(Store::open_read_only(&db).and_then(|s| s.check_image_store()))
-        };
-        if let Err(e) = self.tasks.start(Task::ImageStoreCheck, job) {
-            self.fail(&e);
-        }
-    }
-
-    /// Starts reading the assistants' figures for this session on a worker.
-    fn start_assist_worker(&mut self) {
-        self.assist_worker = None;
-        let Some(st) = &self.station else { return };
-        let Some(db) = st.db_path() else { return };
-        let info = &st.session().info;
-        match ReportWorker::start(
-            db.to_path_buf(),
-            info.station.clone(),
-            info.date.clone(),
-            crate::roster::worker::DEFAULT_INTERVAL_MS,
-            self.wake(),
-        ) {
-            Ok(w) => self.assist_worker = Some(w),
-            Err(e) => self.fail(&e),
-        }
-    }
-
-    /// (Re)starts the framing-hint worker on the camera's frames with the
-    /// current photo checks.
-    fn start_framing(&mut self) {
-        self.framing = None;
-        let Some(capture) = &self.capture else { return };
-        let started = FramingWorker::start(
-            capture.slot(),
-            self.settings.photo_checks,
-            crate::photo::framing::DEFAULT_INTERVAL_MS,
-            self.wake(),
-        );
-        match started {
-            Ok(w) => self.framing = Some(w),
-            Err(e) => self.fail(&e),
-        }
-    }
-
-    fn start_camera(&mut self) {
-        self.scanner = None;
-        self.framing = None;
-        self.capture = None;
-        self.ui.no_camera = false;
-        let factory: Option<Arc<dyn SourceFactory>> = match &self.opts.camera {
-            CameraChoice::Off => None,
-            CameraChoice::Factory(f) => Some(f.clone()),
-            // The demo camera only ever feeds the training database.
-            CameraChoice::Demo if self.training => Some(Arc::new(self.demo_factory())),
-            CameraChoice::Demo => {
-                self.ui.no_camera = list_cameras().is_empty();
-                if self.ui.no_camera {
-                    None
-                } else {
-                    Some(Arc::new(self.usb_factory()))
-                }
-            }
-            CameraChoice::Replay { dir, fps } => match ReplayFactory::from_dir(dir, *fps, true) {
-                Ok(f) => Some(Arc::new(f)),
-                Err(e) => {
-                    self.fail(&e);
-                    None
-                }
-            },
-            CameraChoice::Auto => {
-                if list_cameras().is_empty() {
-                    if self.training {
-                        Some(Arc::new(self.demo_factory()))
-                    } else {
-                        // Never the demo camera on real data: say so, capture nothing.
-                        self.ui.no_camera = true;
-                        self.say(messages::no_camera_found());
-                        None
-                    }
-                } else {
-                    Some(Arc::new(self.usb_factory()))
-                }
-            }
-        };
-        let Some(factory) = factory else { return };
-        match Capture::start(factory, STALL_TIMEOUT_MS) {
-            Ok(capture) => {
-                match ScanWorker::start(capture.slot(), self.settings.scan_hold_ms, self.wake()) {
-                    Ok(w) => self.scanner = Some(w),
-                    Err(e) => self.fail(&e),
-                }
-                self.capture = Some(capture);
-                self.start_framing();
-            }
-            Err(e) => self.fail(&e),
-        }
-    }
-
-    /// Looks for removable drives, remembering each one's device as listed.
-    fn list_drives(&mut self) {
-        self.ui.drives = crate::paths::removable_targets();
-        self.drive_devices =
-            self.ui.drives.iter().filter_map(|d| crate::paths::device_id(d).map(|dev| (d.clone(), dev))).collect();
-    }
-
-    fn usb_factory(&self) -> UsbFactory {
-        UsbFactory(UsbRequest {
-            name: self.settings.camera_name.clone(),
-            width: self.settings.camera_width,
-            height: self.settings.camera_height,
-            fps: self.settings.camera_fps,
-        })
-    }
-
-    /// Switches between the station's database and its training database:
-    /// the photo under review must be decided first; the camera follows
-    /// (the demo camera only in training).
-    fn switch_training(&mut self, training: bool) {
-        let shooting = self.shutter.as_ref().is_some_and(Shutter::busy);
-        if self.station.as_ref().is_some_and(|s| s.take_under_review().is_some()) || shooting {
-            self.fail(&StationError::ReviewPending);
-            return;
-        }
-        self.training = training;
-        self.station = None;
-        self.ui.review = None;
-        self.ui.skip_prompt = false;
-        self.open_station();
-        self.start_camera();
-        self.say(messages::training(training));
-    }
-
-    fn demo_factory(&self) -> DemoFactory {
-        let code = if self.settings.school_code.is_empty() { "99999" } else { &self.settings.school_code };
-        DemoFactory { width: 1280, height: 720, fps: 30.0, school_code: code.to_string() }
-    }
-
     /// Re-reads what the views show, through the station.
     pub fn refresh(&mut self) {
         self.last_refresh = Instant::now();
@@ -521,74 +288,6 @@ impl GradcapApp {
         }
         self.ui.shooting = self.shutter.as_ref().is_some_and(Shutter::busy);
         commands
-    }
-
-    /// 2. Tasks: what finished, and how far the running ones are.
-    fn poll_tasks(&mut self) {
-        for (task, result) in self.tasks.poll() {
-            match result {
-                Ok(output) => self.task_done(output),
-                Err(e) => {
-                    if task == Task::Export {
-                        self.ui.export_outcome = Some(ExportOutcome::Failed(e.to_string()));
-                    }
-                    self.fail(&e);
-                }
-            }
-        }
-        self.ui.export_running = self.tasks.is_running(Task::Export);
-        self.ui.purge_running = self.tasks.is_running(Task::Purge);
-        self.ui.backup_running = self.tasks.is_running(Task::Backup);
-        if !self.tasks.is_running(Task::BundleCheck) {
-            self.ui.bundle_checking = None;
-        }
-        self.ui.export_progress = match self.tasks.progress(Task::Export) {
-            Some(p) => {
-                let started = match &self.ui.export_progress {
-                    Some((old, started)) if old.phase == p.phase => *started,
-                    _ => Instant::now(),
-                };
-                Some((p, started))
-            }
-            None => None,
-        };
-    }
-
-    fn task_done(&mut self, output: TaskOutput) {
-        match output {
-            TaskOutput::ImageStore(Ok(())) => {}
-            TaskOutput::ImageStore(Err(e)) => {
-                self.startup_error = Some(e.to_string());
-                self.fail(&e);
-                self.image_store_damaged = Some(e);
-            }
-            TaskOutput::Backup(Ok((path, verified))) => self.say(messages::backup_done(&path, verified)),
-            TaskOutput::Backup(Err(e)) => self.fail(&e),
-            TaskOutput::Purge(Ok((plan, vacuumed))) => self.say(messages::purged(&plan, vacuumed)),
-            TaskOutput::Purge(Err(e)) => self.fail(&e),
-            TaskOutput::Export(result) => {
-                match &result {
-                    Ok(r) => self.say(messages::exported(r)),
-                    Err(e) => self.fail(e),
-                }
-                self.ui.export_outcome = Some(match result {
-                    Ok(r) => ExportOutcome::Exported(r),
-                    Err(e) => ExportOutcome::Failed(e.to_string()),
-                });
-                if let Some(st) = &self.station {
-                    self.ui.export_history = st.export_history().unwrap_or_default();
-                }
-            }
-            TaskOutput::BundleCheck(dir, result) => {
-                self.ui.export_outcome = Some(match result {
-                    Ok(report) => ExportOutcome::Checked { dir, report },
-                    Err(e) => ExportOutcome::CheckFailed { dir, error: e.to_string() },
-                });
-            }
-            TaskOutput::Correction(Ok((dir, files))) => self.say(messages::correction_written(&dir, files)),
-            TaskOutput::Correction(Err(e)) => self.fail(&e),
-            TaskOutput::Cameras(names) => self.ui.camera_names = names,
-        }
     }
 
     /// 3. Keys: the scanner gun's bursts and the operator's shortcuts.
@@ -743,7 +442,7 @@ impl GradcapApp {
                     PathBuf::from(target)
                 };
                 self.start_task(Task::Correction, move |_| {
-                    TaskOutput::Correction(export_correction(&db, record, &base))
+                    TaskOutput::Correction(tasks::export_correction(&db, record, &base))
                 });
             }
             Command::Purge { before, pin } => {
@@ -754,7 +453,7 @@ impl GradcapApp {
                     return;
                 }
                 let db = self.db_path();
-                self.start_task(Task::Purge, move |_| TaskOutput::Purge(purge(&db, &before)));
+                self.start_task(Task::Purge, move |_| TaskOutput::Purge(tasks::purge(&db, &before)));
             }
             Command::RequestReshoot { record, reason, pin } => {
                 self.ui.confirm = None;
@@ -820,7 +519,9 @@ impl GradcapApp {
                 };
                 // Its own connection: capture goes on while the export writes.
                 self.ui.export_progress = None;
-                self.start_task(Task::Export, move |progress| TaskOutput::Export(export(&db, &to, &options, progress)));
+                self.start_task(Task::Export, move |progress| {
+                    TaskOutput::Export(tasks::export(&db, &to, &options, progress))
+                });
             }
             Command::OpenAssistWindow => {
                 let spawned = std::env::current_exe().and_then(|exe| {
@@ -850,16 +551,6 @@ impl GradcapApp {
             }
         }
         self.refresh();
-    }
-
-    fn start_task(
-        &mut self,
-        task: Task,
-        job: impl FnOnce(&ProgressSink<ExportProgress>) -> TaskOutput + Send + 'static,
-    ) {
-        if let Err(e) = self.tasks.start(task, job) {
-            self.fail(&e);
-        }
     }
 
     fn show_view(&mut self, view: View) {
@@ -932,91 +623,6 @@ impl GradcapApp {
                 self.fail(&e);
                 false
             }
-        }
-    }
-
-    /// Saves settings. A changed school name, school code or operator
-    /// corrects the session in place (audited; numbering and queue go on). A new
-    /// station or date is a new session: with students still waiting it is
-    /// asked first (`confirmed`), and they stay in their session's queue.
-    fn save_settings(&mut self, new: Settings, confirmed: bool) {
-        if let Err(e) = new.validate() {
-            self.fail(&e);
-            return;
-        }
-        // Compared with the session as it is open (a day that went past
-        // midnight, a change still pending), not with the file.
-        let old_info = self
-            .station
-            .as_ref()
-            .map_or_else(|| self.settings.session_info(), |s| s.pending_session().unwrap_or(&s.session().info).clone());
-        let new_info = new.session_info();
-        let new_day = (&old_info.station, &old_info.date) != (&new_info.station, &new_info.date);
-        let waiting = self.ui.snapshot.counts.waiting;
-        if new_day && !confirmed && waiting > 0 && self.station.is_some() {
-            self.ui.session_change_waiting = waiting;
-            self.ui.confirm = Some(Command::SaveSettingsConfirmed(Box::new(new)));
-            return;
-        }
-        // The session is changed in the database first: the file never says
-        // what the session does not.
-        let mut change = None;
-        if old_info != new_info {
-            if let Some(st) = &mut self.station {
-                let session = st.session().id;
-                match st.change_session(&new_info) {
-                    Ok(c) => change = Some((c, st.session().id != session)),
-                    Err(e) => {
-                        self.fail(&e);
-                        return;
-                    }
-                }
-            }
-        }
-        if let Err(e) = new.save(&self.opts.settings_path) {
-            self.fail(&e);
-            return;
-        }
-        let config_changed = new.station_config() != self.settings.station_config();
-        let camera_changed = (&new.camera_name, new.camera_width, new.camera_height, new.camera_fps, new.scan_hold_ms)
-            != (
-                &self.settings.camera_name,
-                self.settings.camera_width,
-                self.settings.camera_height,
-                self.settings.camera_fps,
-                self.settings.scan_hold_ms,
-            );
-        self.settings = new;
-        if camera_changed {
-            self.start_camera();
-        }
-        if config_changed {
-            // The photo checks apply from the next shot and to the live hints at once.
-            if let Some(st) = &mut self.station {
-                st.set_config(self.settings.station_config());
-            }
-            if !camera_changed {
-                self.start_framing();
-            }
-        }
-        self.ui.settings_draft = Some(self.settings.clone());
-        match change {
-            Some((_, true)) => self.session_started(),
-            Some((SessionChange::AfterReview, _)) => return self.say(messages::session_change_waits_for_photo()),
-            Some((SessionChange::Corrected, _)) => return self.say(messages::session_corrected()),
-            // No station open (its database failed): the new settings may open one.
-            None if self.station.is_none() && new_day => self.open_station(),
-            _ => {}
-        }
-        self.say(messages::settings_saved());
-    }
-
-    /// A new session has started on the open database.
-    fn session_started(&mut self) {
-        self.ui.review = None;
-        self.ui.skip_prompt = false;
-        if self.view == View::Assist {
-            self.show_view(View::Assist);
         }
     }
 
@@ -1161,75 +767,5 @@ impl eframe::App for GradcapApp {
             self.frame_times.record(cpu_s * 1000.0);
         }
         self.frame(ctx);
-    }
-}
-
-/// An export on its own connection (capture goes on while it writes), its
-/// progress a few times a second.
-fn export(
-    db: &Path,
-    to: &Path,
-    options: &crate::export::ExportOptions,
-    progress: &ProgressSink<ExportProgress>,
-) -> Result<ExportReport, ExportError> {
-    let mut store = Store::open(db)?;
-    let mut last_sent: Option<Instant> = None;
-    let mut report = |p: &ExportProgress| {
-        if last_sent.is_none_or(|t| t.elapsed().as_millis() >= 100) || p.files_done == p.files_total {
-            last_sent = Some(Instant::now());
-            progress.report(p.clone());
-        }
-    };
-    crate::export::export_with(&mut store, to, options, &crate::station::now(), &mut report)
-}
-
-/// Purge on its own connection (VACUUM can take a while on a big day), then verify.
-fn purge(db: &Path, before: &str) -> Result<(PurgePlan, bool), Text> {
-    let mut store = Store::open(db).map_err(|e| e.text())?;
-    let plan = store.purge(before, &crate::station::now()).map_err(|e| e.text())?;
-    let vacuumed = store.vacuum().is_ok();
-    let report = store.verify().map_err(|e| e.text())?;
-    if !report.ok() {
-        return Err(Text::same(format!("verify: {}", report.findings.len())));
-    }
-    Ok((plan, vacuumed))
-}
-
-/// A correction (勘误): one student's takes and record into a folder, on a read-only connection.
-fn export_correction(db: &Path, record: RecordId, base: &Path) -> Result<(PathBuf, usize), Text> {
-    let store = Store::open_read_only(db).map_err(|e| e.text())?;
-    let r = store.record(record).map_err(|e| e.text())?;
-    let dir = base.join(format!("勘误_{}_{}", r.display_seq(), crate::export::safe_name(&r.code.xh)));
-    let fields = crate::export::lookup::record_json(&store, &r).map_err(|e| e.text())?;
-    let files = crate::export::lookup::export_student(&store, &r, &fields, &dir).map_err(|e| e.text())?;
-    Ok((dir, files.len()))
-}
-
-/// The UI thread's time per frame (eframe's measure: update, tessellation
-/// and painting of the previous frame), logged as median and p95 every
-/// [`FrameTimes::WINDOW`] frames on `gradcap::timing` (benches/station reads it).
-#[derive(Debug, Default)]
-struct FrameTimes {
-    ms: Vec<f32>,
-}
-
-impl FrameTimes {
-    const WINDOW: usize = 150;
-
-    fn record(&mut self, ms: f32) {
-        self.ms.push(ms);
-        if self.ms.len() >= Self::WINDOW {
-            self.ms.sort_by(f32::total_cmp);
-            let at = |q: f32| self.ms[((self.ms.len() - 1) as f32 * q).round() as usize];
-            tracing::info!(
-                target: "gradcap::timing",
-                "ui frames: {} frames, median {:.1} ms, p95 {:.1} ms, max {:.1} ms",
-                self.ms.len(),
-                at(0.5),
-                at(0.95),
-                at(1.0)
-            );
-            self.ms.clear();
-        }
     }
 }

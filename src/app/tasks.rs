@@ -1,0 +1,180 @@
+//! The window's long work as tasks: what each is, what it brings back, how
+//! its result is shown. The work itself is the library's; the registry
+//! ([`crate::task::Tasks`]) runs it off the UI thread.
+
+use super::*;
+
+/// The long work the operator starts from the window, one of each kind at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// The image store's pages, checked after the database opens.
+    ImageStoreCheck,
+    Backup,
+    Export,
+    Purge,
+    BundleCheck,
+    /// One student's takes and record for a correction (勘误).
+    Correction,
+    /// Asking the OS for its cameras (the settings view).
+    CameraList,
+}
+
+impl TaskKind for Task {
+    fn name(&self) -> &'static str {
+        match self {
+            Task::ImageStoreCheck => "db-check",
+            Task::Backup => "backup",
+            Task::Export => "export",
+            Task::Purge => "purge",
+            Task::BundleCheck => "bundle-check",
+            Task::Correction => "student-export",
+            Task::CameraList => "camera-list",
+        }
+    }
+}
+
+/// What a finished task brings back.
+#[derive(Debug)]
+pub enum TaskOutput {
+    ImageStore(Result<(), StoreError>),
+    Backup(Result<(PathBuf, bool), StoreError>),
+    Export(Result<ExportReport, ExportError>),
+    Purge(Result<(PurgePlan, bool), Text>),
+    BundleCheck(PathBuf, Result<BundleReport, ExportError>),
+    Correction(Result<(PathBuf, usize), Text>),
+    Cameras(Vec<String>),
+}
+
+impl GradcapApp {
+    /// 2. Tasks: what finished, and how far the running ones are.
+    pub(super) fn poll_tasks(&mut self) {
+        for (task, result) in self.tasks.poll() {
+            match result {
+                Ok(output) => self.task_done(output),
+                Err(e) => {
+                    if task == Task::Export {
+                        self.ui.export_outcome = Some(ExportOutcome::Failed(e.to_string()));
+                    }
+                    self.fail(&e);
+                }
+            }
+        }
+        self.ui.export_running = self.tasks.is_running(Task::Export);
+        self.ui.purge_running = self.tasks.is_running(Task::Purge);
+        self.ui.backup_running = self.tasks.is_running(Task::Backup);
+        if !self.tasks.is_running(Task::BundleCheck) {
+            self.ui.bundle_checking = None;
+        }
+        self.ui.export_progress = match self.tasks.progress(Task::Export) {
+            Some(p) => {
+                let started = match &self.ui.export_progress {
+                    Some((old, started)) if old.phase == p.phase => *started,
+                    _ => Instant::now(),
+                };
+                Some((p, started))
+            }
+            None => None,
+        };
+    }
+
+    pub(super) fn task_done(&mut self, output: TaskOutput) {
+        match output {
+            TaskOutput::ImageStore(Ok(())) => {}
+            TaskOutput::ImageStore(Err(e)) => {
+                self.startup_error = Some(e.to_string());
+                self.fail(&e);
+                self.image_store_damaged = Some(e);
+            }
+            TaskOutput::Backup(Ok((path, verified))) => self.say(messages::backup_done(&path, verified)),
+            TaskOutput::Backup(Err(e)) => self.fail(&e),
+            TaskOutput::Purge(Ok((plan, vacuumed))) => self.say(messages::purged(&plan, vacuumed)),
+            TaskOutput::Purge(Err(e)) => self.fail(&e),
+            TaskOutput::Export(result) => {
+                match &result {
+                    Ok(r) => self.say(messages::exported(r)),
+                    Err(e) => self.fail(e),
+                }
+                self.ui.export_outcome = Some(match result {
+                    Ok(r) => ExportOutcome::Exported(r),
+                    Err(e) => ExportOutcome::Failed(e.to_string()),
+                });
+                if let Some(st) = &self.station {
+                    self.ui.export_history = st.export_history().unwrap_or_default();
+                }
+            }
+            TaskOutput::BundleCheck(dir, result) => {
+                self.ui.export_outcome = Some(match result {
+                    Ok(report) => ExportOutcome::Checked { dir, report },
+                    Err(e) => ExportOutcome::CheckFailed { dir, error: e.to_string() },
+                });
+            }
+            TaskOutput::Correction(Ok((dir, files))) => self.say(messages::correction_written(&dir, files)),
+            TaskOutput::Correction(Err(e)) => self.fail(&e),
+            TaskOutput::Cameras(names) => self.ui.camera_names = names,
+        }
+    }
+
+    pub(super) fn start_task(
+        &mut self,
+        task: Task,
+        job: impl FnOnce(&ProgressSink<ExportProgress>) -> TaskOutput + Send + 'static,
+    ) {
+        if let Err(e) = self.tasks.start(task, job) {
+            self.fail(&e);
+        }
+    }
+
+    /// The image store's pages are checked on a task after opening (seconds
+    /// on a big day); until the answer the station works, and a damaged
+    /// store stops every capture with the reason on screen.
+    pub(super) fn check_image_store(&mut self, db: PathBuf) {
+        self.image_store_damaged = None;
+        let job = move |_: &ProgressSink<ExportProgress>| {
+            TaskOutput::ImageStore(Store::open_read_only(&db).and_then(|s| s.check_image_store()))
+        };
+        if let Err(e) = self.tasks.start(Task::ImageStoreCheck, job) {
+            self.fail(&e);
+        }
+    }
+}
+
+/// An export on its own connection (capture goes on while it writes), its
+/// progress a few times a second.
+pub(super) fn export(
+    db: &Path,
+    to: &Path,
+    options: &crate::export::ExportOptions,
+    progress: &ProgressSink<ExportProgress>,
+) -> Result<ExportReport, ExportError> {
+    let mut store = Store::open(db)?;
+    let mut last_sent: Option<Instant> = None;
+    let mut report = |p: &ExportProgress| {
+        if last_sent.is_none_or(|t| t.elapsed().as_millis() >= 100) || p.files_done == p.files_total {
+            last_sent = Some(Instant::now());
+            progress.report(p.clone());
+        }
+    };
+    crate::export::export_with(&mut store, to, options, &crate::station::now(), &mut report)
+}
+
+/// Purge on its own connection (VACUUM can take a while on a big day), then verify.
+pub(super) fn purge(db: &Path, before: &str) -> Result<(PurgePlan, bool), Text> {
+    let mut store = Store::open(db).map_err(|e| e.text())?;
+    let plan = store.purge(before, &crate::station::now()).map_err(|e| e.text())?;
+    let vacuumed = store.vacuum().is_ok();
+    let report = store.verify().map_err(|e| e.text())?;
+    if !report.ok() {
+        return Err(Text::same(format!("verify: {}", report.findings.len())));
+    }
+    Ok((plan, vacuumed))
+}
+
+/// A correction (勘误): one student's takes and record into a folder, on a read-only connection.
+pub(super) fn export_correction(db: &Path, record: RecordId, base: &Path) -> Result<(PathBuf, usize), Text> {
+    let store = Store::open_read_only(db).map_err(|e| e.text())?;
+    let r = store.record(record).map_err(|e| e.text())?;
+    let dir = base.join(format!("勘误_{}_{}", r.display_seq(), crate::export::safe_name(&r.code.xh)));
+    let fields = crate::export::lookup::record_json(&store, &r).map_err(|e| e.text())?;
+    let files = crate::export::lookup::export_student(&store, &r, &fields, &dir).map_err(|e| e.text())?;
+    Ok((dir, files.len()))
+}
