@@ -248,13 +248,23 @@ pub fn phone_frame(
     }
     if let Some(q) = shot.jpeg_quality {
         let rgb = image::DynamicImage::ImageLuma8(img.clone()).to_rgb8();
-        if let Ok(jpeg) = crate::photo::encode_jpeg(&rgb, q) {
+        if let Ok(jpeg) = degrade_jpeg(&rgb, q) {
             if let Ok(back) = image::load_from_memory(&jpeg) {
                 img = back.to_luma8();
             }
         }
     }
     Ok(img)
+}
+
+/// A frame through a phone's or a webcam's JPEG at quality `q` (the same
+/// encoder as the deliverable's; the camera layer keeps its own call so it
+/// does not depend on the image work above it).
+fn degrade_jpeg(rgb: &image::RgbImage, q: u8) -> Result<Vec<u8>, jpeg_encoder::EncodingError> {
+    let (w, h) = (u16::try_from(rgb.width()).unwrap_or(u16::MAX), u16::try_from(rgb.height()).unwrap_or(u16::MAX));
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, q.clamp(1, 100)).encode(rgb.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)?;
+    Ok(out)
 }
 
 /// The degradations a station's webcam meets, by name, each on its own and

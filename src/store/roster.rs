@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::audit::{self, AuditRefs};
 use super::{RecordStatus, Store, StoreError};
-use crate::roster::{RosterEntry, ScheduleRow};
+use super::{RosterEntry, ScheduleRow};
 
 /// What an import changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
