@@ -35,13 +35,7 @@ impl crate::text::Bilingual for SettingsError {
     }
 }
 
-/// Interface language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum Language {
-    #[default]
-    Chinese,
-    English,
-}
+pub use crate::text::Language;
 
 /// The operator's keys, by egui key name (`Space`, `Enter`, `R`, `PageDown`, `F5`…);
 /// a foot pedal is just a key.

@@ -5,7 +5,13 @@
 
 use std::fmt;
 
-use crate::settings::Language;
+/// Interface language (which half of a [`Text`] is read first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+pub enum Language {
+    #[default]
+    Chinese,
+    English,
+}
 
 /// One message in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
