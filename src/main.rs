@@ -419,7 +419,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .into_iter()
                 .map(|l| roster::pdf::RegisterRow { seq: l.seq, xh: l.xh, xm: l.xm, class: l.class })
                 .collect();
-            let bytes = roster::pdf::register_pdf(&header, &rows, gradcap::ui::CJK_FONT)?;
+            let bytes = roster::pdf::register_pdf(&header, &rows, gradcap::assets::CJK_FONT)?;
             write_file(&pdf, &bytes)?;
             outln!("登记表 / register: {} ({} 人 / students)", pdf.display(), rows.len());
             Ok(ExitCode::SUCCESS)
@@ -991,7 +991,7 @@ fn report(db: &Path, class: Option<&str>, as_json: bool, pdf: Option<&Path>) -> 
                 first_capture: short(&c.first_capture),
                 last_capture: short(&c.last_capture),
             };
-            Ok(roster::pdf::reconciliation_pdf(&r, gradcap::ui::CJK_FONT)?)
+            Ok(roster::pdf::reconciliation_pdf(&r, gradcap::assets::CJK_FONT)?)
         };
         if class.is_some() {
             if let Some(c) = report.classes.first() {
