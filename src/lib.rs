@@ -4,6 +4,7 @@
 //! `station` → `store` / `photo` / `scan` / `code`; nothing here draws UI.
 
 pub mod app;
+pub mod assets;
 pub mod camera;
 pub mod code;
 pub mod export;

@@ -419,7 +419,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .into_iter()
                 .map(|l| roster::pdf::RegisterRow { seq: l.seq, xh: l.xh, xm: l.xm, class: l.class })
                 .collect();
-            let bytes = roster::pdf::register_pdf(&header, &rows, gradcap::ui::CJK_FONT)?;
+            let bytes = roster::pdf::register_pdf(&header, &rows, gradcap::assets::CJK_FONT)?;
             write_file(&pdf, &bytes)?;
             outln!("登记表 / register: {} ({} 人 / students)", pdf.display(), rows.len());
             Ok(ExitCode::SUCCESS)
@@ -627,38 +627,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Export progress on stderr (a terminal only): files, MB, MB/s, time left.
 struct ProgressLine {
-    phase_started: Instant,
-    phase: Option<gradcap::export::Phase>,
-    last_shown: Option<Instant>,
+    throttle: gradcap::export::Throttle,
     terminal: bool,
 }
 
 impl ProgressLine {
     fn new() -> Self {
         ProgressLine {
-            phase_started: Instant::now(),
-            phase: None,
-            last_shown: None,
+            throttle: gradcap::export::Throttle::new(200),
             terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         }
     }
 
     fn show(&mut self, p: &gradcap::export::Progress) {
-        if self.phase != Some(p.phase) {
-            self.phase = Some(p.phase);
-            self.phase_started = Instant::now();
-        }
-        let due = self.last_shown.is_none_or(|t| t.elapsed().as_millis() >= 200) || p.files_done == p.files_total;
-        if !self.terminal || !due {
+        if !self.terminal {
             return;
         }
-        self.last_shown = Some(Instant::now());
-        let rate = gradcap::export::Rate::measure(p, self.phase_started.elapsed());
-        err!("\r\x1b[2K{}", rate.line(p));
+        if let Some(rate) = self.throttle.due(p) {
+            err!("\r\x1b[2K{}", rate.line(p));
+        }
     }
 
     fn done(&self) {
-        if self.terminal && self.last_shown.is_some() {
+        if self.terminal && self.throttle.shown_any() {
             errln!();
         }
     }
@@ -858,23 +849,24 @@ fn purge(db: &Path, before: &str, pin: Option<String>, yes: bool) -> Result<Exit
             return Ok(ExitCode::from(1));
         }
     }
-    let size_before = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
-    let done = store.purge(before, &gradcap::station::now())?;
-    let vacuumed = store.vacuum();
-    let size_after = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+    drop(store);
+    let (done, findings) = match gradcap::export::purge_handed_over(db, before, &gradcap::station::now()) {
+        Ok(done) => (done, Vec::new()),
+        Err(gradcap::export::PurgeError::Verify { done, findings }) => (*done, findings),
+        Err(e) => return Err(e.into()),
+    };
     outln!(
         "已删除 / purged: {} takes of {} students; database {:.1} MB → {:.1} MB",
-        done.takes,
-        done.records,
-        size_before as f64 / 1e6,
-        size_after as f64 / 1e6
+        done.plan.takes,
+        done.plan.records,
+        done.db_bytes_before as f64 / 1e6,
+        done.db_bytes_after as f64 / 1e6
     );
-    if let Err(e) = vacuumed {
+    if let Some(e) = &done.vacuum_error {
         errln!("VACUUM 未完成（数据已删除，空间稍后可回收）/ VACUUM did not finish (the data is deleted; space can be reclaimed later): {e}");
     }
-    let report = store.verify()?;
-    if !report.ok() {
-        for f in &report.findings {
+    if !findings.is_empty() {
+        for f in &findings {
             outln!("FAIL  {}: {}", f.check, f.message);
         }
         return Ok(ExitCode::from(1));
@@ -991,7 +983,7 @@ fn report(db: &Path, class: Option<&str>, as_json: bool, pdf: Option<&Path>) -> 
                 first_capture: short(&c.first_capture),
                 last_capture: short(&c.last_capture),
             };
-            Ok(roster::pdf::reconciliation_pdf(&r, gradcap::ui::CJK_FONT)?)
+            Ok(roster::pdf::reconciliation_pdf(&r, gradcap::assets::CJK_FONT)?)
         };
         if class.is_some() {
             if let Some(c) = report.classes.first() {

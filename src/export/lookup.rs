@@ -68,3 +68,19 @@ pub fn export_student(
     write(format!("{stem}.json"), text.as_bytes())?;
     Ok(written)
 }
+
+/// The correction export (勘误) of one record, on its own read-only
+/// connection (the station keeps working): the student's files in
+/// `base/勘误_{seq}_{xh}`. Returns that folder and the number of files.
+pub fn export_correction(
+    db: &Path,
+    record: crate::store::RecordId,
+    base: &Path,
+) -> Result<(PathBuf, usize), ExportError> {
+    let store = Store::open_read_only(db)?;
+    let r = store.record(record)?;
+    let dir = base.join(format!("勘误_{}_{}", r.display_seq(), super::safe_name(&r.code.xh)));
+    let fields = record_json(&store, &r)?;
+    let files = export_student(&store, &r, &fields, &dir)?;
+    Ok((dir, files.len()))
+}

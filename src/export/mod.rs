@@ -20,6 +20,7 @@ pub mod bundle;
 pub mod crypt;
 pub mod lookup;
 pub mod merge;
+pub mod purge;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ use serde_json::{json, Value};
 pub use bundle::{read_manifest, verify_bundle, verify_bundle_with_progress, BundleReport, ManifestRow};
 pub use crypt::{decrypt, keygen, DecryptReport};
 pub use merge::{merge, MergeOptions, MergeReport};
+pub use purge::{purge_handed_over, purge_preview, PurgeDone, PurgeError};
 
 use crate::store::{ExportItem, ExportRecord, Record, Store, StoreError};
 use bundle::{DirSink, Sink};
@@ -150,6 +152,48 @@ pub struct Progress {
     pub files_total: usize,
     pub bytes_done: u64,
     pub bytes_total: u64,
+}
+
+/// Lets a progress report through a few times a second: the first, then
+/// one per `interval_ms`, and always the last of a phase (`files_done ==
+/// files_total`). Also times the phase, for [`Rate`].
+#[derive(Debug, Clone)]
+pub struct Throttle {
+    interval_ms: u128,
+    phase: Option<Phase>,
+    phase_started: std::time::Instant,
+    last_shown: Option<std::time::Instant>,
+}
+
+impl Throttle {
+    pub fn new(interval_ms: u64) -> Self {
+        Throttle {
+            interval_ms: u128::from(interval_ms),
+            phase: None,
+            phase_started: std::time::Instant::now(),
+            last_shown: None,
+        }
+    }
+
+    /// The rate to show for `p`, or `None` when it is too soon after the last.
+    pub fn due(&mut self, p: &Progress) -> Option<Rate> {
+        if self.phase != Some(p.phase) {
+            self.phase = Some(p.phase);
+            self.phase_started = std::time::Instant::now();
+        }
+        let due = self.last_shown.is_none_or(|t| t.elapsed().as_millis() >= self.interval_ms)
+            || p.files_done == p.files_total;
+        if !due {
+            return None;
+        }
+        self.last_shown = Some(std::time::Instant::now());
+        Some(Rate::measure(p, self.phase_started.elapsed()))
+    }
+
+    /// Whether anything was let through yet.
+    pub fn shown_any(&self) -> bool {
+        self.last_shown.is_some()
+    }
 }
 
 /// Speed and time left of a phase, from its progress and elapsed time.

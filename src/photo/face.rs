@@ -27,7 +27,7 @@ use super::checks::Face;
 use super::net::{Net, NetError};
 
 /// The model, embedded in the binary.
-static MODEL_BYTES: &[u8] = include_bytes!("../../assets/face/blazeface.bin");
+static MODEL_BYTES: &[u8] = crate::assets::FACE_MODEL;
 
 /// Errors from the face detector.
 #[derive(Debug, thiserror::Error)]

@@ -16,9 +16,6 @@ use image::RgbImage;
 use crate::settings::Language;
 use state::{Command, FeedbackKind, UiState, View};
 
-/// The embedded CJK font (a renamed subset of Noto Sans CJK SC covering GBK; OFL).
-pub const CJK_FONT: &[u8] = include_bytes!("../../assets/fonts/GradcapSansSC-Regular.otf");
-
 /// System fonts that carry rarer name characters (CJK extensions), tried in
 /// order as fallbacks after the embedded font.
 const SYSTEM_FALLBACKS: [&str; 8] = [
@@ -35,7 +32,9 @@ const SYSTEM_FALLBACKS: [&str; 8] = [
 /// egui's default fonts, then the embedded CJK font, then system fallbacks.
 pub fn install_fonts(ctx: &egui::Context, system_fonts: bool) {
     let mut fonts = egui::FontDefinitions::default();
-    fonts.font_data.insert("gradcap-cjk".into(), std::sync::Arc::new(egui::FontData::from_static(CJK_FONT)));
+    fonts
+        .font_data
+        .insert("gradcap-cjk".into(), std::sync::Arc::new(egui::FontData::from_static(crate::assets::CJK_FONT)));
     let mut fallbacks = vec!["gradcap-cjk".to_string()];
     if system_fonts {
         for (i, path) in SYSTEM_FALLBACKS.iter().enumerate() {
