@@ -14,6 +14,7 @@ use crate::camera::demo::DemoFactory;
 use crate::camera::replay::ReplayFactory;
 use crate::camera::usb::{list_cameras, UsbFactory, UsbRequest};
 use crate::camera::{CameraState, Capture, SourceFactory, STALL_TIMEOUT_MS};
+use crate::export::purge::{PurgeDone, PurgeError};
 use crate::export::{BundleReport, ExportError, ExportReport, Progress as ExportProgress};
 use crate::photo::framing::FramingWorker;
 use crate::roster::worker::ReportWorker;
@@ -23,7 +24,7 @@ use crate::settings::{Language, Settings};
 use crate::sound::{Cue, Player, Sound};
 use crate::station::shutter::{ShootRefused, Shutter};
 use crate::station::{Event, Outcome, SessionChange, Station, StationError};
-use crate::store::{PurgePlan, RecordId, Store, StoreError};
+use crate::store::{RecordId, Store, StoreError};
 use crate::task::{ProgressSink, TaskError, TaskKind, Tasks};
 use crate::text::{Bilingual, Text};
 use crate::ui;
@@ -442,7 +443,7 @@ impl GradcapApp {
                     PathBuf::from(target)
                 };
                 self.start_task(Task::Correction, move |_| {
-                    TaskOutput::Correction(tasks::export_correction(&db, record, &base))
+                    TaskOutput::Correction(crate::export::lookup::export_correction(&db, record, &base))
                 });
             }
             Command::Purge { before, pin } => {
@@ -453,7 +454,9 @@ impl GradcapApp {
                     return;
                 }
                 let db = self.db_path();
-                self.start_task(Task::Purge, move |_| TaskOutput::Purge(tasks::purge(&db, &before)));
+                self.start_task(Task::Purge, move |_| {
+                    TaskOutput::Purge(crate::export::purge::purge_handed_over(&db, &before, &crate::station::now()))
+                });
             }
             Command::RequestReshoot { record, reason, pin } => {
                 self.ui.confirm = None;

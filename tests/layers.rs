@@ -3,6 +3,8 @@
 //! only the store holds SQL. Test code (`tests.rs`, `#[cfg(test)]` modules)
 //! may use anything.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

@@ -39,9 +39,9 @@ pub enum TaskOutput {
     ImageStore(Result<(), StoreError>),
     Backup(Result<(PathBuf, bool), StoreError>),
     Export(Result<ExportReport, ExportError>),
-    Purge(Result<(PurgePlan, bool), Text>),
+    Purge(Result<PurgeDone, PurgeError>),
     BundleCheck(PathBuf, Result<BundleReport, ExportError>),
-    Correction(Result<(PathBuf, usize), Text>),
+    Correction(Result<(PathBuf, usize), ExportError>),
     Cameras(Vec<String>),
 }
 
@@ -87,7 +87,7 @@ impl GradcapApp {
             }
             TaskOutput::Backup(Ok((path, verified))) => self.say(messages::backup_done(&path, verified)),
             TaskOutput::Backup(Err(e)) => self.fail(&e),
-            TaskOutput::Purge(Ok((plan, vacuumed))) => self.say(messages::purged(&plan, vacuumed)),
+            TaskOutput::Purge(Ok(done)) => self.say(messages::purged(&done.plan, done.vacuumed)),
             TaskOutput::Purge(Err(e)) => self.fail(&e),
             TaskOutput::Export(result) => {
                 match &result {
@@ -147,34 +147,11 @@ pub(super) fn export(
     progress: &ProgressSink<ExportProgress>,
 ) -> Result<ExportReport, ExportError> {
     let mut store = Store::open(db)?;
-    let mut last_sent: Option<Instant> = None;
+    let mut throttle = crate::export::Throttle::new(100);
     let mut report = |p: &ExportProgress| {
-        if last_sent.is_none_or(|t| t.elapsed().as_millis() >= 100) || p.files_done == p.files_total {
-            last_sent = Some(Instant::now());
+        if throttle.due(p).is_some() {
             progress.report(p.clone());
         }
     };
     crate::export::export_with(&mut store, to, options, &crate::station::now(), &mut report)
-}
-
-/// Purge on its own connection (VACUUM can take a while on a big day), then verify.
-pub(super) fn purge(db: &Path, before: &str) -> Result<(PurgePlan, bool), Text> {
-    let mut store = Store::open(db).map_err(|e| e.text())?;
-    let plan = store.purge(before, &crate::station::now()).map_err(|e| e.text())?;
-    let vacuumed = store.vacuum().is_ok();
-    let report = store.verify().map_err(|e| e.text())?;
-    if !report.ok() {
-        return Err(Text::same(format!("verify: {}", report.findings.len())));
-    }
-    Ok((plan, vacuumed))
-}
-
-/// A correction (勘误): one student's takes and record into a folder, on a read-only connection.
-pub(super) fn export_correction(db: &Path, record: RecordId, base: &Path) -> Result<(PathBuf, usize), Text> {
-    let store = Store::open_read_only(db).map_err(|e| e.text())?;
-    let r = store.record(record).map_err(|e| e.text())?;
-    let dir = base.join(format!("勘误_{}_{}", r.display_seq(), crate::export::safe_name(&r.code.xh)));
-    let fields = crate::export::lookup::record_json(&store, &r).map_err(|e| e.text())?;
-    let files = crate::export::lookup::export_student(&store, &r, &fields, &dir).map_err(|e| e.text())?;
-    Ok((dir, files.len()))
 }

@@ -19,6 +19,20 @@ pub enum PurgeError {
     Verify { done: Box<PurgeDone>, findings: Vec<store::Finding> },
 }
 
+impl crate::text::Bilingual for PurgeError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::NoDatabase(path) => Text::new("数据库不存在", format!("no database at {path}")),
+            Self::Store(e) => e.text(),
+            Self::Verify { findings, .. } => Text::new(
+                format!("删除后校验未通过：{} 项", findings.len()),
+                format!("verify failed after the purge: {} findings", findings.len()),
+            ),
+        }
+    }
+}
+
 /// A finished purge.
 #[derive(Debug, Clone)]
 pub struct PurgeDone {
