@@ -219,7 +219,7 @@ impl GradcapApp {
             if let Some(reading) = worker.latest() {
                 let info = &st.session().info;
                 let assist =
-                    self.ui.assist.get_or_insert_with(|| ui::assist::AssistState::new(&info.station, &info.date));
+                    self.ui.assist.get_or_insert_with(|| ui::state::AssistState::new(&info.station, &info.date));
                 assist.apply(reading);
             }
         }
@@ -563,7 +563,7 @@ impl GradcapApp {
             self.ui.assist = None; // re-read at once
             if let Some(st) = &self.station {
                 let info = &st.session().info;
-                self.ui.assist = Some(ui::assist::AssistState::new(&info.station, &info.date));
+                self.ui.assist = Some(ui::state::AssistState::new(&info.station, &info.date));
             }
             self.start_assist_worker();
         }

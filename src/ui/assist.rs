@@ -10,55 +10,12 @@ use std::time::{Duration, Instant};
 
 use egui::{Color32, RichText};
 
-use super::state::Command;
+use super::state::{AssistState, Command};
 use super::tr;
-use crate::roster::worker::{AssistData, ReportWorker};
+use crate::roster::worker::ReportWorker;
 use crate::roster::ScheduleRow;
 use crate::settings::Language;
-use crate::store::{Report, Store, StoreError};
-
-/// What the assistants' view shows, re-read every two seconds.
-#[derive(Debug, Default)]
-pub struct AssistState {
-    pub report: Report,
-    pub schedule: Vec<ScheduleRow>,
-    pub station: String,
-    pub date: String,
-    pub selected: Option<String>,
-    pub search: String,
-    pub error: Option<String>,
-    /// A first reading has come.
-    pub read: bool,
-}
-
-impl AssistState {
-    pub fn new(station: &str, date: &str) -> Self {
-        AssistState { station: station.to_string(), date: date.to_string(), ..Default::default() }
-    }
-
-    /// Takes a reading of the worker thread.
-    pub fn apply(&mut self, reading: Result<AssistData, StoreError>) {
-        self.read = true;
-        match reading {
-            Ok(data) => {
-                self.report = data.report;
-                self.schedule = data.schedule;
-                self.error = None;
-            }
-            Err(e) => self.error = Some(e.to_string()),
-        }
-    }
-
-    /// The scheduled class whose slot contains `minutes` (after midnight), and the next one.
-    pub fn current_and_next(&self, minutes: u32) -> (Option<&ScheduleRow>, Option<&ScheduleRow>) {
-        let current = self.schedule.iter().find(|r| match (r.start_minutes(), r.end_minutes()) {
-            (Some(s), Some(e)) => s <= minutes && minutes < e,
-            _ => false,
-        });
-        let next = self.schedule.iter().find(|r| r.start_minutes().is_some_and(|s| s > minutes));
-        (current, next)
-    }
-}
+use crate::store::Store;
 
 fn state_label(state: &str, lang: Language) -> &'static str {
     match state {

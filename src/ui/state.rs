@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 
 use crate::export::{BundleReport, ExportReport};
 use crate::frame::Frame;
+use crate::roster::worker::AssistData;
+use crate::roster::ScheduleRow;
 use crate::settings::Settings;
-use crate::store::{Record, RecordId, Take};
+use crate::store::{Record, RecordId, Report, StoreError, Take};
 use crate::text::{Bilingual, Text};
 
 /// How long the first accept of a photo with failed checks stays armed.
@@ -225,7 +227,7 @@ pub struct UiState {
     pub old_pin: String,
     /// An operator PIN is set in the station database.
     pub pin_set: bool,
-    pub assist: Option<super::assist::AssistState>,
+    pub assist: Option<AssistState>,
     pub camera_label: String,
     pub camera_ok: bool,
     pub storage_label: String,
@@ -244,5 +246,48 @@ pub struct UiState {
 impl std::fmt::Debug for UiState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UiState").field("feedback", &self.feedback).finish_non_exhaustive()
+    }
+}
+
+/// What the assistants' view shows, re-read every two seconds.
+#[derive(Debug, Default)]
+pub struct AssistState {
+    pub report: Report,
+    pub schedule: Vec<ScheduleRow>,
+    pub station: String,
+    pub date: String,
+    pub selected: Option<String>,
+    pub search: String,
+    pub error: Option<String>,
+    /// A first reading has come.
+    pub read: bool,
+}
+
+impl AssistState {
+    pub fn new(station: &str, date: &str) -> Self {
+        AssistState { station: station.to_string(), date: date.to_string(), ..Default::default() }
+    }
+
+    /// Takes a reading of the worker thread.
+    pub fn apply(&mut self, reading: Result<AssistData, StoreError>) {
+        self.read = true;
+        match reading {
+            Ok(data) => {
+                self.report = data.report;
+                self.schedule = data.schedule;
+                self.error = None;
+            }
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
+    /// The scheduled class whose slot contains `minutes` (after midnight), and the next one.
+    pub fn current_and_next(&self, minutes: u32) -> (Option<&ScheduleRow>, Option<&ScheduleRow>) {
+        let current = self.schedule.iter().find(|r| match (r.start_minutes(), r.end_minutes()) {
+            (Some(s), Some(e)) => s <= minutes && minutes < e,
+            _ => false,
+        });
+        let next = self.schedule.iter().find(|r| r.start_minutes().is_some_and(|s| s > minutes));
+        (current, next)
     }
 }
