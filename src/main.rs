@@ -703,33 +703,6 @@ fn register_header(store: &Store, class: &str) -> roster::pdf::RegisterHeader {
     }
 }
 
-/// Reads an image as the camera would have seen it: EXIF orientation applied
-/// (a phone photo stored sideways is turned upright before anything else).
-fn read_upright(file: &Path) -> Result<image::RgbImage, String> {
-    use image::ImageDecoder as _;
-    let reader = image::ImageReader::open(file).map_err(|e| e.to_string())?;
-    let reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
-    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = image::DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
-    img.apply_orientation(orientation);
-    Ok(img.to_rgb8())
-}
-
-/// A file name in `out` for the deliverable of `file` that no earlier image
-/// of this run took (`a/x.jpg` and `b/x.png` both give `x`: `x.jpg`, `x_2.jpg`).
-fn deliverable_name(file: &Path, used: &mut std::collections::HashSet<String>) -> String {
-    let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "photo".into());
-    let stem = gradcap::export::safe_name(&stem);
-    let mut name = format!("{stem}.jpg");
-    let mut n = 2;
-    while !used.insert(name.to_lowercase()) {
-        name = format!("{stem}_{n}.jpg");
-        n += 1;
-    }
-    name
-}
-
 fn photo_command(
     images: &[PathBuf],
     out: &Path,
@@ -742,15 +715,9 @@ fn photo_command(
     for file in images {
         // Each image on its own: one that cannot be read or made into a photo
         // is reported and the rest go on.
-        let result =
-            read_upright(file).map_err(|e| format!("图像无法读取 / cannot read the image: {e}")).and_then(|frame| {
-                let checked = gradcap::photo::check_frame(&frame, &settings.photo_checks).map_err(|e| e.to_string())?;
-                let deliverable = gradcap::photo::encode_in_range(&checked.image, settings.size_range(), None)
-                    .map_err(|e| e.to_string())?;
-                let path = out.join(deliverable_name(file, &mut used));
-                write_file(&path, &deliverable.jpeg).map_err(|e| format!("{e:#}"))?;
-                Ok((checked, deliverable, path))
-            });
+        let result = gradcap::photo::check_file(file, out, &settings.photo_checks, settings.size_range(), &mut used)
+            .map(|done| (done.checked, done.deliverable, done.path))
+            .map_err(|e| e.to_string());
         let (checked, deliverable, path) = match result {
             Ok(done) => done,
             Err(error) => {
@@ -1000,32 +967,8 @@ fn report(db: &Path, class: Option<&str>, as_json: bool, pdf: Option<&Path>) -> 
     Ok(ExitCode::SUCCESS)
 }
 
-const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "gif", "bmp", "pgm"];
-
-/// Image files named directly, and the images inside named folders (sorted).
-fn expand_images(inputs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(input)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.extension()
-                        .and_then(|e| e.to_str())
-                        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-                })
-                .collect();
-            files.sort();
-            out.extend(files);
-        } else {
-            out.push(input.clone());
-        }
-    }
-    out
-}
+/// Images `decode` reads: the replay camera's, and PGM (the scanner's own test frames).
+const DECODE_IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "gif", "bmp", "pgm"];
 
 fn decode(raw: bool, as_json: bool, texts: &[String], images: &[PathBuf]) -> Result<ExitCode> {
     let mut all_ok = true;
@@ -1065,7 +1008,7 @@ fn decode(raw: bool, as_json: bool, texts: &[String], images: &[PathBuf]) -> Res
             }
         }
     }
-    let files = expand_images(images);
+    let files = paths::expand_images(images, &DECODE_IMAGE_EXTENSIONS);
     if !images.is_empty() && files.is_empty() {
         let shown: Vec<String> = images.iter().map(|p| p.display().to_string()).collect();
         errln!("没有可识读的图片：{} / no images to decode in {}", shown.join(", "), shown.join(", "));
