@@ -332,7 +332,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn run_station(cli: &Cli) -> Result<ExitCode> {
-    use gradcap::app::{AppOptions, CameraChoice, GradcapApp};
+    use gradcap::app::{AppOptions, CameraChoice};
     let data_dir = paths::data_dir(cli.data_dir.as_deref())?;
     let db_path = paths::db_path(cli.db.as_deref(), cli.data_dir.as_deref())?;
     let camera = if cli.demo {
@@ -352,16 +352,7 @@ fn run_station(cli: &Cli) -> Result<ExitCode> {
         sound: gradcap::sound::Sound::Speaker,
         training: cli.training || cli.demo,
     };
-    let native = eframe::NativeOptions {
-        renderer: eframe::Renderer::Glow,
-        viewport: egui::ViewportBuilder::default()
-            .with_title("gradcap 学历照片采集站")
-            .with_inner_size([1366.0, 800.0])
-            .with_min_inner_size([1024.0, 640.0]),
-        ..Default::default()
-    };
-    eframe::run_native("gradcap", native, Box::new(move |cc| Ok(Box::new(GradcapApp::new(&cc.egui_ctx, opts)))))
-        .map_err(|e| anyhow::anyhow!("无法启动图形界面 / cannot start the GUI: {e}"))?;
+    gradcap::ui::window::run_station(opts)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -433,26 +424,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let station = station.unwrap_or(info.station);
             let date = date.unwrap_or(info.date);
             let store = open_existing(&db()?)?;
-            let lang = settings.language;
-            let native = eframe::NativeOptions {
-                renderer: eframe::Renderer::Glow,
-                viewport: egui::ViewportBuilder::default()
-                    .with_title("gradcap 助理核对 / sign-in check")
-                    .with_inner_size([1100.0, 800.0]),
-                ..Default::default()
-            };
-            let deadline = exit_after
-                .filter(|s| *s > 0.0)
-                .map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s));
-            eframe::run_native(
-                "gradcap-assist",
-                native,
-                Box::new(move |cc| {
-                    let app = gradcap::ui::assist::AssistApp::new(&cc.egui_ctx, store, &station, &date, lang, true);
-                    Ok(Box::new(Deadline { app, deadline }))
-                }),
-            )
-            .map_err(|e| anyhow::anyhow!("无法启动图形界面 / cannot start the GUI: {e}"))?;
+            let exit_after = exit_after.filter(|s| *s > 0.0).map(std::time::Duration::from_secs_f64);
+            gradcap::ui::window::run_assist(store, station, date, settings.language, exit_after)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Backup { to }) => {
@@ -651,21 +624,6 @@ impl ProgressLine {
     fn done(&self) {
         if self.terminal && self.throttle.shown_any() {
             errln!();
-        }
-    }
-}
-
-/// Wraps an app with an optional closing time (smoke tests).
-struct Deadline<A> {
-    app: A,
-    deadline: Option<std::time::Instant>,
-}
-
-impl<A: eframe::App> eframe::App for Deadline<A> {
-    fn update(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
-        self.app.update(ctx, frame);
-        if self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
     }
 }

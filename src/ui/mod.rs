@@ -6,6 +6,7 @@ pub mod export_view;
 pub mod operator;
 pub mod records;
 pub mod settings_view;
+pub mod window;
 
 use egui::{Color32, RichText};
 use image::RgbImage;
