@@ -15,54 +15,9 @@ pub mod worker;
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::code::drill::DrillStudent;
 use crate::code::{id_tail, mask_name_checked};
+pub use crate::store::{RosterEntry, ScheduleRow};
 pub use table::{read_table, Table, TableError};
-
-/// A roster row, masked.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RosterEntry {
-    /// Row number in the file (the header is row 1).
-    pub row: usize,
-    pub xh: String,
-    /// Masked name.
-    pub xm: String,
-    /// Last four characters of the ID number; empty when the roster has none.
-    pub zjhm: String,
-    pub class: String,
-    pub college: String,
-    pub major: String,
-    pub level: String,
-}
-
-impl RosterEntry {
-    /// A row of one student (学号, masked name, class; the rest empty), as
-    /// the second line of a file: for examples and tests.
-    pub fn example(xh: &str, xm: &str, class: &str) -> Self {
-        RosterEntry {
-            row: 2,
-            xh: xh.into(),
-            xm: xm.into(),
-            zjhm: String::new(),
-            class: class.into(),
-            college: String::new(),
-            major: String::new(),
-            level: String::new(),
-        }
-    }
-
-    /// The masked data a drill code is made from.
-    pub fn to_drill_student(&self) -> DrillStudent {
-        DrillStudent {
-            xh: self.xh.clone(),
-            xm: self.xm.clone(),
-            zjhm: self.zjhm.clone(),
-            class: self.class.clone(),
-            college: self.college.clone(),
-            level: self.level.clone(),
-        }
-    }
-}
 
 /// One bad row.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -424,35 +379,6 @@ pub fn parse_roster(table: &Table, policy: RowPolicy) -> Result<RosterImport, Ro
         return Err(RosterError::NoRows);
     }
     Ok(out)
-}
-
-/// One line of the capture schedule: a class at a station in a time slot.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ScheduleRow {
-    pub row: usize,
-    pub class: String,
-    /// `YYYY-MM-DD`.
-    pub date: String,
-    /// As written, e.g. `09:00-09:50`.
-    pub slot: String,
-    pub station: String,
-    pub head_count: Option<u32>,
-}
-
-impl ScheduleRow {
-    /// Start of the slot as minutes after midnight, for ordering and "now".
-    pub fn start_minutes(&self) -> Option<u32> {
-        let first = self.slot.split(['-', '~', '～', '—', '–', '至']).next()?.trim().replace('：', ":");
-        let (h, m) = first.split_once(':')?;
-        Some(h.trim().parse::<u32>().ok()? * 60 + m.trim().parse::<u32>().ok()?)
-    }
-
-    /// End of the slot as minutes after midnight.
-    pub fn end_minutes(&self) -> Option<u32> {
-        let last = self.slot.rsplit(['-', '~', '～', '—', '–', '至']).next()?.trim().replace('：', ":");
-        let (h, m) = last.split_once(':')?;
-        Some(h.trim().parse::<u32>().ok()? * 60 + m.trim().parse::<u32>().ok()?)
-    }
 }
 
 /// `2023-03-02`, `2023/3/2`, `2023.3.2` or `2023年3月2日` → `2023-03-02`.

@@ -27,7 +27,8 @@ pub use exports::{ExportItem, ExportRecord, PurgePlan};
 pub use queue::ScanOutcome;
 pub use roster::{ClassReport, ImportSummary, RegisterLine, Report, RosterStudent, Unmatched};
 pub use types::{
-    digest_hex, display_seq, sha256_hex, Counts, Record, RecordStatus, Session, SessionInfo, Take, TakeImages,
+    digest_hex, display_seq, sha256_hex, Counts, Record, RecordStatus, RosterEntry, ScheduleRow, Session, SessionInfo,
+    Take, TakeImages,
 };
 pub use verify::{Finding, VerifyReport};
 

@@ -12,8 +12,8 @@ use rusqlite::{params, TransactionBehavior};
 use serde_json::json;
 
 use super::audit::{self, AuditRefs};
+use super::types::{RosterEntry, ScheduleRow};
 use super::{RecordStatus, Store, StoreError};
-use crate::roster::{RosterEntry, ScheduleRow};
 
 /// What an import changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -171,3 +171,77 @@ pub fn digest_hex(digest: &[u8]) -> String {
     }
     s
 }
+
+/// A roster row, masked.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RosterEntry {
+    /// Row number in the file (the header is row 1).
+    pub row: usize,
+    pub xh: String,
+    /// Masked name.
+    pub xm: String,
+    /// Last four characters of the ID number; empty when the roster has none.
+    pub zjhm: String,
+    pub class: String,
+    pub college: String,
+    pub major: String,
+    pub level: String,
+}
+
+impl RosterEntry {
+    /// A row of one student (学号, masked name, class; the rest empty), as
+    /// the second line of a file: for examples and tests.
+    pub fn example(xh: &str, xm: &str, class: &str) -> Self {
+        RosterEntry {
+            row: 2,
+            xh: xh.into(),
+            xm: xm.into(),
+            zjhm: String::new(),
+            class: class.into(),
+            college: String::new(),
+            major: String::new(),
+            level: String::new(),
+        }
+    }
+
+    /// The masked data a drill code is made from.
+    pub fn to_drill_student(&self) -> crate::code::drill::DrillStudent {
+        crate::code::drill::DrillStudent {
+            xh: self.xh.clone(),
+            xm: self.xm.clone(),
+            zjhm: self.zjhm.clone(),
+            class: self.class.clone(),
+            college: self.college.clone(),
+            level: self.level.clone(),
+        }
+    }
+}
+
+/// One line of the capture schedule: a class at a station in a time slot.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ScheduleRow {
+    pub row: usize,
+    pub class: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// As written, e.g. `09:00-09:50`.
+    pub slot: String,
+    pub station: String,
+    pub head_count: Option<u32>,
+}
+
+impl ScheduleRow {
+    /// Start of the slot as minutes after midnight, for ordering and "now".
+    pub fn start_minutes(&self) -> Option<u32> {
+        let first = self.slot.split(['-', '~', '～', '—', '–', '至']).next()?.trim().replace('：', ":");
+        let (h, m) = first.split_once(':')?;
+        Some(h.trim().parse::<u32>().ok()? * 60 + m.trim().parse::<u32>().ok()?)
+    }
+
+    /// End of the slot as minutes after midnight.
+    pub fn end_minutes(&self) -> Option<u32> {
+        let last = self.slot.rsplit(['-', '~', '～', '—', '–', '至']).next()?.trim().replace('：', ":");
+        let (h, m) = last.split_once(':')?;
+        Some(h.trim().parse::<u32>().ok()? * 60 + m.trim().parse::<u32>().ok()?)
+    }
+}
