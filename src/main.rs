@@ -332,7 +332,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn run_station(cli: &Cli) -> Result<ExitCode> {
-    use gradcap::app::{AppOptions, CameraChoice, GradcapApp};
+    use gradcap::app::{AppOptions, CameraChoice};
     let data_dir = paths::data_dir(cli.data_dir.as_deref())?;
     let db_path = paths::db_path(cli.db.as_deref(), cli.data_dir.as_deref())?;
     let camera = if cli.demo {
@@ -352,16 +352,7 @@ fn run_station(cli: &Cli) -> Result<ExitCode> {
         sound: gradcap::sound::Sound::Speaker,
         training: cli.training || cli.demo,
     };
-    let native = eframe::NativeOptions {
-        renderer: eframe::Renderer::Glow,
-        viewport: egui::ViewportBuilder::default()
-            .with_title("gradcap 学历照片采集站")
-            .with_inner_size([1366.0, 800.0])
-            .with_min_inner_size([1024.0, 640.0]),
-        ..Default::default()
-    };
-    eframe::run_native("gradcap", native, Box::new(move |cc| Ok(Box::new(GradcapApp::new(&cc.egui_ctx, opts)))))
-        .map_err(|e| anyhow::anyhow!("无法启动图形界面 / cannot start the GUI: {e}"))?;
+    gradcap::ui::window::run_station(opts)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -433,26 +424,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let station = station.unwrap_or(info.station);
             let date = date.unwrap_or(info.date);
             let store = open_existing(&db()?)?;
-            let lang = settings.language;
-            let native = eframe::NativeOptions {
-                renderer: eframe::Renderer::Glow,
-                viewport: egui::ViewportBuilder::default()
-                    .with_title("gradcap 助理核对 / sign-in check")
-                    .with_inner_size([1100.0, 800.0]),
-                ..Default::default()
-            };
-            let deadline = exit_after
-                .filter(|s| *s > 0.0)
-                .map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s));
-            eframe::run_native(
-                "gradcap-assist",
-                native,
-                Box::new(move |cc| {
-                    let app = gradcap::ui::assist::AssistApp::new(&cc.egui_ctx, store, &station, &date, lang, true);
-                    Ok(Box::new(Deadline { app, deadline }))
-                }),
-            )
-            .map_err(|e| anyhow::anyhow!("无法启动图形界面 / cannot start the GUI: {e}"))?;
+            let exit_after = exit_after.filter(|s| *s > 0.0).map(std::time::Duration::from_secs_f64);
+            gradcap::ui::window::run_assist(store, station, date, settings.language, exit_after)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Backup { to }) => {
@@ -655,21 +628,6 @@ impl ProgressLine {
     }
 }
 
-/// Wraps an app with an optional closing time (smoke tests).
-struct Deadline<A> {
-    app: A,
-    deadline: Option<std::time::Instant>,
-}
-
-impl<A: eframe::App> eframe::App for Deadline<A> {
-    fn update(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
-        self.app.update(ctx, frame);
-        if self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-        }
-    }
-}
-
 /// A database for a writing command: checked like the station's, and its
 /// image store's pages too (a command can spend the seconds).
 fn open_store(path: &Path) -> Result<Store> {
@@ -703,33 +661,6 @@ fn register_header(store: &Store, class: &str) -> roster::pdf::RegisterHeader {
     }
 }
 
-/// Reads an image as the camera would have seen it: EXIF orientation applied
-/// (a phone photo stored sideways is turned upright before anything else).
-fn read_upright(file: &Path) -> Result<image::RgbImage, String> {
-    use image::ImageDecoder as _;
-    let reader = image::ImageReader::open(file).map_err(|e| e.to_string())?;
-    let reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
-    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = image::DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
-    img.apply_orientation(orientation);
-    Ok(img.to_rgb8())
-}
-
-/// A file name in `out` for the deliverable of `file` that no earlier image
-/// of this run took (`a/x.jpg` and `b/x.png` both give `x`: `x.jpg`, `x_2.jpg`).
-fn deliverable_name(file: &Path, used: &mut std::collections::HashSet<String>) -> String {
-    let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "photo".into());
-    let stem = gradcap::export::safe_name(&stem);
-    let mut name = format!("{stem}.jpg");
-    let mut n = 2;
-    while !used.insert(name.to_lowercase()) {
-        name = format!("{stem}_{n}.jpg");
-        n += 1;
-    }
-    name
-}
-
 fn photo_command(
     images: &[PathBuf],
     out: &Path,
@@ -742,15 +673,9 @@ fn photo_command(
     for file in images {
         // Each image on its own: one that cannot be read or made into a photo
         // is reported and the rest go on.
-        let result =
-            read_upright(file).map_err(|e| format!("图像无法读取 / cannot read the image: {e}")).and_then(|frame| {
-                let checked = gradcap::photo::check_frame(&frame, &settings.photo_checks).map_err(|e| e.to_string())?;
-                let deliverable = gradcap::photo::encode_in_range(&checked.image, settings.size_range(), None)
-                    .map_err(|e| e.to_string())?;
-                let path = out.join(deliverable_name(file, &mut used));
-                write_file(&path, &deliverable.jpeg).map_err(|e| format!("{e:#}"))?;
-                Ok((checked, deliverable, path))
-            });
+        let result = gradcap::photo::check_file(file, out, &settings.photo_checks, settings.size_range(), &mut used)
+            .map(|done| (done.checked, done.deliverable, done.path))
+            .map_err(|e| e.to_string());
         let (checked, deliverable, path) = match result {
             Ok(done) => done,
             Err(error) => {
@@ -1000,32 +925,8 @@ fn report(db: &Path, class: Option<&str>, as_json: bool, pdf: Option<&Path>) -> 
     Ok(ExitCode::SUCCESS)
 }
 
-const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "gif", "bmp", "pgm"];
-
-/// Image files named directly, and the images inside named folders (sorted).
-fn expand_images(inputs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(input)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.extension()
-                        .and_then(|e| e.to_str())
-                        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-                })
-                .collect();
-            files.sort();
-            out.extend(files);
-        } else {
-            out.push(input.clone());
-        }
-    }
-    out
-}
+/// Images `decode` reads: the replay camera's, and PGM (the scanner's own test frames).
+const DECODE_IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "gif", "bmp", "pgm"];
 
 fn decode(raw: bool, as_json: bool, texts: &[String], images: &[PathBuf]) -> Result<ExitCode> {
     let mut all_ok = true;
@@ -1065,7 +966,7 @@ fn decode(raw: bool, as_json: bool, texts: &[String], images: &[PathBuf]) -> Res
             }
         }
     }
-    let files = expand_images(images);
+    let files = paths::expand_images(images, &DECODE_IMAGE_EXTENSIONS);
     if !images.is_empty() && files.is_empty() {
         let shown: Vec<String> = images.iter().map(|p| p.display().to_string()).collect();
         errln!("没有可识读的图片：{} / no images to decode in {}", shown.join(", "), shown.join(", "));

@@ -161,6 +161,73 @@ fn block_device_is_removable(device: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Keeps what a file name may hold on FAT/NTFS/ext4; Chinese stays.
+pub fn safe_name(s: &str) -> String {
+    let cleaned: String =
+        s.trim().chars().map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c }).collect();
+    if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
+        "_".into()
+    } else {
+        cleaned
+    }
+}
+
+/// Makes the `.jpg` name `name` unique among `used` (compared without case)
+/// by construction and records it as used: `{stem}_{tag}.jpg`, then
+/// `{stem}_{tag}_{n}.jpg`; without a tag `{stem}_{n}.jpg` from 2.
+pub fn unique_name(name: String, tag: Option<&str>, used: &mut std::collections::HashSet<String>) -> String {
+    if used.insert(name.to_lowercase()) {
+        return name;
+    }
+    let stem = name.strip_suffix(".jpg").or_else(|| name.strip_suffix(".JPG")).unwrap_or(&name).to_string();
+    let tagged = match tag {
+        Some(tag) => format!("{stem}_{}", safe_name(tag)),
+        None => stem,
+    };
+    let mut candidate = match tag {
+        Some(_) => format!("{tagged}.jpg"),
+        None => format!("{tagged}_2.jpg"),
+    };
+    let mut n = if tag.is_some() { 2 } else { 3 };
+    while !used.insert(candidate.to_lowercase()) {
+        candidate = format!("{tagged}_{n}.jpg");
+        n += 1;
+    }
+    candidate
+}
+
+/// Image files a replay camera plays (and the image crate decodes).
+pub const FRAME_IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "bmp", "gif"];
+
+/// The files in `dir` whose extension (any case) is one of `extensions`, sorted by name.
+pub fn images_in(dir: &Path, extensions: &[&str]) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Image files named directly, and the images inside named folders (each
+/// folder sorted; an unreadable folder gives none).
+pub fn expand_images(inputs: &[PathBuf], extensions: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            out.extend(images_in(input, extensions).unwrap_or_default());
+        } else {
+            out.push(input.clone());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

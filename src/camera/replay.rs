@@ -12,17 +12,8 @@ use super::{CameraError, Frame, FrameSource, SourceFactory};
 
 /// Image files in a folder, sorted by name.
 pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>, CameraError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| CameraError::Open(format!("{}: {e}", dir.display())))?;
-    let mut files: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| ["png", "jpg", "jpeg", "bmp", "gif"].contains(&e.to_ascii_lowercase().as_str()))
-        })
-        .collect();
-    files.sort();
+    let files = crate::paths::images_in(dir, &crate::paths::FRAME_IMAGE_EXTENSIONS)
+        .map_err(|e| CameraError::Open(format!("{}: {e}", dir.display())))?;
     if files.is_empty() {
         return Err(CameraError::Open(format!("{}: no images", dir.display())));
     }

@@ -182,7 +182,7 @@ pub fn merge(bundles: &[PathBuf], to: &Path, options: &MergeOptions, now: &str) 
         let e = &entries[i];
         let photo = e.get("photo_file").to_string();
         let file = photo.strip_prefix("photos/").unwrap_or(&photo).to_string();
-        let new_file = unique_name(file.clone(), e.get("seq"), &mut used);
+        let new_file = unique_name(file.clone(), Some(e.get("seq")), &mut used);
         for (sub, key) in [("photos", "photo_sha256"), ("originals", "original_sha256")] {
             let src = e.dir.join(sub).join(&file);
             let bytes = super::bundle::read_bundle_file(&e.dir, &format!("{sub}/{file}"))

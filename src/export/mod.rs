@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+pub use crate::paths::{safe_name, unique_name};
 pub use bundle::{read_manifest, verify_bundle, verify_bundle_with_progress, BundleReport, ManifestRow};
 pub use crypt::{decrypt, keygen, DecryptReport};
 pub use merge::{merge, MergeOptions, MergeReport};
@@ -245,17 +246,6 @@ pub struct ExportReport {
     pub encrypted: bool,
 }
 
-/// Keeps what a file name may hold on FAT/NTFS/ext4; Chinese stays.
-pub fn safe_name(s: &str) -> String {
-    let cleaned: String =
-        s.trim().chars().map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c }).collect();
-    if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
-        "_".into()
-    } else {
-        cleaned
-    }
-}
-
 const TEMPLATE_FIELDS: [&str; 8] = ["xh", "xm", "seq", "station", "cjm", "yxdm", "bh", "date"];
 
 /// Checks a file-name template: known placeholders, balanced braces.
@@ -306,22 +296,6 @@ pub fn photo_file_name(template: &str, record: &Record, date: &str) -> Result<St
     })?;
     let name = safe_name(&name);
     Ok(if name.to_ascii_lowercase().ends_with(".jpg") { name } else { format!("{name}.jpg") })
-}
-
-/// Makes `name` unique among `used` by construction: `{stem}_{tag}.jpg`,
-/// then a counter, and records it as used.
-pub(crate) fn unique_name(name: String, tag: &str, used: &mut HashSet<String>) -> String {
-    if used.insert(name.to_lowercase()) {
-        return name;
-    }
-    let stem = name.strip_suffix(".jpg").or_else(|| name.strip_suffix(".JPG")).unwrap_or(&name).to_string();
-    let mut candidate = format!("{stem}_{}.jpg", safe_name(tag));
-    let mut n = 2;
-    while !used.insert(candidate.to_lowercase()) {
-        candidate = format!("{stem}_{}_{n}.jpg", safe_name(tag));
-        n += 1;
-    }
-    candidate
 }
 
 /// `old` (a name a record went out with) is what the template makes of the
@@ -445,7 +419,9 @@ pub fn export_with(
         .iter()
         .zip(kept)
         .zip(fresh_names)
-        .map(|((item, kept), fresh)| kept.unwrap_or_else(|| unique_name(fresh, &item.record.display_seq(), &mut used)))
+        .map(|((item, kept), fresh)| {
+            kept.unwrap_or_else(|| unique_name(fresh, Some(&item.record.display_seq()), &mut used))
+        })
         .collect();
     for (ExportItem { record, take }, file) in items.iter().zip(&names) {
         let file = file.clone();

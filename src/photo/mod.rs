@@ -274,6 +274,66 @@ pub fn make_checked(
     Ok((deliverable, checked.assessment))
 }
 
+/// Errors of checking one image file ([`check_file`]).
+#[derive(Debug, thiserror::Error)]
+pub enum PhotoFileError {
+    #[error("图像无法读取 / cannot read the image: {0}")]
+    Read(String),
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    #[error("写入 / writing {path}: {reason}")]
+    Write { path: String, reason: String },
+}
+
+/// An image file made into a checked deliverable and written.
+#[derive(Debug, Clone)]
+pub struct CheckedFile {
+    pub checked: CheckedPhoto,
+    pub deliverable: Deliverable,
+    /// Where the deliverable was written.
+    pub path: std::path::PathBuf,
+}
+
+/// Reads an image as the camera would have seen it: EXIF orientation applied
+/// (a phone photo stored sideways is turned upright before anything else).
+pub fn read_upright(file: &std::path::Path) -> Result<RgbImage, PhotoFileError> {
+    use image::ImageDecoder as _;
+    let read = |e: image::ImageError| PhotoFileError::Read(e.to_string());
+    let reader = image::ImageReader::open(file).map_err(|e| PhotoFileError::Read(e.to_string()))?;
+    let reader = reader.with_guessed_format().map_err(|e| PhotoFileError::Read(e.to_string()))?;
+    let mut decoder = reader.into_decoder().map_err(read)?;
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = image::DynamicImage::from_decoder(decoder).map_err(read)?;
+    img.apply_orientation(orientation);
+    Ok(img.to_rgb8())
+}
+
+/// The checked-photo path for an image file (`gradcap photo`): read upright,
+/// face-based crop and checks, size searched into `range`, written into
+/// `out` under the file's own stem made unique among `used` (`a/x.jpg` and
+/// `b/x.png` give `x.jpg`, `x_2.jpg`).
+pub fn check_file(
+    file: &std::path::Path,
+    out: &std::path::Path,
+    thresholds: &checks::Thresholds,
+    range: SizeRange,
+    used: &mut std::collections::HashSet<String>,
+) -> Result<CheckedFile, PhotoFileError> {
+    let frame = read_upright(file)?;
+    let checked = check_frame(&frame, thresholds)?;
+    let deliverable = encode_in_range(&checked.image, range, None)?;
+    let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "photo".into());
+    let name = crate::paths::unique_name(format!("{}.jpg", crate::paths::safe_name(&stem)), None, used);
+    let path = out.join(name);
+    let write =
+        |reason: std::io::Error| PhotoFileError::Write { path: path.display().to_string(), reason: reason.to_string() };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(write)?;
+    }
+    std::fs::write(&path, &deliverable.jpeg).map_err(write)?;
+    Ok(CheckedFile { checked, deliverable, path })
+}
+
 /// Encodes the full-resolution original that is kept beside the deliverable.
 pub fn encode_original(frame: &RgbImage) -> Result<Vec<u8>, PhotoError> {
     encode_jpeg(frame, ORIGINAL_QUALITY)

@@ -1,0 +1,73 @@
+//! The native windows (eframe): the station and the assistants' read-only
+//! sign-in check. Window titles, sizes and the renderer live here, so the
+//! binary starts a window without knowing egui or eframe.
+
+use std::time::{Duration, Instant};
+
+use crate::app::{AppOptions, GradcapApp};
+use crate::settings::Language;
+use crate::store::Store;
+
+/// A window that did not open.
+#[derive(Debug, thiserror::Error)]
+pub enum WindowError {
+    #[error("无法启动图形界面 / cannot start the GUI: {0}")]
+    Start(String),
+}
+
+/// Opens the station's window and runs it until it is closed.
+pub fn run_station(opts: AppOptions) -> Result<(), WindowError> {
+    let native = eframe::NativeOptions {
+        renderer: eframe::Renderer::Glow,
+        viewport: egui::ViewportBuilder::default()
+            .with_title("gradcap 学历照片采集站")
+            .with_inner_size([1366.0, 800.0])
+            .with_min_inner_size([1024.0, 640.0]),
+        ..Default::default()
+    };
+    eframe::run_native("gradcap", native, Box::new(move |cc| Ok(Box::new(GradcapApp::new(&cc.egui_ctx, opts)))))
+        .map_err(|e| WindowError::Start(e.to_string()))
+}
+
+/// Opens the assistants' sign-in check on `store` (read-only) for a station
+/// and day; closes by itself after `exit_after` (smoke tests).
+pub fn run_assist(
+    store: Store,
+    station: String,
+    date: String,
+    language: Language,
+    exit_after: Option<Duration>,
+) -> Result<(), WindowError> {
+    let native = eframe::NativeOptions {
+        renderer: eframe::Renderer::Glow,
+        viewport: egui::ViewportBuilder::default()
+            .with_title("gradcap 助理核对 / sign-in check")
+            .with_inner_size([1100.0, 800.0]),
+        ..Default::default()
+    };
+    let deadline = exit_after.map(|d| Instant::now() + d);
+    eframe::run_native(
+        "gradcap-assist",
+        native,
+        Box::new(move |cc| {
+            let app = super::assist::AssistApp::new(&cc.egui_ctx, store, &station, &date, language, true);
+            Ok(Box::new(Deadline { app, deadline }))
+        }),
+    )
+    .map_err(|e| WindowError::Start(e.to_string()))
+}
+
+/// Wraps an app with an optional closing time (smoke tests).
+struct Deadline<A> {
+    app: A,
+    deadline: Option<Instant>,
+}
+
+impl<A: eframe::App> eframe::App for Deadline<A> {
+    fn update(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
+        self.app.update(ctx, frame);
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+}
