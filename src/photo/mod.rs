@@ -285,6 +285,19 @@ pub enum PhotoFileError {
     Write { path: String, reason: String },
 }
 
+impl crate::text::Bilingual for PhotoFileError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        match self {
+            Self::Read(reason) => Text::new("图像无法读取", format!("cannot read the image: {reason}")),
+            Self::Photo(e) => e.text(),
+            Self::Write { path, reason } => {
+                Text::new(format!("写入 {path} 失败：{reason}"), format!("writing {path}: {reason}"))
+            }
+        }
+    }
+}
+
 /// An image file made into a checked deliverable and written.
 #[derive(Debug, Clone)]
 pub struct CheckedFile {

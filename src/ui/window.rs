@@ -15,6 +15,16 @@ pub enum WindowError {
     Start(String),
 }
 
+impl crate::text::Bilingual for WindowError {
+    fn text(&self) -> crate::text::Text {
+        match self {
+            Self::Start(reason) => {
+                crate::text::Text::new(format!("无法启动图形界面：{reason}"), format!("cannot start the GUI: {reason}"))
+            }
+        }
+    }
+}
+
 /// Opens the station's window and runs it until it is closed.
 pub fn run_station(opts: AppOptions) -> Result<(), WindowError> {
     let native = eframe::NativeOptions {
