@@ -404,15 +404,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Report { class, json, pdf }) => report(&db()?, class.as_deref(), json, pdf.as_deref()),
         Some(Command::Register { class, pdf }) => {
             let store = open_existing(&db()?)?;
-            let lines = store.register_lines(&class)?;
-            let header = register_header(&store, &class);
-            let rows: Vec<_> = lines
-                .into_iter()
-                .map(|l| roster::pdf::RegisterRow { seq: l.seq, xh: l.xh, xm: l.xm, class: l.class })
-                .collect();
-            let bytes = roster::pdf::register_pdf(&header, &rows, gradcap::assets::CJK_FONT)?;
-            write_file(&pdf, &bytes)?;
-            outln!("登记表 / register: {} ({} 人 / students)", pdf.display(), rows.len());
+            let (bytes, students) = roster::documents::class_register(&store, &class)?;
+            roster::documents::write_file(&pdf, &bytes)?;
+            outln!("登记表 / register: {} ({} 人 / students)", pdf.display(), students);
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Assist { station, date, exit_after }) => {
@@ -643,24 +637,6 @@ fn open_existing(path: &Path) -> Result<Store> {
     Store::open_read_only(path).with_context(|| format!("数据库 / database {}", path.display()))
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, bytes).with_context(|| format!("写入 / writing {}", path.display()))
-}
-
-/// School, station and date for a class's documents: from the newest session.
-fn register_header(store: &Store, class: &str) -> roster::pdf::RegisterHeader {
-    let session = store.sessions().ok().and_then(|s| s.into_iter().last());
-    roster::pdf::RegisterHeader {
-        school: session.as_ref().map(|s| s.info.school_name.clone()).unwrap_or_default(),
-        class: class.to_string(),
-        station: session.as_ref().map(|s| s.info.station.clone()).unwrap_or_default(),
-        date: session.as_ref().map(|s| s.info.date.clone()).unwrap_or_default(),
-    }
-}
-
 fn photo_command(
     images: &[PathBuf],
     out: &Path,
@@ -862,12 +838,7 @@ fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Resul
 
 fn report(db: &Path, class: Option<&str>, as_json: bool, pdf: Option<&Path>) -> Result<ExitCode> {
     let store = open_existing(db)?;
-    let report = store.report(class)?;
-    if let Some(c) = class {
-        if report.classes.is_empty() {
-            bail!("名单中没有班级 {c} / no class {c} in the rosters");
-        }
-    }
+    let report = roster::documents::class_report(&store, class)?;
     if as_json {
         outln!("{}", serde_json::to_string(&report)?);
     } else {
@@ -891,35 +862,7 @@ fn report(db: &Path, class: Option<&str>, as_json: bool, pdf: Option<&Path>) -> 
         }
     }
     if let Some(out) = pdf {
-        let short =
-            |t: &Option<String>| t.as_deref().map(|t| t.get(11..19).unwrap_or(t).to_string()).unwrap_or_default();
-        let sheet = |c: &gradcap::store::ClassReport| -> Result<Vec<u8>> {
-            let r = roster::pdf::Reconciliation {
-                header: register_header(&store, &c.class),
-                expected: c.expected as u32,
-                scanned: c.scanned as u32,
-                photographed: c.photographed as u32,
-                skipped: c.skipped as u32,
-                missing: c
-                    .missing_students
-                    .iter()
-                    .map(|m| roster::pdf::MissingStudent { xh: m.xh.clone(), xm: m.xm.clone() })
-                    .collect(),
-                first_capture: short(&c.first_capture),
-                last_capture: short(&c.last_capture),
-            };
-            Ok(roster::pdf::reconciliation_pdf(&r, gradcap::assets::CJK_FONT)?)
-        };
-        if class.is_some() {
-            if let Some(c) = report.classes.first() {
-                write_file(out, &sheet(c)?)?;
-            }
-        } else {
-            std::fs::create_dir_all(out)?;
-            for c in &report.classes {
-                write_file(&out.join(format!("{}-核对单.pdf", gradcap::export::safe_name(&c.class))), &sheet(c)?)?;
-            }
-        }
+        roster::documents::write_reconciliation_sheets(&store, &report, class.is_some(), out)?;
         errln!("核对单 / reconciliation sheets: {}", out.display());
     }
     Ok(ExitCode::SUCCESS)
