@@ -966,35 +966,10 @@ fn describe(c: &code::CaptureCode) -> String {
 }
 
 fn codes(roster_path: &Path, out: &Path, school_code: &str) -> Result<ExitCode> {
-    if !code::is_school_code(school_code) {
-        bail!("院校代码应为 5 位数字 / --school-code must be 5 digits: {school_code}");
-    }
+    drill::check_school_code(school_code)?;
     let entries = roster::read_roster(roster_path)?;
-    std::fs::create_dir_all(out).with_context(|| format!("创建目录 / creating {}", out.display()))?;
-    let sjc = chrono::Utc::now().timestamp_millis();
-    // Two 学号 that make the same file name would overwrite one student's code with another's.
-    let mut stems = std::collections::HashMap::new();
-    for entry in &entries {
-        if let Some(other) = stems.insert(drill::file_stem(&entry.xh), entry.xh.clone()) {
-            bail!(
-                "学号 {other} 与 {} 的文件名相同，无法分别保存 / student numbers {other} and {} map to the same file name",
-                entry.xh,
-                entry.xh
-            );
-        }
-    }
-    let mut index = csv::Writer::from_path(out.join("index.csv"))?;
-    index.write_record(["file", "xh", "xm", "zjhm", "bh", "fy", "cc", "cjm", "payload"])?;
-    for entry in &entries {
-        let code = drill::drill_code(&entry.to_drill_student(), school_code, sjc);
-        let payload = code.to_payload();
-        let file = format!("{}.png", drill::file_stem(&entry.xh));
-        let png = drill::render_png(&payload, 8)?;
-        std::fs::write(out.join(&file), png).with_context(|| format!("写入 / writing {file}"))?;
-        index
-            .write_record([&file, &code.xh, &code.xm, &code.zjhm, &code.bh, &code.fy, &code.cc, &code.cjm, &payload])?;
-    }
-    index.flush()?;
+    let students: Vec<_> = entries.iter().map(|e| e.to_drill_student()).collect();
+    drill::write_drill_codes(&students, out, school_code, chrono::Utc::now().timestamp_millis())?;
     outln!("{} 个演练码已写入 / drill codes written to {}", entries.len(), out.display());
     Ok(ExitCode::SUCCESS)
 }
