@@ -285,6 +285,17 @@ pub fn webcam_conditions(module_px: f64) -> Vec<(&'static str, PhoneShot)> {
     ]
 }
 
+/// A baseline JPEG of the frame, as a webcam's MJPEG would carry it (the
+/// same encoder as the station's photos; the camera layer must not need photo).
+fn encode_jpeg(img: &image::RgbImage, quality: u8) -> Result<Vec<u8>, jpeg_encoder::EncodingError> {
+    let (w, h) = (u16::try_from(img.width()).unwrap_or(u16::MAX), u16::try_from(img.height()).unwrap_or(u16::MAX));
+    let mut out = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
+    encoder.set_density(jpeg_encoder::PixelDensity::dpi(300));
+    encoder.encode(img.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,15 +318,4 @@ mod tests {
         let cheek = img.get_pixel(l.face_cx as u32, (l.eye_y + l.face_ry * 0.3) as u32);
         assert!(cheek[0] > 180 && cheek[2] < 190, "skin, got {cheek:?}");
     }
-}
-
-/// A baseline JPEG of the frame, as a webcam's MJPEG would carry it (the
-/// same encoder as the station's photos; the camera layer must not need photo).
-fn encode_jpeg(img: &image::RgbImage, quality: u8) -> Result<Vec<u8>, jpeg_encoder::EncodingError> {
-    let (w, h) = (u16::try_from(img.width()).unwrap_or(u16::MAX), u16::try_from(img.height()).unwrap_or(u16::MAX));
-    let mut out = Vec::new();
-    let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
-    encoder.set_density(jpeg_encoder::PixelDensity::dpi(300));
-    encoder.encode(img.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)?;
-    Ok(out)
 }
