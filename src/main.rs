@@ -778,19 +778,17 @@ fn purge(db: &Path, before: &str, pin: Option<String>, yes: bool) -> Result<Exit
 
 fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Result<ExitCode> {
     let store = open_existing(db)?;
-    let records = store.search_records(query, 50)?;
-    if records.is_empty() {
+    let found = gradcap::export::lookup::find_records(&store, query, 50)?;
+    if found.is_empty() {
         errln!("未找到 / nothing found for {query}");
         return Ok(ExitCode::from(1));
     }
-    let mut out = Vec::new();
-    for r in &records {
-        let fields = gradcap::export::lookup::record_json(&store, r)?;
-        if let Some(dir) = export {
-            gradcap::export::lookup::export_student(&store, r, &fields, dir)?;
+    if let Some(dir) = export {
+        for (r, fields) in &found {
+            gradcap::export::lookup::export_student(&store, r, fields, dir)?;
         }
-        out.push(Value::Object(fields));
     }
+    let (records, out): (Vec<_>, Vec<_>) = found.into_iter().map(|(r, f)| (r, Value::Object(f))).unzip();
     if as_json {
         for v in &out {
             outln!("{v}");

@@ -84,3 +84,21 @@ pub fn export_correction(
     let files = export_student(&store, &r, &fields, &dir)?;
     Ok((dir, files.len()))
 }
+
+/// A correction lookup (勘误): the records that match `query` (token, 学号,
+/// number or masked name; at most `limit`), each with its fields as
+/// [`record_json`] makes them.
+pub fn find_records(
+    store: &Store,
+    query: &str,
+    limit: usize,
+) -> Result<Vec<(Record, Map<String, Value>)>, ExportError> {
+    let records = store.search_records(query, limit)?;
+    records
+        .into_iter()
+        .map(|r| {
+            let fields = record_json(store, &r)?;
+            Ok((r, fields))
+        })
+        .collect()
+}
