@@ -85,14 +85,13 @@ pub fn export_correction(
     Ok((dir, files.len()))
 }
 
+/// A record a lookup found, with its fields as [`record_json`] makes them.
+pub type FoundRecord = (Record, Map<String, Value>);
+
 /// A correction lookup (勘误): the records that match `query` (token, 学号,
 /// number or masked name; at most `limit`), each with its fields as
 /// [`record_json`] makes them.
-pub fn find_records(
-    store: &Store,
-    query: &str,
-    limit: usize,
-) -> Result<Vec<(Record, Map<String, Value>)>, ExportError> {
+pub fn find_records(store: &Store, query: &str, limit: usize) -> Result<Vec<FoundRecord>, ExportError> {
     let records = store.search_records(query, limit)?;
     records
         .into_iter()
