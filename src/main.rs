@@ -895,14 +895,7 @@ fn decode(raw: bool, as_json: bool, texts: &[String], images: &[PathBuf]) -> Res
             Err(e) => {
                 all_ok = false;
                 // A refused text that may hold a clear name or ID number is not echoed.
-                // Echoed only when it never decoded into a code's fields: anything
-                // past Base64 may hold a clear name or ID number.
-                let shown = match e {
-                    code::CodeError::Empty | code::CodeError::Foreign(_) | code::CodeError::InvalidBase64 => {
-                        text.as_str()
-                    }
-                    _ => "(withheld)",
-                };
+                let shown = code::refused_input_shown(text, &e);
                 emit(json!({"input": shown, "error": e.to_string()}), format!("{shown}: {e}"))?;
             }
         }
