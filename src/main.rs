@@ -404,15 +404,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Report { class, json, pdf }) => report(&db()?, class.as_deref(), json, pdf.as_deref()),
         Some(Command::Register { class, pdf }) => {
             let store = open_existing(&db()?)?;
-            let lines = store.register_lines(&class)?;
-            let header = register_header(&store, &class);
-            let rows: Vec<_> = lines
-                .into_iter()
-                .map(|l| roster::pdf::RegisterRow { seq: l.seq, xh: l.xh, xm: l.xm, class: l.class })
-                .collect();
-            let bytes = roster::pdf::register_pdf(&header, &rows, gradcap::assets::CJK_FONT)?;
-            write_file(&pdf, &bytes)?;
-            outln!("登记表 / register: {} ({} 人 / students)", pdf.display(), rows.len());
+            let (bytes, students) = roster::documents::class_register(&store, &class)?;
+            roster::documents::write_file(&pdf, &bytes)?;
+            outln!("登记表 / register: {} ({} 人 / students)", pdf.display(), students);
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Assist { station, date, exit_after }) => {
@@ -643,24 +637,6 @@ fn open_existing(path: &Path) -> Result<Store> {
     Store::open_read_only(path).with_context(|| format!("数据库 / database {}", path.display()))
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, bytes).with_context(|| format!("写入 / writing {}", path.display()))
-}
-
-/// School, station and date for a class's documents: from the newest session.
-fn register_header(store: &Store, class: &str) -> roster::pdf::RegisterHeader {
-    let session = store.sessions().ok().and_then(|s| s.into_iter().last());
-    roster::pdf::RegisterHeader {
-        school: session.as_ref().map(|s| s.info.school_name.clone()).unwrap_or_default(),
-        class: class.to_string(),
-        station: session.as_ref().map(|s| s.info.station.clone()).unwrap_or_default(),
-        date: session.as_ref().map(|s| s.info.date.clone()).unwrap_or_default(),
-    }
-}
-
 fn photo_command(
     images: &[PathBuf],
     out: &Path,
@@ -802,19 +778,17 @@ fn purge(db: &Path, before: &str, pin: Option<String>, yes: bool) -> Result<Exit
 
 fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Result<ExitCode> {
     let store = open_existing(db)?;
-    let records = store.search_records(query, 50)?;
-    if records.is_empty() {
+    let found = gradcap::export::lookup::find_records(&store, query, 50)?;
+    if found.is_empty() {
         errln!("未找到 / nothing found for {query}");
         return Ok(ExitCode::from(1));
     }
-    let mut out = Vec::new();
-    for r in &records {
-        let fields = gradcap::export::lookup::record_json(&store, r)?;
-        if let Some(dir) = export {
-            gradcap::export::lookup::export_student(&store, r, &fields, dir)?;
+    if let Some(dir) = export {
+        for (r, fields) in &found {
+            gradcap::export::lookup::export_student(&store, r, fields, dir)?;
         }
-        out.push(Value::Object(fields));
     }
+    let (records, out): (Vec<_>, Vec<_>) = found.into_iter().map(|(r, f)| (r, Value::Object(f))).unzip();
     if as_json {
         for v in &out {
             outln!("{v}");
@@ -862,12 +836,7 @@ fn lookup(db: &Path, query: &str, as_json: bool, export: Option<&Path>) -> Resul
 
 fn report(db: &Path, class: Option<&str>, as_json: bool, pdf: Option<&Path>) -> Result<ExitCode> {
     let store = open_existing(db)?;
-    let report = store.report(class)?;
-    if let Some(c) = class {
-        if report.classes.is_empty() {
-            bail!("名单中没有班级 {c} / no class {c} in the rosters");
-        }
-    }
+    let report = roster::documents::class_report(&store, class)?;
     if as_json {
         outln!("{}", serde_json::to_string(&report)?);
     } else {
@@ -891,35 +860,7 @@ fn report(db: &Path, class: Option<&str>, as_json: bool, pdf: Option<&Path>) -> 
         }
     }
     if let Some(out) = pdf {
-        let short =
-            |t: &Option<String>| t.as_deref().map(|t| t.get(11..19).unwrap_or(t).to_string()).unwrap_or_default();
-        let sheet = |c: &gradcap::store::ClassReport| -> Result<Vec<u8>> {
-            let r = roster::pdf::Reconciliation {
-                header: register_header(&store, &c.class),
-                expected: c.expected as u32,
-                scanned: c.scanned as u32,
-                photographed: c.photographed as u32,
-                skipped: c.skipped as u32,
-                missing: c
-                    .missing_students
-                    .iter()
-                    .map(|m| roster::pdf::MissingStudent { xh: m.xh.clone(), xm: m.xm.clone() })
-                    .collect(),
-                first_capture: short(&c.first_capture),
-                last_capture: short(&c.last_capture),
-            };
-            Ok(roster::pdf::reconciliation_pdf(&r, gradcap::assets::CJK_FONT)?)
-        };
-        if class.is_some() {
-            if let Some(c) = report.classes.first() {
-                write_file(out, &sheet(c)?)?;
-            }
-        } else {
-            std::fs::create_dir_all(out)?;
-            for c in &report.classes {
-                write_file(&out.join(format!("{}-核对单.pdf", gradcap::export::safe_name(&c.class))), &sheet(c)?)?;
-            }
-        }
+        roster::documents::write_reconciliation_sheets(&store, &report, class.is_some(), out)?;
         errln!("核对单 / reconciliation sheets: {}", out.display());
     }
     Ok(ExitCode::SUCCESS)
@@ -954,14 +895,7 @@ fn decode(raw: bool, as_json: bool, texts: &[String], images: &[PathBuf]) -> Res
             Err(e) => {
                 all_ok = false;
                 // A refused text that may hold a clear name or ID number is not echoed.
-                // Echoed only when it never decoded into a code's fields: anything
-                // past Base64 may hold a clear name or ID number.
-                let shown = match e {
-                    code::CodeError::Empty | code::CodeError::Foreign(_) | code::CodeError::InvalidBase64 => {
-                        text.as_str()
-                    }
-                    _ => "(withheld)",
-                };
+                let shown = code::refused_input_shown(text, &e);
                 emit(json!({"input": shown, "error": e.to_string()}), format!("{shown}: {e}"))?;
             }
         }
@@ -1023,35 +957,10 @@ fn describe(c: &code::CaptureCode) -> String {
 }
 
 fn codes(roster_path: &Path, out: &Path, school_code: &str) -> Result<ExitCode> {
-    if !code::is_school_code(school_code) {
-        bail!("院校代码应为 5 位数字 / --school-code must be 5 digits: {school_code}");
-    }
+    drill::check_school_code(school_code)?;
     let entries = roster::read_roster(roster_path)?;
-    std::fs::create_dir_all(out).with_context(|| format!("创建目录 / creating {}", out.display()))?;
-    let sjc = chrono::Utc::now().timestamp_millis();
-    // Two 学号 that make the same file name would overwrite one student's code with another's.
-    let mut stems = std::collections::HashMap::new();
-    for entry in &entries {
-        if let Some(other) = stems.insert(drill::file_stem(&entry.xh), entry.xh.clone()) {
-            bail!(
-                "学号 {other} 与 {} 的文件名相同，无法分别保存 / student numbers {other} and {} map to the same file name",
-                entry.xh,
-                entry.xh
-            );
-        }
-    }
-    let mut index = csv::Writer::from_path(out.join("index.csv"))?;
-    index.write_record(["file", "xh", "xm", "zjhm", "bh", "fy", "cc", "cjm", "payload"])?;
-    for entry in &entries {
-        let code = drill::drill_code(&entry.to_drill_student(), school_code, sjc);
-        let payload = code.to_payload();
-        let file = format!("{}.png", drill::file_stem(&entry.xh));
-        let png = drill::render_png(&payload, 8)?;
-        std::fs::write(out.join(&file), png).with_context(|| format!("写入 / writing {file}"))?;
-        index
-            .write_record([&file, &code.xh, &code.xm, &code.zjhm, &code.bh, &code.fy, &code.cc, &code.cjm, &payload])?;
-    }
-    index.flush()?;
+    let students: Vec<_> = entries.iter().map(|e| e.to_drill_student()).collect();
+    drill::write_drill_codes(&students, out, school_code, chrono::Utc::now().timestamp_millis())?;
     outln!("{} 个演练码已写入 / drill codes written to {}", entries.len(), out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -51,15 +51,83 @@ impl DrillStudent {
 pub enum DrillError {
     #[error("无法生成二维码：{0} / cannot render the QR code: {0}")]
     Qr(String),
+    #[error("院校代码应为 5 位数字 / --school-code must be 5 digits: {0}")]
+    SchoolCode(String),
+    /// Two 学号 that make the same file name would overwrite one student's code with another's.
+    #[error("学号 {0} 与 {1} 的文件名相同，无法分别保存 / student numbers {0} and {1} map to the same file name")]
+    SameFileName(String, String),
+    #[error("创建目录 / creating {path}: {reason}")]
+    CreateDir { path: String, reason: String },
+    #[error("写入 / writing {path}: {reason}")]
+    Write { path: String, reason: String },
+    #[error("{0}")]
+    Index(String),
 }
 
 impl crate::text::Bilingual for DrillError {
     fn text(&self) -> crate::text::Text {
         use crate::text::Text;
         match self {
-            Self::Qr(f0) => Text::new(format!("无法生成二维码：{f0}"), format!("cannot render the QR code: {f0}")),
+            Self::Qr(e) => Text::new(format!("无法生成二维码：{e}"), format!("cannot render the QR code: {e}")),
+            Self::SchoolCode(c) => Text::new("院校代码应为 5 位数字", format!("--school-code must be 5 digits: {c}")),
+            Self::SameFileName(a, b) => Text::new(
+                format!("学号 {a} 与 {b} 的文件名相同，无法分别保存"),
+                format!("student numbers {a} and {b} map to the same file name"),
+            ),
+            Self::CreateDir { path, reason } => {
+                Text::new(format!("无法创建目录 {path}：{reason}"), format!("creating {path}: {reason}"))
+            }
+            Self::Write { path, reason } => {
+                Text::new(format!("无法写入 {path}：{reason}"), format!("writing {path}: {reason}"))
+            }
+            Self::Index(e) => Text::new(format!("无法写入索引：{e}"), format!("cannot write the index: {e}")),
         }
     }
+}
+
+/// A school code (院校代码) is 5 digits.
+pub fn check_school_code(school_code: &str) -> Result<(), DrillError> {
+    if super::is_school_code(school_code) {
+        Ok(())
+    } else {
+        Err(DrillError::SchoolCode(school_code.to_string()))
+    }
+}
+
+/// Renders the drill codes of `students` into `out`: one `{xh}.png` each and
+/// `index.csv` (file, the code's fields, payload). `sjc_ms` is the codes'
+/// time stamp (ms since the epoch).
+pub fn write_drill_codes(
+    students: &[DrillStudent],
+    out: &std::path::Path,
+    school_code: &str,
+    sjc_ms: i64,
+) -> Result<(), DrillError> {
+    check_school_code(school_code)?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| DrillError::CreateDir { path: out.display().to_string(), reason: e.to_string() })?;
+    let mut stems = std::collections::HashMap::new();
+    for student in students {
+        if let Some(other) = stems.insert(file_stem(&student.xh), student.xh.clone()) {
+            return Err(DrillError::SameFileName(other, student.xh.clone()));
+        }
+    }
+    let index_err = |e: csv::Error| DrillError::Index(e.to_string());
+    let mut index = csv::Writer::from_path(out.join("index.csv")).map_err(index_err)?;
+    index.write_record(["file", "xh", "xm", "zjhm", "bh", "fy", "cc", "cjm", "payload"]).map_err(index_err)?;
+    for student in students {
+        let code = drill_code(student, school_code, sjc_ms);
+        let payload = code.to_payload();
+        let file = format!("{}.png", file_stem(&student.xh));
+        let png = render_png(&payload, 8)?;
+        std::fs::write(out.join(&file), png)
+            .map_err(|e| DrillError::Write { path: file.to_string(), reason: e.to_string() })?;
+        index
+            .write_record([&file, &code.xh, &code.xm, &code.zjhm, &code.bh, &code.fy, &code.cc, &code.cjm, &payload])
+            .map_err(index_err)?;
+    }
+    index.flush().map_err(|e| DrillError::Index(e.to_string()))?;
+    Ok(())
 }
 
 /// The drill capture code for a student of the school `school_code`.

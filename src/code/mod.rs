@@ -330,6 +330,16 @@ pub fn from_object(mut obj: Map<String, Value>) -> Result<CaptureCode, CodeError
     })
 }
 
+/// What may be echoed of a payload `text` that `parse` refused with `e`:
+/// the text itself only when it never decoded into a code's fields
+/// (anything past Base64 may hold a clear name or ID number), else `(withheld)`.
+pub fn refused_input_shown<'a>(text: &'a str, e: &CodeError) -> &'a str {
+    match e {
+        CodeError::Empty | CodeError::Foreign(_) | CodeError::InvalidBase64 => text,
+        _ => "(withheld)",
+    }
+}
+
 /// True for a 院校代码: exactly five digits.
 pub fn is_school_code(s: &str) -> bool {
     s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit())

@@ -84,3 +84,20 @@ pub fn export_correction(
     let files = export_student(&store, &r, &fields, &dir)?;
     Ok((dir, files.len()))
 }
+
+/// A record a lookup found, with its fields as [`record_json`] makes them.
+pub type FoundRecord = (Record, Map<String, Value>);
+
+/// A correction lookup (勘误): the records that match `query` (token, 学号,
+/// number or masked name; at most `limit`), each with its fields as
+/// [`record_json`] makes them.
+pub fn find_records(store: &Store, query: &str, limit: usize) -> Result<Vec<FoundRecord>, ExportError> {
+    let records = store.search_records(query, limit)?;
+    records
+        .into_iter()
+        .map(|r| {
+            let fields = record_json(store, &r)?;
+            Ok((r, fields))
+        })
+        .collect()
+}
