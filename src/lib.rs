@@ -6,6 +6,7 @@
 pub mod app;
 pub mod assets;
 pub mod camera;
+pub mod cli;
 pub mod code;
 pub mod export;
 pub mod frame;

@@ -16,7 +16,7 @@ fn layer(module: &str) -> Option<u8> {
         "store" => 2,
         "camera" | "photo" | "scan" | "roster" | "export" | "pdf" => 3,
         "station" | "simulate" | "settings" => 4,
-        "app" | "ui" | "main" => 5,
+        "app" | "ui" | "main" | "cli" => 5,
         // Items of lib.rs itself (version, start time).
         "LONG_VERSION" | "process_start" => 0,
         _ => return None,
