@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "gradcap", version = gradcap::LONG_VERSION, about = "学历照片采集站 / capture station for diploma photos")]
+#[command(name = "gradcap", version = crate::LONG_VERSION, about = "学历照片采集站 / capture station for diploma photos")]
 pub struct Cli {
     /// Data directory (default: the OS's per-user data directory).
     #[arg(long, global = true, env = "GRADCAP_DATA_DIR", value_name = "DIR")]
@@ -145,7 +145,7 @@ pub enum Command {
         #[arg(long, value_name = "RECIPIENT")]
         encrypt_to: Option<String>,
         /// Photo file names: {xh} {xm} {seq} {station} {cjm} {yxdm} {bh} {date}.
-        #[arg(long, value_name = "TEMPLATE", default_value = gradcap::export::DEFAULT_NAME_TEMPLATE)]
+        #[arg(long, value_name = "TEMPLATE", default_value = crate::export::DEFAULT_NAME_TEMPLATE)]
         name_template: String,
     },
     /// Restore an encrypted bundle with the age identity (private key) file, then verify it.
