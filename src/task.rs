@@ -118,6 +118,18 @@ impl<K: TaskKind, R: Send + 'static, P: Clone + Send + 'static> Tasks<K, R, P> {
         Ok(())
     }
 
+    /// Starts `job` as `kind`, dropping the running task of that kind if
+    /// there is one: its thread finishes on its own and its answer is not
+    /// taken (a check of the database that was open before a switch).
+    pub fn restart(
+        &mut self,
+        kind: K,
+        job: impl FnOnce(&ProgressSink<P>) -> R + Send + 'static,
+    ) -> Result<(), TaskError> {
+        self.running.retain(|r| r.kind != kind);
+        self.start(kind, job)
+    }
+
     pub fn is_running(&self, kind: K) -> bool {
         self.running.iter().any(|r| r.kind == kind)
     }
@@ -219,6 +231,19 @@ mod tests {
         assert!(wakes.load(Ordering::SeqCst) >= 2, "woken by the progress and by the end");
         tasks.start(Kind::Export, |_| 7).unwrap();
         assert_eq!(wait_for(&mut tasks), vec![(Kind::Export, Ok(7))], "the kind runs again once done");
+        // A restart drops the running one's answer: only the new one is taken.
+        let (slow_go, slow) = std::sync::mpsc::channel::<()>();
+        tasks
+            .start(Kind::Backup, move |_| {
+                let _ = slow.recv();
+                1
+            })
+            .unwrap();
+        tasks.restart(Kind::Backup, |_| 2).unwrap();
+        let _ = slow_go.send(());
+        assert_eq!(wait_for(&mut tasks), vec![(Kind::Backup, Ok(2))]);
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(tasks.poll().is_empty(), "the dropped task's answer is never taken");
     }
 
     #[test]

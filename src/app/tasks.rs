@@ -132,7 +132,8 @@ impl GradcapApp {
         let job = move |_: &ProgressSink<ExportProgress>| {
             TaskOutput::ImageStore(Store::open_read_only(&db).and_then(|s| s.check_image_store()))
         };
-        if let Err(e) = self.tasks.start(Task::ImageStoreCheck, job) {
+        // A check of the database open before still running is dropped: this one counts.
+        if let Err(e) = self.tasks.restart(Task::ImageStoreCheck, job) {
             self.fail(&e);
         }
     }
