@@ -4,7 +4,7 @@
 //! tasks, read the keys, draw the views (which only read state and return
 //! [`Command`]s), then apply the commands in one place
 //! ([`GradcapApp::apply`]), the only place that calls the station or starts
-//! a task. Every message it shows comes from [`ui::messages`].
+//! a task. Every message in the feedback band comes from [`ui::messages`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
