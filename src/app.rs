@@ -38,6 +38,7 @@ mod devices;
 mod session;
 mod tasks;
 mod timing;
+pub mod window;
 
 pub use devices::CameraChoice;
 pub use tasks::{Task, TaskOutput};

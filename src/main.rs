@@ -96,7 +96,7 @@ fn run_station(cli: &Cli) -> Result<ExitCode> {
         sound: gradcap::sound::Sound::Speaker,
         training: cli.training || cli.demo,
     };
-    gradcap::ui::window::run_station(opts)?;
+    gradcap::app::window::run_station(opts)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -163,7 +163,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let date = date.unwrap_or(info.date);
             let store = open_existing(&db()?)?;
             let exit_after = exit_after.filter(|s| *s > 0.0).map(std::time::Duration::from_secs_f64);
-            gradcap::ui::window::run_assist(store, station, date, settings.language, exit_after)?;
+            gradcap::app::window::run_assist(store, station, date, settings.language, exit_after)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Backup { to }) => {

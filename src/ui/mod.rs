@@ -9,7 +9,6 @@ pub mod operator;
 pub mod records;
 pub mod settings_view;
 pub mod state;
-pub mod window;
 
 use egui::{Color32, RichText};
 use image::RgbImage;

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::app::{AppOptions, GradcapApp};
+use super::{AppOptions, GradcapApp};
 use crate::settings::Language;
 use crate::store::Store;
 
@@ -60,7 +60,7 @@ pub fn run_assist(
         "gradcap-assist",
         native,
         Box::new(move |cc| {
-            let app = super::assist::AssistApp::new(&cc.egui_ctx, store, &station, &date, language, true);
+            let app = crate::ui::assist::AssistApp::new(&cc.egui_ctx, store, &station, &date, language, true);
             Ok(Box::new(Deadline { app, deadline }))
         }),
     )
