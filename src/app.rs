@@ -277,15 +277,9 @@ impl GradcapApp {
         if let (Some(shutter), Some(st)) = (&mut self.shutter, &mut self.station) {
             let session = st.session().id;
             let outcomes = shutter.collect(st);
-            let changed = st.session().id != session;
-            for outcome in outcomes {
-                match outcome {
-                    Ok(outcome) => self.show_outcome(outcome, ctx),
-                    Err(e) => self.fail(&e),
-                }
-            }
-            if changed {
-                self.session_started();
+            if !outcomes.is_empty() {
+                self.show_results(session, outcomes, ctx);
+                self.refresh();
             }
         }
         self.ui.shooting = self.shutter.as_ref().is_some_and(Shutter::busy);
@@ -646,32 +640,40 @@ impl GradcapApp {
         let Some(st) = &mut self.station else { return };
         let session = st.session().id;
         let result = st.handle(event);
-        let changed = st.session().id != session;
-        match result {
-            Ok(outcome) => self.show_outcome(outcome, ctx),
-            Err(e) => self.fail(&e),
-        }
-        if changed {
-            self.session_started();
-        }
-        self.refresh();
+        self.show_results(session, vec![result], ctx);
     }
 
     /// An event the operator authorised with the PIN; false when the PIN
     /// was refused (nothing applied).
     fn handle_event_with_pin(&mut self, event: Event, pin: &str, ctx: &egui::Context) -> bool {
         let Some(st) = &mut self.station else { return false };
+        let session = st.session().id;
         let result = st.handle_with_pin(event, pin);
         let pin_refused = matches!(
             &result,
             Err(StationError::Store(StoreError::WrongPin { .. } | StoreError::PinWait { .. } | StoreError::NoPin))
         );
-        match result {
-            Ok(outcome) => self.show_outcome(outcome, ctx),
-            Err(e) => self.fail(&e),
-        }
-        self.refresh();
+        self.show_results(session, vec![result], ctx);
         !pin_refused
+    }
+
+    /// Shows what the station answered, and follows it into a new session
+    /// when one started (`session_before` was the one open before).
+    fn show_results(
+        &mut self,
+        session_before: crate::store::SessionId,
+        results: Vec<Result<Outcome, StationError>>,
+        ctx: &egui::Context,
+    ) {
+        for result in results {
+            match result {
+                Ok(outcome) => self.show_outcome(outcome, ctx),
+                Err(e) => self.fail(&e),
+            }
+        }
+        if self.station.as_ref().is_some_and(|st| st.session().id != session_before) {
+            self.session_started();
+        }
     }
 
     fn show_outcome(&mut self, outcome: Outcome, ctx: &egui::Context) {
