@@ -144,7 +144,7 @@ impl GradcapApp {
         }
         app.start_camera();
         if let Some(w) = settings_warning {
-            app.ui.feedback = Some(messages::settings_warning(Text::same(w)));
+            app.ui.say(messages::settings_warning(Text::same(w)));
         }
         app.refresh();
         app
@@ -160,11 +160,11 @@ impl GradcapApp {
     }
 
     fn say(&mut self, feedback: Feedback) {
-        self.ui.feedback = Some(feedback);
+        self.ui.say(feedback);
     }
 
     fn fail(&mut self, e: &dyn Bilingual) {
-        self.ui.feedback = Some(Feedback::error(e));
+        self.ui.say(Feedback::error(e));
     }
 
     /// The database in use: the station's, or its training database.
@@ -357,7 +357,7 @@ impl GradcapApp {
         if let (Some(e), Command::Scanned { .. } | Command::Shoot | Command::Accept) =
             (&self.image_store_damaged, &command)
         {
-            self.ui.feedback = Some(Feedback::error(e));
+            self.ui.say(Feedback::error(e));
             self.player.play(Cue::Rejected);
             return;
         }

@@ -282,13 +282,34 @@ pub fn feedback_panel(ctx: &egui::Context, state: &UiState, lang: Language) {
                     ui.label(RichText::new(&fb.big).size(44.0).strong().color(Color32::WHITE));
                 }
                 ui.add_space(20.0);
+                let earlier_width = if state.earlier.is_empty() { 0.0 } else { 300.0 };
                 ui.vertical(|ui| {
+                    ui.set_max_width((ui.available_width() - earlier_width).max(200.0));
                     let (first, second) = fb.text.in_order(lang);
                     ui.add(egui::Label::new(RichText::new(first).size(26.0).strong().color(Color32::WHITE)).wrap());
                     ui.add(egui::Label::new(RichText::new(second).size(16.0).color(Color32::WHITE)).wrap());
                 });
+                earlier_messages(ui, state, lang);
             });
         });
+    });
+}
+
+/// The two messages before the current one, small, at the band's right end:
+/// an amber warning replaced a second later by a rescan's answer stays readable.
+fn earlier_messages(ui: &mut egui::Ui, state: &UiState, lang: Language) {
+    if state.earlier.is_empty() {
+        return;
+    }
+    ui.with_layout(egui::Layout::top_down(egui::Align::Max), |ui| {
+        ui.label(RichText::new(tr(lang, "之前", "earlier")).size(13.0).color(Color32::WHITE));
+        for fb in state.earlier.iter().take(2) {
+            let (first, _) = fb.text.in_order(lang);
+            let line = format!("{} · {first}", fb.big);
+            egui::Frame::new().fill(feedback_color(fb.kind)).inner_margin(2.0).show(ui, |ui| {
+                ui.add(egui::Label::new(RichText::new(line).size(14.0).color(Color32::WHITE)).truncate());
+            });
+        }
     });
 }
 

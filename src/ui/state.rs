@@ -175,6 +175,10 @@ pub use crate::station::read::RecordDetail;
 #[derive(Default)]
 pub struct UiState {
     pub feedback: Option<Feedback>,
+    /// The messages before the current one, newest first (at most
+    /// [`EARLIER_KEPT`]): a warning that a rescan replaced a second later is
+    /// still on the band, small, beside the new one.
+    pub earlier: std::collections::VecDeque<Feedback>,
     pub snapshot: Snapshot,
     pub preview: Option<egui::TextureHandle>,
     pub preview_frame: u64,
@@ -243,6 +247,24 @@ pub struct UiState {
     pub session_change_waiting: i64,
 }
 
+/// How many earlier messages the band keeps.
+pub const EARLIER_KEPT: usize = 6;
+
+impl UiState {
+    /// Shows `feedback`, keeping the one it replaces among the earlier messages.
+    pub fn say(&mut self, feedback: Feedback) {
+        if let Some(old) = self.feedback.replace(feedback) {
+            self.earlier.push_front(old);
+            self.earlier.truncate(EARLIER_KEPT);
+        }
+    }
+
+    /// The current message and the earlier ones, newest first.
+    pub fn messages(&self) -> impl Iterator<Item = &Feedback> {
+        self.feedback.iter().chain(self.earlier.iter())
+    }
+}
+
 impl std::fmt::Debug for UiState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UiState").field("feedback", &self.feedback).finish_non_exhaustive()
@@ -289,5 +311,22 @@ impl AssistState {
         });
         let next = self.schedule.iter().find(|r| r.start_minutes().is_some_and(|s| s > minutes));
         (current, next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_message_keeps_the_ones_it_replaces_newest_first_up_to_the_limit() {
+        let mut ui = UiState::default();
+        assert_eq!(ui.messages().count(), 0);
+        for n in 0..10 {
+            ui.say(Feedback::info(n.to_string(), Text::same(format!("message {n}"))));
+        }
+        let bigs: Vec<&str> = ui.messages().map(|f| f.big.as_str()).collect();
+        assert_eq!(bigs, ["9", "8", "7", "6", "5", "4", "3"], "the current one and {EARLIER_KEPT} earlier");
+        assert_eq!(ui.feedback.as_ref().map(|f| f.big.as_str()), Some("9"));
     }
 }
