@@ -1,7 +1,10 @@
 //! The shape of the `gradcap` command line: its flags and subcommands, with
-//! their help text (clap). `main.rs` parses these and calls the library;
-//! the names, flags and exit codes here are a contract (see the README).
+//! their help text (clap), the options they give the window, and the
+//! terminal's helpers (logging, the export's progress line). `main.rs` parses
+//! these and calls the library; the names, flags and exit codes here are a
+//! contract (see the README).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +37,95 @@ pub struct Cli {
     pub exit_after: Option<f64>,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The station database the flags name (`--db`, else in `--data-dir`).
+    pub fn db_path(&self) -> Result<PathBuf, crate::paths::PathsError> {
+        crate::paths::db_path(self.db.as_deref(), self.data_dir.as_deref())
+    }
+
+    /// The settings file in the data directory.
+    pub fn settings_path(&self) -> Result<PathBuf, crate::paths::PathsError> {
+        Ok(crate::paths::data_dir(self.data_dir.as_deref())?.join(crate::settings::SETTINGS_FILE_NAME))
+    }
+
+    /// The station window's options from the flags: the camera (`--demo`,
+    /// `--replay`, else the first USB camera), training, `--exit-after`.
+    pub fn station_options(&self) -> Result<crate::app::AppOptions, crate::paths::PathsError> {
+        use crate::app::CameraChoice;
+        let camera = if self.demo {
+            CameraChoice::Demo
+        } else if let Some(dir) = &self.replay {
+            CameraChoice::Replay { dir: dir.clone(), fps: self.replay_fps }
+        } else {
+            CameraChoice::Auto
+        };
+        Ok(crate::app::AppOptions {
+            db_path: self.db_path()?,
+            settings_path: self.settings_path()?,
+            camera,
+            exit_after: seconds(self.exit_after),
+            gun: Default::default(),
+            system_fonts: true,
+            sound: crate::sound::Sound::Speaker,
+            training: self.training || self.demo,
+        })
+    }
+}
+
+/// Logs to stderr at the level `GRADCAP_LOG` sets (default: warnings).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GRADCAP_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// Export progress on stderr (a terminal only): files, MB, MB/s, time left.
+#[derive(Debug)]
+pub struct ProgressLine {
+    throttle: crate::export::Throttle,
+    terminal: bool,
+}
+
+impl Default for ProgressLine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ProgressLine {
+    pub fn new() -> Self {
+        ProgressLine {
+            throttle: crate::export::Throttle::new(200),
+            terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        }
+    }
+
+    pub fn show(&mut self, p: &crate::export::Progress) {
+        if !self.terminal {
+            return;
+        }
+        if let Some(rate) = self.throttle.due(p) {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K{}", rate.line(p));
+        }
+    }
+
+    pub fn done(&self) {
+        if self.terminal && self.throttle.shown_any() {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
+}
+
+/// `--exit-after SECS` as a duration; zero or less means never.
+pub fn seconds(secs: Option<f64>) -> Option<std::time::Duration> {
+    secs.filter(|s| *s > 0.0).map(std::time::Duration::from_secs_f64)
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,7 @@ pub mod code;
 pub mod export;
 pub mod frame;
 pub mod paths;
+pub mod pdf;
 pub mod photo;
 pub mod roster;
 pub mod scan;

@@ -206,6 +206,17 @@ impl BundleReport {
     pub fn ok(&self) -> bool {
         self.findings.is_empty()
     }
+
+    /// What `gradcap verify-bundle` prints for people about the bundle `dir`.
+    pub fn lines(&self, dir: &Path) -> Vec<String> {
+        let mut lines =
+            vec![format!("{}: {} records, {} files checked", dir.display(), self.records, self.files_checked)];
+        lines.extend(self.findings.iter().map(|f| format!("FAIL  {f}")));
+        if self.ok() {
+            lines.push("ok    complete and intact".into());
+        }
+        lines
+    }
 }
 
 /// Name of the encrypted archive inside an encrypted bundle.

@@ -118,6 +118,19 @@ pub struct DecryptReport {
     pub files: usize,
 }
 
+/// The line `gradcap decrypt` prints.
+impl std::fmt::Display for DecryptReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "解密完成并已校验 / decrypted and verified: {} ({} 人 / students, {} files)",
+            self.bundle.display(),
+            self.records,
+            self.files
+        )
+    }
+}
+
 fn safe_relative(path: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for c in path.components() {

@@ -101,3 +101,37 @@ pub fn find_records(store: &Store, query: &str, limit: usize) -> Result<Vec<Foun
         })
         .collect()
 }
+
+/// What `gradcap lookup` prints for people about one record found: its
+/// number, student and state, when it was scanned, every take and the audit.
+pub fn record_lines((r, fields): &FoundRecord) -> Vec<String> {
+    let mut lines = vec![
+        format!(
+            "{} {} 学号 {} {} — {} {}",
+            r.display_seq(),
+            r.code.xm,
+            r.code.xh,
+            r.code.bh,
+            r.status.label_zh(),
+            r.status_reason
+        ),
+        format!("  扫码 scanned {}  cjm {}", r.scanned_at, r.code.cjm),
+    ];
+    let list = |key: &str| fields.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+    for t in list("takes") {
+        let purged =
+            t["purged_at"].as_str().map(|at| format!(" 交接后已删除图像 / images purged {at}")).unwrap_or_default();
+        lines.push(format!(
+            "  照片 take {} {} primary={} rejected={}{purged}",
+            t["take_no"],
+            t["captured_at"],
+            t["primary"],
+            !t["rejected_at"].is_null()
+        ));
+    }
+    for a in list("audit") {
+        let field = |k: &str| a[k].as_str().unwrap_or("").to_string();
+        lines.push(format!("  {} {} {}", field("at"), field("action"), field("detail")));
+    }
+    lines
+}

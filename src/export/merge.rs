@@ -46,6 +46,22 @@ pub struct MergeReport {
     pub duplicates: Vec<Duplicate>,
 }
 
+impl MergeReport {
+    /// What `gradcap merge` prints for people: the merged bundle, then every duplicate.
+    pub fn lines(&self) -> Vec<String> {
+        let head = format!(
+            "合并完成并已校验 / merged and verified: {} ({} bundles, {} 人 / students, {} superseded rows)",
+            self.bundle.display(),
+            self.bundles,
+            self.records,
+            self.superseded
+        );
+        let duplicates =
+            self.duplicates.iter().map(|d| format!("DUPLICATE  {} {}: {}", d.key, d.value, d.records.join(", ")));
+        std::iter::once(head).chain(duplicates).collect()
+    }
+}
+
 struct Entry {
     dir: PathBuf,
     bundle_name: String,

@@ -246,6 +246,21 @@ pub struct ExportReport {
     pub encrypted: bool,
 }
 
+/// The line `gradcap export` prints when the bundle is written and verified.
+impl std::fmt::Display for ExportReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "导出完成并已校验 / exported and verified{}: {} ({} 人 / students, {} files, {:.1} MB)",
+            if self.encrypted { " (age 加密 / encrypted)" } else { "" },
+            self.bundle.display(),
+            self.records,
+            self.files,
+            self.bytes as f64 / 1e6
+        )
+    }
+}
+
 const TEMPLATE_FIELDS: [&str; 8] = ["xh", "xm", "seq", "station", "cjm", "yxdm", "bh", "date"];
 
 /// Checks a file-name template: known placeholders, balanced braces.

@@ -74,3 +74,28 @@ pub fn purge_handed_over(db: &Path, before: &str, now: &str) -> Result<PurgeDone
     }
     Ok(done)
 }
+
+/// What `gradcap purge` says it is about to delete.
+pub fn plan_line(plan: &store::PurgePlan) -> String {
+    let mb = plan.bytes as f64 / 1e6;
+    format!(
+        "将删除 {} 名已导出并校验学生（{} 之前拍摄）的 {} 张照片图像，共 {mb:.1} MB；记录、校验值和操作日志保留 / \
+         deletes the images of {} takes of {} verified-exported students shot before {} ({mb:.1} MB); records, checksums \
+         and the audit log stay",
+        plan.records, plan.before, plan.takes, plan.takes, plan.records, plan.before
+    )
+}
+
+/// The line `gradcap purge` prints when the images are deleted.
+impl std::fmt::Display for PurgeDone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "已删除 / purged: {} takes of {} students; database {:.1} MB → {:.1} MB",
+            self.plan.takes,
+            self.plan.records,
+            self.db_bytes_before as f64 / 1e6,
+            self.db_bytes_after as f64 / 1e6
+        )
+    }
+}

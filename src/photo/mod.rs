@@ -321,6 +321,53 @@ pub fn read_upright(file: &std::path::Path) -> Result<RgbImage, PhotoFileError> 
     Ok(img.to_rgb8())
 }
 
+impl CheckedFile {
+    /// What `gradcap photo --json` prints for the photo made of `file`: the
+    /// deliverable's path, the eyes (image-left first, whatever the model's
+    /// point order), the level, size and quality, and every check.
+    pub fn to_json(&self, file: &std::path::Path) -> serde_json::Value {
+        use serde_json::json;
+        let a = &self.checked.assessment;
+        let eyes = a.face.map(|f| {
+            let r = |v: f32| (f64::from(v) * 10.0).round() / 10.0;
+            let (left, right) =
+                if f.left_eye[0] <= f.right_eye[0] { (f.left_eye, f.right_eye) } else { (f.right_eye, f.left_eye) };
+            json!([[r(left[0]), r(left[1])], [r(right[0]), r(right[1])]])
+        });
+        let checks: Vec<serde_json::Value> = a
+            .checks
+            .iter()
+            .map(|c| {
+                json!({"name": c.name, "value": c.value, "threshold": c.threshold, "pass": c.pass,
+                       "level": c.level, "message_zh": c.message_zh, "message_en": c.message_en})
+            })
+            .collect();
+        json!({"file": file.display().to_string(), "deliverable": self.path.display().to_string(), "eyes": eyes,
+               "auto_crop": a.auto_crop, "level": a.level(), "bytes": self.deliverable.jpeg.len(),
+               "size_fit": self.deliverable.fit, "quality": self.deliverable.quality,
+               "checks": checks})
+    }
+
+    /// The same for people: a line for the photo, then one per check.
+    pub fn lines(&self, file: &std::path::Path) -> Vec<String> {
+        let a = &self.checked.assessment;
+        let head = format!(
+            "{} → {} ({:?}, {} bytes)",
+            file.display(),
+            self.path.display(),
+            a.level(),
+            self.deliverable.jpeg.len()
+        );
+        std::iter::once(head)
+            .chain(
+                a.checks
+                    .iter()
+                    .map(|c| format!("  {:<22} {:>5}  {}", c.name, if c.pass { "ok" } else { "FAIL" }, c.message_zh)),
+            )
+            .collect()
+    }
+}
+
 /// The checked-photo path for an image file (`gradcap photo`): read upright,
 /// face-based crop and checks, size searched into `range`, written into
 /// `out` under the file's own stem made unique among `used` (`a/x.jpg` and

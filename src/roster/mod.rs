@@ -8,8 +8,6 @@
 //! A file with any bad row is refused whole, each problem named by its row;
 //! an explicit option takes only the valid rows and lists the rest.
 
-pub mod documents;
-pub mod pdf;
 pub mod table;
 pub mod worker;
 

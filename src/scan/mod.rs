@@ -4,6 +4,7 @@
 //! misses and the reader of several codes in one image. The live scanning
 //! pipeline on a worker thread builds on these functions.
 
+pub mod batch;
 pub mod gun;
 pub mod worker;
 

@@ -86,6 +86,32 @@ pub struct Report {
     pub students: Vec<StudentStanding>,
 }
 
+impl Report {
+    /// What `gradcap report` prints for people: a row per class with its
+    /// missing students under it, then the scans that do not fit the rosters.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines =
+            vec!["班级 class | 应拍 expected | 已扫码 scanned | 已拍 photographed | 跳过 skipped | 未拍 missing"
+                .to_string()];
+        for c in &self.classes {
+            lines.push(format!(
+                "{} | {} | {} | {} | {} | {}",
+                c.class, c.expected, c.scanned, c.photographed, c.skipped, c.missing
+            ));
+            lines.extend(
+                c.missing_students.iter().map(|m| format!("    未拍 missing: {} {} ({})", m.xh, m.xm, m.state)),
+            );
+        }
+        lines.extend(self.unmatched.iter().map(|u| {
+            format!(
+                "不符 mismatch: {} {} {} 码上班级 code class {:?} 名单 roster {:?} ({})",
+                u.seq, u.xh, u.xm, u.code_class, u.roster_class, u.reason
+            )
+        }));
+        lines
+    }
+}
+
 /// A register line: a scanned student of a class, in sequence order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisterLine {

@@ -40,6 +40,28 @@ impl VerifyReport {
     fn add(&mut self, check: &'static str, message: String) {
         self.findings.push(Finding { check, message });
     }
+
+    /// What `gradcap verify` prints for people: the counts of the database
+    /// at `path`, then `ok` or every `FAIL` of each check, in [`CHECKS`] order.
+    pub fn lines(&self, path: &std::path::Path) -> Vec<String> {
+        let mut lines = vec![format!(
+            "{}: {} sessions, {} records ({} photographed), {} takes, {} audit rows",
+            path.display(),
+            self.sessions,
+            self.records,
+            self.photographed,
+            self.takes,
+            self.audit_rows
+        )];
+        for check in CHECKS {
+            let failed: Vec<_> = self.findings.iter().filter(|f| f.check == check).collect();
+            if failed.is_empty() {
+                lines.push(format!("ok    {check}"));
+            }
+            lines.extend(failed.iter().map(|f| format!("FAIL  {check}: {}", f.message)));
+        }
+        lines
+    }
 }
 
 /// The checks, by name, in the order they run.

@@ -1,0 +1,198 @@
+//! The reconciliation sheet (核对单) of one class, signed at the end of the
+//! class by the photographer and the college teacher: the counts, the
+//! students missing, the first and last capture, two signature lines. Also
+//! the reconciliation report it prints, read from the station database.
+
+use std::path::Path;
+
+use pdf_writer::Content;
+
+use super::font::FontCtx;
+use super::register::RegisterHeader;
+use super::{
+    document_header, draw_header_block, draw_row, draw_table_header, draw_title, fill_rect, finish_document, grid_box,
+    len_u32, signature_line, write_err, write_file, DocumentError, Images, PdfError, BODY_TOP, BOTTOM_LIMIT, CONTENT_W,
+    MARGIN_X, SHADE_GRAY, SOFT_TEXT_GRAY,
+};
+use crate::store::{ClassReport, Report, Store};
+
+/// A student who was expected but not photographed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MissingStudent {
+    /// Student number (学号).
+    pub xh: String,
+    /// Name, already masked by the caller.
+    pub xm: String,
+}
+
+/// The figures of one class for the reconciliation sheet.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reconciliation {
+    pub header: RegisterHeader,
+    /// 应拍: students on the roster.
+    pub expected: u32,
+    /// 已扫码: students whose code was scanned.
+    pub scanned: u32,
+    /// 已拍: students photographed.
+    pub photographed: u32,
+    /// 跳过: students skipped.
+    pub skipped: u32,
+    /// 未到: students who did not come, listed on the sheet.
+    pub missing: Vec<MissingStudent>,
+    /// Time of the first capture, as it should be printed.
+    pub first_capture: String,
+    /// Time of the last capture, as it should be printed.
+    pub last_capture: String,
+}
+
+// Reconciliation sheet.
+const REC_HEAD_H: f32 = 24.0;
+const REC_ROW_H: f32 = 20.0;
+/// Column widths: 序号, 学号, 姓名, 备注.
+const REC_COLS: [f32; 4] = [40.0, 130.0, 130.0, CONTENT_W - 40.0 - 130.0 - 130.0];
+/// Height the two signature lines need.
+const SIGN_BLOCK_H: f32 = 150.0;
+
+/// Render the reconciliation sheet of one class: the counts, the list of
+/// missing students, the first and last capture times and the signature lines
+/// for the photographer and the college teacher.
+pub fn reconciliation_pdf(r: &Reconciliation, font: &[u8]) -> Result<Vec<u8>, PdfError> {
+    let mut f = FontCtx::new(font)?;
+    let mut pages: Vec<Content> = Vec::new();
+
+    let mut c = Content::new();
+    draw_title(&mut f, &mut c, "学历照片采集核对单", "Capture reconciliation sheet");
+    draw_header_block(&mut f, &mut c, &r.header, None);
+
+    // Counts: five boxes across the page.
+    let mut y = BODY_TOP;
+    let box_h = 62.0;
+    let counts: [(&str, &str, u32); 5] = [
+        ("应拍", "Expected", r.expected),
+        ("已扫码", "Scanned", r.scanned),
+        ("已拍", "Photographed", r.photographed),
+        ("跳过", "Skipped", r.skipped),
+        ("未到", "Missing", len_u32(r.missing.len())),
+    ];
+    let box_w = CONTENT_W / counts.len() as f32;
+    let label_h = 28.0;
+    fill_rect(&mut c, MARGIN_X, y - label_h, CONTENT_W, label_h, SHADE_GRAY);
+    for (i, (cn, en, n)) in counts.iter().enumerate() {
+        let cx = MARGIN_X + box_w * (i as f32 + 0.5);
+        f.text_center(&mut c, cn, cx, y - 13.0, 10.5, 0.0);
+        f.text_center(&mut c, en, cx, y - 23.5, 7.5, SOFT_TEXT_GRAY);
+        f.text_center(&mut c, &n.to_string(), cx, y - box_h + 10.0, 20.0, 0.0);
+    }
+    grid_box(&mut c, MARGIN_X, y, &[box_w; 5], &[label_h, box_h - label_h]);
+    y -= box_h + 22.0;
+
+    // Capture times and station.
+    let time_line = [
+        ("首张拍摄 / First capture：", r.first_capture.as_str()),
+        ("末张拍摄 / Last capture：", r.last_capture.as_str()),
+    ];
+    let half = CONTENT_W / 2.0;
+    for (i, (label, value)) in time_line.iter().enumerate() {
+        let x = MARGIN_X + half * i as f32;
+        let w = f.text(&mut c, label, x, y, 10.0, SOFT_TEXT_GRAY);
+        f.text_fit(&mut c, value, x + w, y, 10.0, half - w - 8.0, 0.0);
+    }
+    y -= 30.0;
+
+    // Missing students.
+    let section = format!("未到学生名单 / Missing students（{}）", r.missing.len());
+    f.text_bold(&mut c, &section, MARGIN_X, y, 11.5, 0.0);
+    y -= 8.0;
+    let labels: [(&str, &str); 4] = [("序号", "No."), ("学号", "Student no."), ("姓名", "Name"), ("备注", "Note")];
+    draw_table_header(&mut f, &mut c, y, REC_HEAD_H, &REC_COLS, &labels);
+    y -= REC_HEAD_H;
+    if r.missing.is_empty() {
+        f.text(&mut c, "无 / None", MARGIN_X + 8.0, y - 15.0, 10.0, SOFT_TEXT_GRAY);
+        y -= REC_ROW_H;
+    }
+    for (i, m) in r.missing.iter().enumerate() {
+        if y - REC_ROW_H < BOTTOM_LIMIT {
+            pages.push(std::mem::replace(&mut c, Content::new()));
+            draw_title(&mut f, &mut c, "学历照片采集核对单", "Capture reconciliation sheet");
+            draw_header_block(&mut f, &mut c, &r.header, None);
+            y = BODY_TOP;
+            let cont = "未到学生名单（续）/ Missing students (continued)";
+            f.text_bold(&mut c, cont, MARGIN_X, y - 12.0, 11.5, 0.0);
+            y -= 20.0;
+            draw_table_header(&mut f, &mut c, y, REC_HEAD_H, &REC_COLS, &labels);
+            y -= REC_HEAD_H;
+        }
+        let no = (i + 1).to_string();
+        let cells: [&str; 3] = [&no, &m.xh, &m.xm];
+        draw_row(&mut f, &mut c, y, REC_ROW_H, &REC_COLS, &cells, i % 2 == 1, 10.0);
+        y -= REC_ROW_H;
+    }
+
+    // Signatures, kept together on one page.
+    if y - SIGN_BLOCK_H < BOTTOM_LIMIT {
+        pages.push(std::mem::replace(&mut c, Content::new()));
+        draw_title(&mut f, &mut c, "学历照片采集核对单", "Capture reconciliation sheet");
+        draw_header_block(&mut f, &mut c, &r.header, None);
+        y = BODY_TOP + 10.0;
+    }
+    y -= 30.0;
+    f.text(&mut c, "以上数据经双方核对无误。/ Both parties have checked the figures above.", MARGIN_X, y, 10.0, 0.0);
+    y -= 48.0;
+    for who in ["摄影师 / Photographer：", "学院老师 / Teacher："] {
+        signature_line(&mut f, &mut c, who, y);
+        y -= 46.0;
+    }
+    pages.push(c);
+
+    let title = format!("学历照片采集核对单 {} / Capture reconciliation sheet", r.header.class);
+    finish_document(f, pages, &Images::default(), &title)
+}
+
+/// The reconciliation of one class (`Some`) or of all; a named class the
+/// rosters do not have is an error.
+pub fn class_report(store: &Store, class: Option<&str>) -> Result<Report, DocumentError> {
+    let report = store.report(class)?;
+    match class {
+        Some(c) if report.classes.is_empty() => Err(DocumentError::NoClass(c.to_string())),
+        _ => Ok(report),
+    }
+}
+
+/// The reconciliation sheet of one class as a PDF.
+pub fn reconciliation_sheet(store: &Store, c: &ClassReport) -> Result<Vec<u8>, DocumentError> {
+    // `2024-06-01T09:12:30…` → `09:12:30`.
+    let short = |t: &Option<String>| t.as_deref().map(|t| t.get(11..19).unwrap_or(t).to_string()).unwrap_or_default();
+    let r = Reconciliation {
+        header: document_header(store, &c.class),
+        expected: c.expected as u32,
+        scanned: c.scanned as u32,
+        photographed: c.photographed as u32,
+        skipped: c.skipped as u32,
+        missing: c.missing_students.iter().map(|m| MissingStudent { xh: m.xh.clone(), xm: m.xm.clone() }).collect(),
+        first_capture: short(&c.first_capture),
+        last_capture: short(&c.last_capture),
+    };
+    Ok(reconciliation_pdf(&r, crate::assets::CJK_FONT)?)
+}
+
+/// Writes the sheets of `report`: the first class's into the file `out`
+/// when `one_class`, else one `{class}-核对单.pdf` per class into the folder `out`.
+pub fn write_reconciliation_sheets(
+    store: &Store,
+    report: &Report,
+    one_class: bool,
+    out: &Path,
+) -> Result<(), DocumentError> {
+    if one_class {
+        if let Some(c) = report.classes.first() {
+            write_file(out, &reconciliation_sheet(store, c)?)?;
+        }
+    } else {
+        std::fs::create_dir_all(out).map_err(|e| write_err(out, e))?;
+        for c in &report.classes {
+            let file = out.join(format!("{}-核对单.pdf", crate::paths::safe_name(&c.class)));
+            write_file(&file, &reconciliation_sheet(store, c)?)?;
+        }
+    }
+    Ok(())
+}
