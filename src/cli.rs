@@ -138,6 +138,10 @@ pub enum Command {
         /// One JSON object per input line.
         #[arg(long)]
         json: bool,
+        /// Only the live scanner's stages (no rqrr fallback): what the station
+        /// reads from a webcam frame, at its cost.
+        #[arg(long)]
+        live: bool,
         /// Payload texts to parse instead of images.
         #[arg(long = "text", value_name = "PAYLOAD", num_args = 1.., conflicts_with = "images")]
         texts: Vec<String>,

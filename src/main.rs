@@ -21,7 +21,7 @@ use gradcap::settings::Settings;
 use gradcap::simulate::{self, SimulateOptions};
 use gradcap::station::now;
 use gradcap::store::Store;
-use gradcap::{export, paths, roster};
+use gradcap::{export, paths, roster, scan};
 
 /// `println!` that reports a closed stdout (`gradcap report | head -1`) as
 /// an error instead of panicking; `main` ends quietly on a broken pipe.
@@ -96,7 +96,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     match command {
-        Command::Decode { raw, json, texts, images } => decode(*raw, *json, texts, images),
+        Command::Decode { raw, json, live, texts, images } => {
+            let effort = if *live { scan::Effort::Live } else { scan::Effort::Thorough };
+            decode(*raw, effort, *json, texts, images)
+        }
         Command::Codes { roster, out, school_code } => {
             drill::check_school_code(school_code)?;
             let students: Vec<_> = roster::read_roster(roster)?.iter().map(|e| e.to_drill_student()).collect();
@@ -285,10 +288,10 @@ fn prompt(question: &str) -> Result<String> {
     Ok(line.trim().to_string())
 }
 
-fn decode(raw: bool, as_json: bool, texts: &[String], images: &[PathBuf]) -> Result<ExitCode> {
+fn decode(raw: bool, effort: scan::Effort, as_json: bool, texts: &[String], images: &[PathBuf]) -> Result<ExitCode> {
     let reading = if raw { Reading::Raw } else { Reading::CaptureCode };
     let mut out = std::io::stdout().lock();
-    let result = batch::decode_inputs(reading, texts, images, &mut |answer| {
+    let result = batch::decode_inputs(reading, effort, texts, images, &mut |answer| {
         writeln!(out, "{}", if as_json { answer.json.to_string() } else { answer.line.clone() })
     });
     match result {

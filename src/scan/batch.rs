@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use crate::code::{self, CaptureCode};
-use crate::scan::{decode_file, ScanError};
+use crate::scan::{decode_file_with, Effort, ScanError};
 use crate::text::{Bilingual, Text};
 
 /// Images `decode` reads: the replay camera's, and PGM (the scanner's own test frames).
@@ -67,6 +67,7 @@ pub fn describe(c: &CaptureCode) -> String {
 /// Returns whether every input held a usable code.
 pub fn decode_inputs(
     reading: Reading,
+    effort: Effort,
     texts: &[String],
     images: &[PathBuf],
     each: &mut dyn FnMut(&Answer) -> std::io::Result<()>,
@@ -88,7 +89,7 @@ pub fn decode_inputs(
     for path in files {
         let file = path.display().to_string();
         let started = Instant::now();
-        let found = decode_file(&path);
+        let found = decode_file_with(&path, effort);
         let elapsed_ms = (started.elapsed().as_secs_f64() * 1e5).round() / 100.0;
         give(file_answer(reading, &file, found, elapsed_ms))?;
     }
@@ -153,7 +154,7 @@ mod tests {
     fn collect(reading: Reading, texts: &[&str], images: &[PathBuf]) -> (Result<bool, BatchError>, Vec<Answer>) {
         let texts: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
         let mut answers = Vec::new();
-        let result = decode_inputs(reading, &texts, images, &mut |a| {
+        let result = decode_inputs(reading, Effort::Thorough, &texts, images, &mut |a| {
             answers.push(a.clone());
             Ok(())
         });

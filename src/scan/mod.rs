@@ -1,11 +1,15 @@
 //! QR decoding from pixels: luma in, texts out.
 //!
-//! rxing (a port of ZXing) reads first; rqrr is the fallback for what it
-//! misses and the reader of several codes in one image. The live scanning
-//! pipeline on a worker thread builds on these functions.
+//! rxing (a port of ZXing) reads in stages, cheapest first: half
+//! resolution, the code-like region, the whole image, each plain and
+//! contrast-stretched (`stages.rs` does the pixel work); rqrr is the
+//! last fallback of `gradcap decode` and the reader of several codes in one
+//! image. The live scanning pipeline on a worker thread runs the same
+//! stages but rqrr ([`Effort`]).
 
 pub mod batch;
 pub mod gun;
+pub mod stages;
 pub mod worker;
 
 use std::path::Path;
@@ -34,70 +38,147 @@ impl crate::text::Bilingual for ScanError {
     }
 }
 
-/// Decodes every QR code found in an 8-bit grey image; empty when none.
-pub fn decode_luma(luma: &[u8], width: u32, height: u32) -> Vec<String> {
+/// How hard a decode tries once the cheap stages found nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effort {
+    /// The scanner thread's stages: half resolution, the code-like region
+    /// at full resolution (plain and contrast-stretched), and the whole
+    /// frame stretched only when such a region is in view. A frame with no
+    /// code, the usual case, mostly costs the first stage and the search.
+    Live,
+    /// The live stages without the whole large frame stretched: the
+    /// scanner's even frames ([`decode_frame_pass`]).
+    LiveCheap,
+    /// `gradcap decode` and tests: every stage, the whole frame plain and
+    /// stretched whatever the region search said, then rqrr, which also
+    /// reads several codes in one image.
+    Thorough,
+}
+
+/// A side at which an image is first read at half resolution and searched
+/// for a code-like region: a code held up to a webcam still has two or
+/// more pixels a module at half size, and the passes cost a fraction.
+const LARGE_MIN_SIDE: u32 = 600;
+
+/// Decodes every QR code found in an 8-bit grey image; empty when none. The
+/// stages run cheapest first and the first that reads a code answers:
+/// 1. large images (short side ≥ 600 px): half resolution (2×2 mean), then
+///    the code-like region ([`stages::code_region`]) cropped at full
+///    resolution, plain and contrast-stretched;
+/// 2. the whole image: plain (small images, or [`Effort::Thorough`]), then
+///    contrast-stretched (with [`Effort::Live`] on a large image only when
+///    a region was found) ([`stages::stretch_contrast`]): a dim screen, a
+///    glare band or blur leave the modules a swing in brightness the
+///    binarizer takes for flat ground;
+/// 3. [`Effort::Thorough`]: rqrr on the whole image.
+pub fn decode_luma_with(luma: &[u8], width: u32, height: u32, effort: Effort) -> Vec<String> {
     if width == 0 || height == 0 || luma.len() < width as usize * height as usize {
         return Vec::new();
     }
-    if let Some(text) = decode_rxing(luma, width, height) {
-        return vec![text];
+    let luma = &luma[..width as usize * height as usize];
+    let rx = |img: &GrayImage| decode_rxing(img.as_raw(), img.width(), img.height());
+    let large = width.min(height) >= LARGE_MIN_SIDE;
+    let mut region_seen = false;
+    if large {
+        // Without TryHarder: as many reads here, in less time; a miss goes on.
+        let half = stages::half_luma(luma, width, height);
+        if let Some(text) = decode_rxing_with(half.as_raw(), half.width(), half.height(), false) {
+            return vec![text];
+        }
+        if let Some(region) = stages::code_region(luma, width, height) {
+            region_seen = true;
+            let crop = stages::crop_luma(luma, width, region);
+            let stretched = || stages::stretch_contrast(crop.as_raw(), crop.width(), crop.height());
+            if let Some(text) = rx(&crop).or_else(|| rx(&stretched())) {
+                return vec![text];
+            }
+        }
     }
-    decode_rqrr(luma, width, height)
+    let thorough = effort == Effort::Thorough;
+    if !large || thorough {
+        if let Some(text) = decode_rxing(luma, width, height) {
+            return vec![text];
+        }
+    }
+    if !large || (region_seen && effort == Effort::Live) || thorough {
+        if let Some(text) = rx(&stages::stretch_contrast(luma, width, height)) {
+            return vec![text];
+        }
+    }
+    match effort {
+        Effort::Live | Effort::LiveCheap => Vec::new(),
+        Effort::Thorough => decode_rqrr(luma, width, height),
+    }
+}
+
+/// Every stage ([`Effort::Thorough`]).
+pub fn decode_luma(luma: &[u8], width: u32, height: u32) -> Vec<String> {
+    decode_luma_with(luma, width, height, Effort::Thorough)
 }
 
 /// Luma of an RGB frame, halved in each dimension (2×2 mean) when `half`.
 pub fn frame_luma(rgb: &RgbImage, half: bool) -> GrayImage {
     let luma = |p: &[u8]| ((u32::from(p[0]) * 77 + u32::from(p[1]) * 150 + u32::from(p[2]) * 29) >> 8) as u8;
     let (w, h) = rgb.dimensions();
-    let raw = rgb.as_raw();
-    if !half {
-        return GrayImage::from_fn(w, h, |x, y| {
-            let i = (y as usize * w as usize + x as usize) * 3;
-            image::Luma([luma(&raw[i..i + 3])])
-        });
+    let full = GrayImage::from_raw(w, h, rgb.as_raw().chunks_exact(3).map(luma).collect()).unwrap_or_default();
+    if half {
+        stages::half_luma(full.as_raw(), w, h)
+    } else {
+        full
     }
-    let (hw, hh) = (w / 2, h / 2);
-    GrayImage::from_fn(hw, hh, |x, y| {
-        let mut sum = 0u32;
-        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-            let i = ((2 * y + dy) as usize * w as usize + (2 * x + dx) as usize) * 3;
-            sum += u32::from(luma(&raw[i..i + 3]));
-        }
-        image::Luma([(sum / 4) as u8])
-    })
 }
 
-/// Decodes a live camera frame, both passes: large frames are read at half
-/// resolution first (a phone held up fills plenty of pixels), then at full
-/// resolution. rxing only: on live frames rqrr read nothing rxing missed
-/// (README table), at four times the cost.
+/// Decodes a live camera frame: the scanner thread's stages ([`Effort::Live`]).
 pub fn decode_frame(rgb: &RgbImage) -> Vec<String> {
-    let first = decode_frame_pass(rgb, 0);
-    if !first.is_empty() || rgb.width() <= 1280 {
-        return first;
-    }
-    decode_frame_pass(rgb, 1)
+    let luma = frame_luma(rgb, false);
+    decode_luma_with(luma.as_raw(), luma.width(), luma.height(), Effort::Live)
 }
 
-/// One pass of the live decoder for the `n`th frame: frames wider than 1280
-/// are read at half resolution on even frames and at full resolution on odd
-/// ones, so no frame costs both passes and a code is read within two frames.
+/// The scanner thread's pass over its `n`th frame: the live stages, but the
+/// costliest (the whole large frame stretched, which a code held up needs on
+/// about one frame in forty) only on odd frames. A frame with no code in
+/// view costs half as much, and a code the cheaper stages miss is read
+/// within two frames (`decode --live` runs both frames' stages at once).
 pub fn decode_frame_pass(rgb: &RgbImage, n: u64) -> Vec<String> {
-    let half = rgb.width() > 1280 && n % 2 == 0;
-    let luma = frame_luma(rgb, half);
-    decode_rxing(luma.as_raw(), luma.width(), luma.height()).into_iter().collect()
+    let luma = frame_luma(rgb, false);
+    let effort = if n % 2 == 1 { Effort::Live } else { Effort::LiveCheap };
+    decode_luma_with(luma.as_raw(), luma.width(), luma.height(), effort)
 }
 
-/// Decodes a grey image.
+/// Decodes a grey image, every stage.
 pub fn decode_gray(img: &GrayImage) -> Vec<String> {
     decode_luma(img.as_raw(), img.width(), img.height())
 }
 
-/// Loads an image file (PNG, JPEG, GIF, BMP) and decodes it.
+/// Loads an image file (PNG, JPEG, GIF, BMP) and decodes it with `effort`.
+pub fn decode_file_with(path: &Path, effort: Effort) -> Result<Vec<String>, ScanError> {
+    let luma = read_luma(path)?;
+    Ok(decode_luma_with(luma.as_raw(), luma.width(), luma.height(), effort))
+}
+
+/// An image file's brightness. A JPEG is decoded straight to its Y channel
+/// (no colour conversion: a third of the time of decoding to RGB and
+/// converting); anything else, or a JPEG that way refuses, through `image`.
+pub fn read_luma(path: &Path) -> Result<GrayImage, ScanError> {
+    let unreadable = |reason: String| ScanError::Image { path: path.display().to_string(), reason };
+    let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
+    if bytes.starts_with(&[0xFF, 0xD8]) {
+        use zune_jpeg::zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+        let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::Luma);
+        let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(&bytes), options);
+        if let (Ok(pixels), Some((w, h))) = (decoder.decode(), decoder.dimensions()) {
+            if let Some(luma) = GrayImage::from_raw(w as u32, h as u32, pixels) {
+                return Ok(luma);
+            }
+        }
+    }
+    let img = image::load_from_memory(&bytes).map_err(|e| unreadable(e.to_string()))?;
+    Ok(img.to_luma8())
+}
+
+/// Loads an image file and decodes it, every stage.
 pub fn decode_file(path: &Path) -> Result<Vec<String>, ScanError> {
-    let img =
-        image::open(path).map_err(|e| ScanError::Image { path: path.display().to_string(), reason: e.to_string() })?;
-    Ok(decode_gray(&img.to_luma8()))
+    decode_file_with(path, Effort::Thorough)
 }
 
 /// Runs a third-party decoder so that a panic inside it (rqrr 0.10 and 0.11
@@ -112,13 +193,18 @@ fn contained<T: Default>(what: &str, decode: impl FnOnce() -> T) -> T {
     }
 }
 
-/// rxing alone (measurements compare the decoders).
+/// rxing alone, trying harder (measurements compare the decoders).
 pub fn decode_rxing(luma: &[u8], width: u32, height: u32) -> Option<String> {
+    decode_rxing_with(luma, width, height, true)
+}
+
+/// rxing, with or without its TryHarder hint (a finer search for the finder patterns).
+fn decode_rxing_with(luma: &[u8], width: u32, height: u32, try_harder: bool) -> Option<String> {
     if width == 0 || height == 0 || luma.len() < width as usize * height as usize {
         return None;
     }
     contained("rxing", || {
-        let mut hints = DecodeHints::default().with(rxing::DecodeHintValue::TryHarder(true));
+        let mut hints = DecodeHints::default().with(rxing::DecodeHintValue::TryHarder(try_harder));
         rxing::helpers::detect_in_luma_slice_with_hints(luma, width, height, Some(BarcodeFormat::QR_CODE), &mut hints)
             .ok()
             .map(|r| r.getText().to_string())
@@ -174,7 +260,7 @@ pub fn measure_synthetic(frames_per_condition: usize) -> Vec<RateRow> {
                 .collect();
             type Decoder = fn(&RgbImage) -> Vec<String>;
             let decoders: [(&'static str, Decoder); 3] = [
-                ("live (half-res, then full)", decode_frame),
+                ("live (half, full, stretched)", decode_frame),
                 ("rxing, full-res", |f| {
                     let l = frame_luma(f, false);
                     decode_rxing(l.as_raw(), l.width(), l.height()).into_iter().collect()
@@ -220,6 +306,73 @@ mod tests {
     fn decodes_a_rendered_code() {
         let img = QrMatrix::encode("gradcap 学历照片").unwrap().to_luma(4);
         assert_eq!(decode_gray(&img), vec!["gradcap 学历照片".to_string()]);
+    }
+
+    /// A dim code under a glare gradient: its modules swing less than the
+    /// binarizer's threshold, so the plain passes read nothing, and the
+    /// contrast-stretched stage reads it (the live stages included).
+    #[test]
+    fn a_dim_code_under_a_glare_gradient_is_read_by_the_stretched_stage() {
+        let payload = "eyJzamMiOiIxNzAwMDAwMDAwMDAwIiwiY2ptIjoiQUJDIn0=".repeat(3);
+        let code = QrMatrix::encode(&payload).unwrap().to_luma(5);
+        let (w, h) = (code.width() + 160, code.height() + 100);
+        let img = GrayImage::from_fn(w, h, |x, y| {
+            let ground = 70.0 + 90.0 * f64::from(x) / f64::from(w);
+            let inside = x >= 80 && y >= 50 && x < 80 + code.width() && y < 50 + code.height();
+            let dark = inside && code.get_pixel(x - 80, y - 50).0[0] < 128;
+            image::Luma([(ground - if dark { 24.0 } else { 0.0 }) as u8])
+        });
+        assert_eq!(
+            decode_rxing(img.as_raw(), w, h),
+            None,
+            "the plain pass must miss it for this test to mean anything"
+        );
+        let stretched = stages::stretch_contrast(img.as_raw(), w, h);
+        assert_eq!(decode_rxing(stretched.as_raw(), w, h), Some(payload.clone()));
+        assert_eq!(decode_luma_with(img.as_raw(), w, h, Effort::Live), vec![payload]);
+    }
+
+    /// The region search finds a code wherever it is put on a cluttered
+    /// frame, and the crop is a fraction of the frame.
+    #[test]
+    fn the_code_region_holds_the_code_wherever_it_is() {
+        let code = QrMatrix::encode(&"eyJzamMiOiIxNzAwMDAwMDAwMDAwIiwiY2ptIjoiQUJDIn0=".repeat(5)).unwrap().to_luma(3);
+        let side = code.width();
+        for (i, (x0, y0)) in [(40u32, 30u32), (900, 400), (500, 120), (1000, 20)].into_iter().enumerate() {
+            let (w, h) = (1280u32, 720u32);
+            let img = GrayImage::from_fn(w, h, |x, y| {
+                if x >= x0 && y >= y0 && x < x0 + side && y < y0 + side {
+                    return *code.get_pixel(x - x0, y - y0);
+                }
+                // A gradient and a few flat boxes: a room, not a texture.
+                let boxed = (x / 200 + y / 150 + i as u32) % 3 == 0;
+                image::Luma([(60 + (x + y) / 20 + if boxed { 60 } else { 0 }).min(255) as u8])
+            });
+            let (rx, ry, rw, rh) = stages::code_region(img.as_raw(), w, h).expect("a region");
+            assert!(
+                rx <= x0 && ry <= y0 && rx + rw >= x0 + side && ry + rh >= y0 + side,
+                "{:?} misses the code at {x0},{y0}",
+                (rx, ry, rw, rh)
+            );
+            assert!(
+                u64::from(rw) * u64::from(rh) * 4 < u64::from(w) * u64::from(h),
+                "the crop is under a quarter of the frame"
+            );
+            let crop = stages::crop_luma(img.as_raw(), w, (rx, ry, rw, rh));
+            assert_eq!(crop.dimensions(), (rw, rh));
+        }
+    }
+
+    #[test]
+    fn stretching_keeps_the_size_and_a_flat_image_mid_grey() {
+        for (w, h) in [(1u32, 1u32), (17, 5), (640, 480), (1921, 1081)] {
+            let flat = GrayImage::from_pixel(w, h, image::Luma([200]));
+            let out = stages::stretch_contrast(flat.as_raw(), w, h);
+            assert_eq!(out.dimensions(), (w, h));
+            assert!(out.as_raw().iter().all(|v| *v == 128));
+            assert_eq!(stages::half_luma(flat.as_raw(), w, h).dimensions(), (w / 2, h / 2));
+            assert_eq!(stages::code_region(flat.as_raw(), w, h), None, "no region in a flat image");
+        }
     }
 
     #[test]
