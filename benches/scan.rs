@@ -91,16 +91,15 @@ fn live_decode_720p(bencher: divan::Bencher) {
 }
 
 /// What the scanner thread spends on a frame with no code in it (most
-/// frames), on an even frame (0) and an odd one (1, which also stretches the
-/// whole frame when something code-like is in view).
-#[divan::bench(sample_count = 40, args = [0, 1])]
-fn live_pass_1080p_no_code(bencher: divan::Bencher, pass: u64) {
+/// frames): the half-resolution pass, the region search and the crop.
+#[divan::bench(sample_count = 40)]
+fn live_decode_1080p_no_code(bencher: divan::Bencher) {
     let f = gradcap::camera::synth::portrait(1920, 1080, 2);
-    bencher.bench(|| gradcap::scan::decode_frame_pass(black_box(&f), pass));
+    bencher.bench(|| gradcap::scan::decode_frame(black_box(&f)));
 }
 
-#[divan::bench(sample_count = 40, args = [0, 1])]
-fn live_pass_720p_no_code(bencher: divan::Bencher, pass: u64) {
+#[divan::bench(sample_count = 40)]
+fn live_decode_720p_no_code(bencher: divan::Bencher) {
     let f = gradcap::camera::synth::portrait(1280, 720, 2);
-    bencher.bench(|| gradcap::scan::decode_frame_pass(black_box(&f), pass));
+    bencher.bench(|| gradcap::scan::decode_frame(black_box(&f)));
 }

@@ -41,14 +41,12 @@ impl crate::text::Bilingual for ScanError {
 /// How hard a decode tries once the cheap stages found nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effort {
-    /// The scanner thread's stages: half resolution, the code-like region
-    /// at full resolution (plain and contrast-stretched), and the whole
-    /// frame stretched only when such a region is in view. A frame with no
-    /// code, the usual case, mostly costs the first stage and the search.
+    /// The scanner thread's stages: on a large frame, half resolution and
+    /// the code-like region at full resolution (plain and contrast-
+    /// stretched); a small frame whole, plain and stretched. A frame with
+    /// no code, the usual case, costs the first stage, the search and the
+    /// crop of what looked most like a code.
     Live,
-    /// The live stages without the whole large frame stretched: the
-    /// scanner's even frames ([`decode_frame_pass`]).
-    LiveCheap,
     /// `gradcap decode` and tests: every stage, the whole frame plain and
     /// stretched whatever the region search said, then rqrr, which also
     /// reads several codes in one image.
@@ -65,9 +63,8 @@ const LARGE_MIN_SIDE: u32 = 600;
 /// 1. large images (short side ≥ 600 px): half resolution (2×2 mean), then
 ///    the code-like region ([`stages::code_region`]) cropped at full
 ///    resolution, plain and contrast-stretched;
-/// 2. the whole image: plain (small images, or [`Effort::Thorough`]), then
-///    contrast-stretched (with [`Effort::Live`] on a large image only when
-///    a region was found) ([`stages::stretch_contrast`]): a dim screen, a
+/// 2. the whole image (small images, or [`Effort::Thorough`]): plain, then
+///    contrast-stretched ([`stages::stretch_contrast`]): a dim screen, a
 ///    glare band or blur leave the modules a swing in brightness the
 ///    binarizer takes for flat ground;
 /// 3. [`Effort::Thorough`]: rqrr on the whole image.
@@ -78,7 +75,6 @@ pub fn decode_luma_with(luma: &[u8], width: u32, height: u32, effort: Effort) ->
     let luma = &luma[..width as usize * height as usize];
     let rx = |img: &GrayImage| decode_rxing(img.as_raw(), img.width(), img.height());
     let large = width.min(height) >= LARGE_MIN_SIDE;
-    let mut region_seen = false;
     if large {
         // Without TryHarder: as many reads here, in less time; a miss goes on.
         let half = stages::half_luma(luma, width, height);
@@ -86,7 +82,6 @@ pub fn decode_luma_with(luma: &[u8], width: u32, height: u32, effort: Effort) ->
             return vec![text];
         }
         if let Some(region) = stages::code_region(luma, width, height) {
-            region_seen = true;
             let crop = stages::crop_luma(luma, width, region);
             let stretched = || stages::stretch_contrast(crop.as_raw(), crop.width(), crop.height());
             if let Some(text) = rx(&crop).or_else(|| rx(&stretched())) {
@@ -96,17 +91,20 @@ pub fn decode_luma_with(luma: &[u8], width: u32, height: u32, effort: Effort) ->
     }
     let thorough = effort == Effort::Thorough;
     if !large || thorough {
-        if let Some(text) = decode_rxing(luma, width, height) {
+        // A small image is read first without TryHarder (a scan, a close-up:
+        // most read at once), then with it.
+        let quick = || if large { None } else { decode_rxing_with(luma, width, height, false) };
+        if let Some(text) = quick().or_else(|| decode_rxing(luma, width, height)) {
             return vec![text];
         }
     }
-    if !large || (region_seen && effort == Effort::Live) || thorough {
+    if !large || thorough {
         if let Some(text) = rx(&stages::stretch_contrast(luma, width, height)) {
             return vec![text];
         }
     }
     match effort {
-        Effort::Live | Effort::LiveCheap => Vec::new(),
+        Effort::Live => Vec::new(),
         Effort::Thorough => decode_rqrr(luma, width, height),
     }
 }
@@ -132,17 +130,6 @@ pub fn frame_luma(rgb: &RgbImage, half: bool) -> GrayImage {
 pub fn decode_frame(rgb: &RgbImage) -> Vec<String> {
     let luma = frame_luma(rgb, false);
     decode_luma_with(luma.as_raw(), luma.width(), luma.height(), Effort::Live)
-}
-
-/// The scanner thread's pass over its `n`th frame: the live stages, but the
-/// costliest (the whole large frame stretched, which a code held up needs on
-/// about one frame in forty) only on odd frames. A frame with no code in
-/// view costs half as much, and a code the cheaper stages miss is read
-/// within two frames (`decode --live` runs both frames' stages at once).
-pub fn decode_frame_pass(rgb: &RgbImage, n: u64) -> Vec<String> {
-    let luma = frame_luma(rgb, false);
-    let effort = if n % 2 == 1 { Effort::Live } else { Effort::LiveCheap };
-    decode_luma_with(luma.as_raw(), luma.width(), luma.height(), effort)
 }
 
 /// Decodes a grey image, every stage.
@@ -333,7 +320,7 @@ mod tests {
     }
 
     /// The region search finds a code wherever it is put on a cluttered
-    /// frame, and the crop is a fraction of the frame.
+    /// frame, and the crop is under half the frame (a code and its margin).
     #[test]
     fn the_code_region_holds_the_code_wherever_it_is() {
         let code = QrMatrix::encode(&"eyJzamMiOiIxNzAwMDAwMDAwMDAwIiwiY2ptIjoiQUJDIn0=".repeat(5)).unwrap().to_luma(3);
@@ -355,8 +342,8 @@ mod tests {
                 (rx, ry, rw, rh)
             );
             assert!(
-                u64::from(rw) * u64::from(rh) * 4 < u64::from(w) * u64::from(h),
-                "the crop is under a quarter of the frame"
+                u64::from(rw) * u64::from(rh) * 2 < u64::from(w) * u64::from(h),
+                "the crop is under half the frame"
             );
             let crop = stages::crop_luma(img.as_raw(), w, (rx, ry, rw, rh));
             assert_eq!(crop.dimensions(), (rw, rh));

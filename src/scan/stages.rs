@@ -67,7 +67,7 @@ pub fn stretch_contrast(luma: &[u8], width: u32, height: u32) -> GrayImage {
 
 /// Where a code probably is: the bounding box (`x`, `y`, `width`, `height`
 /// in full-resolution pixels) of the largest cluster of edge-dense blocks,
-/// found at quarter resolution, with a margin of two blocks. A QR code is
+/// found at quarter resolution, with a margin of six blocks. A QR code is
 /// the densest texture a webcam sees of a phone; a crop around it costs the
 /// decoder a fraction of the frame. `None` when nothing is dense enough.
 pub fn code_region(luma: &[u8], width: u32, height: u32) -> Option<(u32, u32, u32, u32)> {
@@ -134,7 +134,10 @@ pub fn code_region(luma: &[u8], width: u32, height: u32) -> Option<(u32, u32, u3
         return None;
     }
     let side = (BLOCK * 4) as u32;
-    let margin = 2;
+    // Six blocks (192 px) each side: a glare band or a blurred corner can
+    // leave part of the code below the density mark, and the crop must
+    // still hold all of it.
+    let margin = 6;
     let left = (x0 as u32).saturating_sub(margin) * side;
     let top = (y0 as u32).saturating_sub(margin) * side;
     let right = ((x1 as u32 + 1 + margin) * side).min(width);

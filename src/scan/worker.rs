@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::decode_frame_pass;
+use super::decode_frame;
 use crate::frame::{Frame, FrameSlot};
 pub use crate::worker::WorkerError;
 use crate::worker::{Wake, Worker};
@@ -78,7 +78,7 @@ impl ScanWorker {
                 let Some(frame) = slot.wait_newer(last, Duration::from_millis(100)) else { continue };
                 last = frame.number;
                 let start = Instant::now();
-                let texts = decode_frame_pass(&frame.rgb, frame.number);
+                let texts = decode_frame(&frame.rgb);
                 let elapsed = start.elapsed();
                 t_stats.frames.fetch_add(1, Ordering::Relaxed);
                 t_stats.last_decode_us.store(elapsed.as_micros() as u64, Ordering::Relaxed);
