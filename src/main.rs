@@ -300,7 +300,8 @@ fn decode(raw: bool, effort: scan::Effort, as_json: bool, texts: &[String], imag
             errln!("{e}");
             Ok(ExitCode::from(1))
         }
-        Err(e) => Err(e.into()),
+        // Said as before the batch moved into the library (and a closed pipe is seen as one).
+        Err(batch::BatchError::Output(io)) => Err(io.into()),
     }
 }
 

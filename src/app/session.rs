@@ -49,6 +49,9 @@ impl GradcapApp {
         self.station = None;
         self.ui.review = None;
         self.ui.skip_prompt = false;
+        // The other database's messages do not follow onto this one's band.
+        self.ui.feedback = None;
+        self.ui.earlier.clear();
         self.open_station();
         self.start_camera();
         self.say(messages::training(training));

@@ -248,8 +248,17 @@ impl Jpeg {
     /// Reads the picture's size and colours from its frame header. A file
     /// that is not a JPEG, or a CMYK or 12-bit one, is refused.
     pub fn new(data: Vec<u8>) -> Result<Self, PdfError> {
-        let (width, height, components, precision) =
+        let (marker, width, height, components, precision) =
             jpeg_frame(&data).ok_or_else(|| PdfError::Image("不是 JPEG 文件 / not a JPEG file".into()))?;
+        // Baseline, extended and progressive Huffman JPEGs: what every PDF
+        // reader shows. Lossless, hierarchical and arithmetic-coded ones not.
+        if !(0xC0..=0xC2).contains(&marker) {
+            return Err(PdfError::Image(format!(
+                "JPEG 编码 SOF{} 不受支持 / JPEG coding SOF{} is not supported",
+                marker - 0xC0,
+                marker - 0xC0
+            )));
+        }
         if precision != 8 {
             return Err(PdfError::Image(format!("{precision} 位精度 / {precision}-bit samples")));
         }
@@ -270,8 +279,9 @@ impl Jpeg {
     }
 }
 
-/// Width, height, components and sample precision from a JPEG's SOF segment.
-fn jpeg_frame(data: &[u8]) -> Option<(u32, u32, u8, u8)> {
+/// The SOF marker, width, height, components and sample precision from a
+/// JPEG's frame header.
+fn jpeg_frame(data: &[u8]) -> Option<(u8, u32, u32, u8, u8)> {
     if data.get(0..2)? != [0xFF, 0xD8] {
         return None;
     }
@@ -302,7 +312,7 @@ fn jpeg_frame(data: &[u8]) -> Option<(u32, u32, u8, u8)> {
             let precision = *seg.first()?;
             let height = u32::from(u16::from_be_bytes([*seg.get(1)?, *seg.get(2)?]));
             let width = u32::from(u16::from_be_bytes([*seg.get(3)?, *seg.get(4)?]));
-            return Some((width, height, *seg.get(5)?, precision));
+            return Some((marker, width, height, *seg.get(5)?, precision));
         }
         i += len;
     }

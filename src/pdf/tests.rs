@@ -373,6 +373,13 @@ fn only_an_8_bit_grey_or_colour_jpeg_is_taken_and_broken_bytes_never_panic() {
         }
         let _ = Jpeg::new(bytes);
     }
+    // Lossless (SOF3) and arithmetic-coded (SOF9) JPEGs: refused, readers do not show them.
+    for sof in [0xC3u8, 0xC9] {
+        let mut other = rgb.clone();
+        let at = other.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        other[at + 1] = sof;
+        assert!(matches!(Jpeg::new(other), Err(PdfError::Image(_))), "SOF {sof:#x}");
+    }
     // A zero-size frame header is refused.
     let mut zero = rgb.clone();
     let sof = zero.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();

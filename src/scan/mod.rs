@@ -1,8 +1,8 @@
 //! QR decoding from pixels: luma in, texts out.
 //!
 //! rxing (a port of ZXing) reads in stages, cheapest first: half
-//! resolution, the code-like region, the whole image, each plain and
-//! contrast-stretched (`stages.rs` does the pixel work); rqrr is the
+//! resolution, the code-like region plain and contrast-stretched, the whole
+//! image plain and stretched (`stages.rs` does the pixel work); rqrr is the
 //! last fallback of `gradcap decode` and the reader of several codes in one
 //! image. The live scanning pipeline on a worker thread runs the same
 //! stages but rqrr ([`Effort`]).
@@ -43,9 +43,10 @@ impl crate::text::Bilingual for ScanError {
 pub enum Effort {
     /// The scanner thread's stages: on a large frame, half resolution and
     /// the code-like region at full resolution (plain and contrast-
-    /// stretched); a small frame whole, plain and stretched. A frame with
-    /// no code, the usual case, costs the first stage, the search and the
-    /// crop of what looked most like a code.
+    /// stretched); a small frame (short side under 600 px) whole, plain
+    /// without and with TryHarder, then stretched. A large frame with no
+    /// code, the usual case, costs the first stage, the search and the crop
+    /// of what looked most like a code; a small one all three passes.
     Live,
     /// `gradcap decode` and tests: every stage, the whole frame plain and
     /// stretched whatever the region search said, then rqrr, which also
@@ -145,11 +146,12 @@ pub fn decode_file_with(path: &Path, effort: Effort) -> Result<Vec<String>, Scan
 
 /// An image file's brightness. A JPEG is decoded straight to its Y channel
 /// (no colour conversion: a third of the time of decoding to RGB and
-/// converting); anything else, or a JPEG that way refuses, through `image`.
+/// converting); anything else, or a JPEG that way refuses, through `image`
+/// as before (by its extension, with its messages).
 pub fn read_luma(path: &Path) -> Result<GrayImage, ScanError> {
     let unreadable = |reason: String| ScanError::Image { path: path.display().to_string(), reason };
     let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
-    if bytes.starts_with(&[0xFF, 0xD8]) {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         use zune_jpeg::zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
         let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::Luma);
         let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(&bytes), options);
@@ -159,7 +161,7 @@ pub fn read_luma(path: &Path) -> Result<GrayImage, ScanError> {
             }
         }
     }
-    let img = image::load_from_memory(&bytes).map_err(|e| unreadable(e.to_string()))?;
+    let img = image::open(path).map_err(|e| unreadable(e.to_string()))?;
     Ok(img.to_luma8())
 }
 
@@ -247,7 +249,7 @@ pub fn measure_synthetic(frames_per_condition: usize) -> Vec<RateRow> {
                 .collect();
             type Decoder = fn(&RgbImage) -> Vec<String>;
             let decoders: [(&'static str, Decoder); 3] = [
-                ("live (half, full, stretched)", decode_frame),
+                ("live (half, region crop plain/stretched)", decode_frame),
                 ("rxing, full-res", |f| {
                     let l = frame_luma(f, false);
                     decode_rxing(l.as_raw(), l.width(), l.height()).into_iter().collect()
@@ -352,12 +354,18 @@ mod tests {
 
     #[test]
     fn stretching_keeps_the_size_and_a_flat_image_mid_grey() {
-        for (w, h) in [(1u32, 1u32), (17, 5), (640, 480), (1921, 1081)] {
+        for (w, h) in [(0u32, 3u32), (3, 0), (1, 1), (17, 5), (640, 480), (1921, 1081)] {
             let flat = GrayImage::from_pixel(w, h, image::Luma([200]));
             let out = stages::stretch_contrast(flat.as_raw(), w, h);
-            assert_eq!(out.dimensions(), (w, h));
+            if w > 0 && h > 0 {
+                assert_eq!(out.dimensions(), (w, h));
+            }
             assert!(out.as_raw().iter().all(|v| *v == 128));
-            assert_eq!(stages::half_luma(flat.as_raw(), w, h).dimensions(), (w / 2, h / 2));
+            // A box past the image is refused with an empty crop, never a panic.
+            assert_eq!(stages::crop_luma(flat.as_raw(), w, (w, 0, 1, 1)).dimensions(), (0, 0));
+            assert_eq!(stages::crop_luma(flat.as_raw(), w, (0, h, 1, 1)).dimensions(), (0, 0));
+            let half = stages::half_luma(flat.as_raw(), w, h);
+            assert_eq!(half.as_raw().len(), (w / 2 * (h / 2)) as usize);
             assert_eq!(stages::code_region(flat.as_raw(), w, h), None, "no region in a flat image");
         }
     }

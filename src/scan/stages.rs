@@ -31,6 +31,9 @@ pub fn stretch_contrast(luma: &[u8], width: u32, height: u32) -> GrayImage {
     const GAIN: i32 = 2;
     let block = (width.min(height) / 20).clamp(16, 64) as usize;
     let (w, h) = (width as usize, height as usize);
+    if w == 0 || h == 0 || luma.len() < w * h {
+        return GrayImage::default();
+    }
     let (bw, bh) = (w.div_ceil(block), h.div_ceil(block));
     let mut sums = vec![0u32; bw * bh];
     let mut counts = vec![0u32; bw * bh];
@@ -148,6 +151,9 @@ pub fn code_region(luma: &[u8], width: u32, height: u32) -> Option<(u32, u32, u3
 /// The rows and columns of `luma` inside the box, as an image of their own.
 pub fn crop_luma(luma: &[u8], width: u32, (x, y, w, h): (u32, u32, u32, u32)) -> GrayImage {
     let (x, y, w, h, stride) = (x as usize, y as usize, w as usize, h as usize, width as usize);
+    if x + w > stride || (y + h) * stride > luma.len() {
+        return GrayImage::default();
+    }
     let mut out = Vec::with_capacity(w * h);
     for row in y..y + h {
         out.extend_from_slice(&luma[row * stride + x..row * stride + x + w]);
