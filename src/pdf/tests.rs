@@ -274,10 +274,15 @@ fn bad_font_is_an_error() {
     assert!(msg.contains("字体") && msg.contains("font"), "{msg}");
 }
 
-fn jpeg_of(img: &image::RgbImage) -> Vec<u8> {
+/// `img` as a file of `format`, in memory.
+fn encoded(img: impl Into<image::DynamicImage>, format: image::ImageFormat) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    img.into().write_to(&mut out, format).unwrap();
     out.into_inner()
+}
+
+fn jpeg_of(img: &image::RgbImage) -> Vec<u8> {
+    encoded(img.clone(), image::ImageFormat::Jpeg)
 }
 
 /// Poppler's tools, required on CI (which installs them), skipped elsewhere without.
@@ -342,17 +347,9 @@ fn a_jpeg_is_placed_as_it_is_and_prints_where_it_was_put() {
 
 #[test]
 fn only_an_8_bit_grey_or_colour_jpeg_is_taken_and_broken_bytes_never_panic() {
-    let grey = {
-        let mut out = std::io::Cursor::new(Vec::new());
-        image::GrayImage::from_pixel(8, 5, image::Luma([90])).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
-        out.into_inner()
-    };
+    let grey = encoded(image::GrayImage::from_pixel(8, 5, image::Luma([90])), image::ImageFormat::Jpeg);
     assert_eq!(Jpeg::new(grey.clone()).unwrap().size(), (8, 5));
-    let png = {
-        let mut out = std::io::Cursor::new(Vec::new());
-        image::GrayImage::from_pixel(8, 5, image::Luma([90])).write_to(&mut out, image::ImageFormat::Png).unwrap();
-        out.into_inner()
-    };
+    let png = encoded(image::GrayImage::from_pixel(8, 5, image::Luma([90])), image::ImageFormat::Png);
     let e = Jpeg::new(png).unwrap_err();
     assert!(matches!(e, PdfError::Image(_)));
     assert!(crate::text::Bilingual::text(&e).en.contains("not a JPEG"));

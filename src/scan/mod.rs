@@ -82,7 +82,7 @@ pub fn decode_luma_with(luma: &[u8], width: u32, height: u32, effort: Effort) ->
         if let Some(text) = decode_rxing_with(half.as_raw(), half.width(), half.height(), false) {
             return vec![text];
         }
-        if let Some(region) = stages::code_region(luma, width, height) {
+        if let Some(region) = stages::code_region(&half, width, height) {
             let crop = stages::crop_luma(luma, width, region);
             let stretched = || stages::stretch_contrast(crop.as_raw(), crop.width(), crop.height());
             if let Some(text) = rx(&crop).or_else(|| rx(&stretched())) {
@@ -115,21 +115,16 @@ pub fn decode_luma(luma: &[u8], width: u32, height: u32) -> Vec<String> {
     decode_luma_with(luma, width, height, Effort::Thorough)
 }
 
-/// Luma of an RGB frame, halved in each dimension (2×2 mean) when `half`.
-pub fn frame_luma(rgb: &RgbImage, half: bool) -> GrayImage {
+/// Luma of an RGB frame.
+pub fn frame_luma(rgb: &RgbImage) -> GrayImage {
     let luma = |p: &[u8]| ((u32::from(p[0]) * 77 + u32::from(p[1]) * 150 + u32::from(p[2]) * 29) >> 8) as u8;
     let (w, h) = rgb.dimensions();
-    let full = GrayImage::from_raw(w, h, rgb.as_raw().chunks_exact(3).map(luma).collect()).unwrap_or_default();
-    if half {
-        stages::half_luma(full.as_raw(), w, h)
-    } else {
-        full
-    }
+    GrayImage::from_raw(w, h, rgb.as_raw().chunks_exact(3).map(luma).collect()).unwrap_or_default()
 }
 
 /// Decodes a live camera frame: the scanner thread's stages ([`Effort::Live`]).
 pub fn decode_frame(rgb: &RgbImage) -> Vec<String> {
-    let luma = frame_luma(rgb, false);
+    let luma = frame_luma(rgb);
     decode_luma_with(luma.as_raw(), luma.width(), luma.height(), Effort::Live)
 }
 
@@ -161,7 +156,12 @@ pub fn read_luma(path: &Path) -> Result<GrayImage, ScanError> {
             }
         }
     }
-    let img = image::open(path).map_err(|e| unreadable(e.to_string()))?;
+    // As `image::open` does it (the format from the extension), on the bytes already read.
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(&bytes));
+    if let Ok(format) = image::ImageFormat::from_path(path) {
+        reader.set_format(format);
+    }
+    let img = reader.decode().map_err(|e| unreadable(e.to_string()))?;
     Ok(img.to_luma8())
 }
 
@@ -251,11 +251,11 @@ pub fn measure_synthetic(frames_per_condition: usize) -> Vec<RateRow> {
             let decoders: [(&'static str, Decoder); 3] = [
                 ("live (half, region crop plain/stretched)", decode_frame),
                 ("rxing, full-res", |f| {
-                    let l = frame_luma(f, false);
+                    let l = frame_luma(f);
                     decode_rxing(l.as_raw(), l.width(), l.height()).into_iter().collect()
                 }),
                 ("rqrr, full-res", |f| {
-                    let l = frame_luma(f, false);
+                    let l = frame_luma(f);
                     decode_rqrr(l.as_raw(), l.width(), l.height())
                 }),
             ];
@@ -337,7 +337,8 @@ mod tests {
                 let boxed = (x / 200 + y / 150 + i as u32) % 3 == 0;
                 image::Luma([(60 + (x + y) / 20 + if boxed { 60 } else { 0 }).min(255) as u8])
             });
-            let (rx, ry, rw, rh) = stages::code_region(img.as_raw(), w, h).expect("a region");
+            let half = stages::half_luma(img.as_raw(), w, h);
+            let (rx, ry, rw, rh) = stages::code_region(&half, w, h).expect("a region");
             assert!(
                 rx <= x0 && ry <= y0 && rx + rw >= x0 + side && ry + rh >= y0 + side,
                 "{:?} misses the code at {x0},{y0}",
@@ -366,7 +367,7 @@ mod tests {
             assert_eq!(stages::crop_luma(flat.as_raw(), w, (0, h, 1, 1)).dimensions(), (0, 0));
             let half = stages::half_luma(flat.as_raw(), w, h);
             assert_eq!(half.as_raw().len(), (w / 2 * (h / 2)) as usize);
-            assert_eq!(stages::code_region(flat.as_raw(), w, h), None, "no region in a flat image");
+            assert_eq!(stages::code_region(&half, w, h), None, "no region in a flat image");
         }
     }
 

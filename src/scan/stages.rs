@@ -73,14 +73,16 @@ pub fn stretch_contrast(luma: &[u8], width: u32, height: u32) -> GrayImage {
 /// found at quarter resolution, with a margin of six blocks. A QR code is
 /// the densest texture a webcam sees of a phone; a crop around it costs the
 /// decoder a fraction of the frame. `None` when nothing is dense enough.
-pub fn code_region(luma: &[u8], width: u32, height: u32) -> Option<(u32, u32, u32, u32)> {
+///
+/// `half` is the image at half resolution ([`half_luma`], which the first
+/// decode stage has made already); `width` × `height` is the full size.
+pub fn code_region(half: &GrayImage, width: u32, height: u32) -> Option<(u32, u32, u32, u32)> {
     /// Block side at quarter resolution (32 px at full).
     const BLOCK: usize = 8;
     /// A step in brightness between neighbours that counts as an edge.
     const EDGE_STEP: i32 = 12;
     /// The share of a block's pixels on an edge that makes it dense.
     const DENSE_PERCENT: usize = 30;
-    let half = half_luma(luma, width, height);
     let quarter = half_luma(half.as_raw(), half.width(), half.height());
     let (w, h) = (quarter.width() as usize, quarter.height() as usize);
     let (bw, bh) = (w / BLOCK, h / BLOCK);
