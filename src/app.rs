@@ -36,6 +36,7 @@ use crate::worker::Wake;
 
 mod devices;
 mod session;
+mod studio;
 mod tasks;
 mod timing;
 pub mod window;
@@ -71,6 +72,8 @@ pub struct GradcapApp {
     scanner: Option<ScanWorker>,
     framing: Option<FramingWorker>,
     shutter: Option<Shutter>,
+    /// The studio camera's folder, when it makes the photos.
+    studio: Option<crate::station::ingest::StudioCamera>,
     player: Player,
     tasks: Tasks<Task, TaskOutput, ExportProgress>,
     /// Reads the assistants' figures while their tab is shown.
@@ -128,6 +131,7 @@ impl GradcapApp {
             scanner: None,
             framing: None,
             shutter: None,
+            studio: None,
             view: View::Operator,
             ui: UiState::default(),
             started: Instant::now(),
@@ -143,6 +147,7 @@ impl GradcapApp {
             Err(e) => app.startup_error = Some(e.to_string()),
         }
         app.start_camera();
+        app.start_studio();
         if let Some(w) = settings_warning {
             app.ui.say(messages::settings_warning(Text::same(w)));
         }
@@ -210,6 +215,7 @@ impl GradcapApp {
             (Some(p), None) => format!("{}", p.display()),
             (None, _) => "(memory)".into(),
         };
+        self.refresh_tray();
     }
 
     /// 1. Workers: camera state and preview, framing hints, codes read, the
@@ -274,6 +280,7 @@ impl GradcapApp {
                 commands.push(Command::Scanned { text: hit.text, frame: Some(hit.frame) });
             }
         }
+        self.poll_studio(ctx);
         if let (Some(shutter), Some(st)) = (&mut self.shutter, &mut self.station) {
             let session = st.session().id;
             let outcomes = shutter.collect(st);
@@ -354,8 +361,10 @@ impl GradcapApp {
     /// 5. The one place that changes anything.
     pub fn apply(&mut self, command: Command, ctx: &egui::Context) {
         // A damaged image store takes no more captures: restore a backup first.
-        if let (Some(e), Command::Scanned { .. } | Command::Shoot | Command::Accept) =
-            (&self.image_store_damaged, &command)
+        if let (
+            Some(e),
+            Command::Scanned { .. } | Command::Shoot | Command::Accept | Command::BindShot(_) | Command::BindOldestShot,
+        ) = (&self.image_store_damaged, &command)
         {
             self.ui.say(Feedback::error(e));
             self.player.play(Cue::Rejected);
@@ -373,7 +382,11 @@ impl GradcapApp {
                 };
                 self.player.play(cue);
             }
+            Command::Shoot if self.studio.is_some() => self.shoot_studio(),
             Command::Shoot => self.shoot(),
+            Command::BindShot(id) => self.bind_shot(id),
+            Command::BindOldestShot => self.bind_oldest_shot(),
+            Command::DiscardShot(id) => self.discard_shot(id),
             Command::Accept => {
                 if self.accept_needs_confirmation() {
                     return;
@@ -692,6 +705,7 @@ impl GradcapApp {
                         assessment: (**assessment).clone(),
                     };
                     self.ui.review = Some((review, tex));
+                    self.check_shot_limit(record, take.take_no);
                 }
                 Err(e) => self.fail(&e),
             }

@@ -181,6 +181,10 @@ pub enum Command {
         /// Session date (YYYY-MM-DD; default today).
         #[arg(long, value_name = "DATE")]
         date: Option<String>,
+        /// Write each portrait as a studio camera file into DIR and take it
+        /// through the hot-folder ingest (as a tethered DSLR's shots).
+        #[arg(long, value_name = "DIR")]
+        shots_folder: Option<PathBuf>,
     },
     /// Class rosters: import (masked while read).
     Roster {

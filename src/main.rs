@@ -107,13 +107,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             outln!("{} 个演练码已写入 / drill codes written to {}", students.len(), out.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Simulate { students, roster, station, seed, school_code, date } => {
+        Command::Simulate { students, roster, station, seed, school_code, date, shots_folder } => {
             // Simulated students carry drill codes: a training database, the
             // station's own training file unless --db names one.
             let path = if cli.db.is_some() { db()? } else { paths::training_db(&db()?) };
             let store = Store::open_training(&path).with_context(|| format!("数据库 / database {}", path.display()))?;
             let mut opts = SimulateOptions::new(*students, station, *seed);
             opts.school_code.clone_from(school_code);
+            opts.shots_folder.clone_from(shots_folder);
             if let Some(date) = date {
                 opts.date.clone_from(date);
             }

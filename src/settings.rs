@@ -46,11 +46,75 @@ pub struct Keys {
     pub accept: String,
     pub reshoot: String,
     pub skip: String,
+    /// Binds the oldest studio camera file of the tray to the queue head.
+    pub bind: String,
 }
 
 impl Default for Keys {
     fn default() -> Self {
-        Keys { shoot: "Space".into(), accept: "Enter".into(), reshoot: "R".into(), skip: "S".into() }
+        Keys { shoot: "Space".into(), accept: "Enter".into(), reshoot: "R".into(), skip: "S".into(), bind: "B".into() }
+    }
+}
+
+/// What makes the photo.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShotSource {
+    /// The USB webcam, on the shutter key.
+    #[default]
+    Webcam,
+    /// A studio camera whose tethering software saves into a folder; the
+    /// webcam (or a scanner gun) still reads the codes and shows the framing.
+    Folder,
+}
+
+/// The studio camera and the shot rules (both sources).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ShotSettings {
+    pub source: ShotSource,
+    /// The folder the tethering software saves into.
+    pub folder: String,
+    /// Who fires the studio camera.
+    pub trigger: crate::station::ingest::ShotTrigger,
+    /// With the station triggering: files this many seconds after the key bind.
+    pub window_s: u32,
+    /// Files this close after the last one bound are its burst (same student).
+    pub burst_ms: u64,
+    /// More takes than this for one student warns the operator.
+    pub limit: u32,
+    /// Run on the shutter key when the station triggers (program and
+    /// arguments separated by spaces, e.g. `gphoto2 --trigger-capture`); empty: none.
+    pub trigger_command: String,
+}
+
+impl Default for ShotSettings {
+    fn default() -> Self {
+        ShotSettings {
+            source: ShotSource::Webcam,
+            folder: String::new(),
+            trigger: crate::station::ingest::ShotTrigger::Camera,
+            window_s: 10,
+            burst_ms: 2500,
+            limit: 4,
+            trigger_command: String::new(),
+        }
+    }
+}
+
+impl ShotSettings {
+    /// The ingest rules these settings give.
+    pub fn ingest_config(&self) -> crate::station::ingest::IngestConfig {
+        crate::station::ingest::IngestConfig {
+            trigger: self.trigger,
+            window_ms: u64::from(self.window_s) * 1000,
+            burst_ms: self.burst_ms,
+        }
+    }
+
+    /// The folder, when the studio camera is the source.
+    pub fn watched_folder(&self) -> Option<PathBuf> {
+        (self.source == ShotSource::Folder && !self.folder.trim().is_empty()).then(|| PathBuf::from(self.folder.trim()))
     }
 }
 
@@ -83,6 +147,12 @@ pub struct Settings {
     pub export_recipient: String,
     /// Thresholds of the photo checks.
     pub photo_checks: Thresholds,
+    /// The studio camera (hot folder) and the shot limit.
+    pub shots: ShotSettings,
+    /// The webcam's exposure, locked (the camera's own units); `None`: automatic.
+    pub camera_exposure: Option<i64>,
+    /// The webcam's white balance, locked (kelvin); `None`: automatic.
+    pub camera_white_balance: Option<i64>,
 }
 
 impl Default for Settings {
@@ -105,6 +175,9 @@ impl Default for Settings {
             photo_name_template: crate::export::DEFAULT_NAME_TEMPLATE.into(),
             export_recipient: String::new(),
             photo_checks: Thresholds::default(),
+            shots: ShotSettings::default(),
+            camera_exposure: None,
+            camera_white_balance: None,
         }
     }
 }
@@ -161,6 +234,12 @@ impl Settings {
         }
         if let Err(e) = crate::export::check_template(&self.photo_name_template) {
             return bad(&format!("照片文件名模板有误：{e}"), &format!("bad photo file-name template: {e}"));
+        }
+        if self.shots.source == ShotSource::Folder && self.shots.folder.trim().is_empty() {
+            return bad("请选择相机照片文件夹", "choose the studio camera's folder");
+        }
+        if self.shots.limit == 0 || self.shots.window_s == 0 {
+            return bad("张数上限和快门窗口须大于 0", "the shot limit and the shutter window must be above 0");
         }
         if !self.export_recipient.trim().is_empty() && crate::export::check_recipient(&self.export_recipient).is_err() {
             return bad("加密公钥应以 age1 开头", "the encryption key must be an age recipient (age1…)");

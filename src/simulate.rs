@@ -12,10 +12,13 @@ use std::time::Instant;
 
 use image::RgbImage;
 
+use crate::camera::folder::{FolderConfig, FolderEvent};
 use crate::camera::synth::{phone_frame, portrait, PhoneShot, SeededRng};
 use crate::code::drill::{drill_code, DrillStudent};
 use crate::roster::RosterEntry;
 use crate::scan;
+use crate::station::ingest::{IngestConfig, StudioCamera};
+use crate::station::shutter::Shutter;
 use crate::station::{prepare_take, Event, Outcome, Station, StationConfig, StationError};
 use crate::store::{SessionInfo, Store};
 
@@ -41,6 +44,8 @@ pub enum SimulateError {
     Drill(#[from] crate::code::drill::DrillError),
     #[error("模拟出现意外结果：{0} / unexpected outcome in the simulation: {0}")]
     Unexpected(String),
+    #[error("相机文件夹 {path}：{reason} / studio camera folder {path}: {reason}")]
+    ShotsFolder { path: String, reason: String },
 }
 
 impl crate::text::Bilingual for SimulateError {
@@ -53,6 +58,9 @@ impl crate::text::Bilingual for SimulateError {
             Self::Drill(f0) => f0.text(),
             Self::Unexpected(f0) => {
                 Text::new(format!("模拟出现意外结果：{f0}"), format!("unexpected outcome in the simulation: {f0}"))
+            }
+            Self::ShotsFolder { path, reason } => {
+                Text::new(format!("相机文件夹 {path}：{reason}"), format!("studio camera folder {path}: {reason}"))
             }
         }
     }
@@ -70,6 +78,10 @@ pub struct SimulateOptions {
     pub date: String,
     pub frame_width: u32,
     pub frame_height: u32,
+    /// Write each portrait as a studio camera file into this folder (as
+    /// tethering software does: a `.tmp` renamed into place) and take it
+    /// through the hot-folder ingest, instead of straight to the shutter.
+    pub shots_folder: Option<std::path::PathBuf>,
 }
 
 impl SimulateOptions {
@@ -84,6 +96,7 @@ impl SimulateOptions {
             date: chrono::Local::now().format("%Y-%m-%d").to_string(),
             frame_width: 1280,
             frame_height: 720,
+            shots_folder: None,
         }
     }
 }
@@ -257,6 +270,68 @@ impl FaceCache {
     }
 }
 
+/// The studio camera of a simulation: each portrait is written into the
+/// folder as tethering software writes it, and the station takes it in
+/// through its hot-folder watcher and ingest rules (the window's path).
+struct SimulatedTether {
+    dir: std::path::PathBuf,
+    camera: StudioCamera,
+    shutter: Shutter,
+    /// Makes this run's file names its own (a killed run's files stay).
+    run: String,
+}
+
+impl SimulatedTether {
+    fn start(dir: &std::path::Path, station: &Station) -> Result<Self, SimulateError> {
+        let fail = |e: &dyn std::fmt::Display| SimulateError::ShotsFolder {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+        let mut folder = FolderConfig { poll_ms: 100, settle_ms: 300, ..FolderConfig::new(dir) };
+        folder.known = station.store().camera_files_known()?;
+        let camera =
+            StudioCamera::with_folder(folder, IngestConfig::default(), Box::new(|| {})).map_err(|e| fail(&e))?;
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let run = format!("{:x}", nanos ^ u128::from(std::process::id()));
+        Ok(SimulatedTether { dir: dir.to_path_buf(), camera, shutter: Shutter::inline(), run })
+    }
+
+    /// Writes one shot as a camera file and waits until it is the take under review.
+    fn shoot(&mut self, station: &mut Station, frame: &RgbImage, seq: i64, shot: usize) -> Result<(), SimulateError> {
+        let fail = |e: &dyn std::fmt::Display| SimulateError::ShotsFolder {
+            path: self.dir.display().to_string(),
+            reason: e.to_string(),
+        };
+        let name = format!("SIM_{}_{seq:04}_{shot}.JPG", self.run);
+        let bytes = crate::camera::synth::camera_jpeg_noted(frame, 1, 92, &name).map_err(|e| fail(&e))?;
+        let tmp = self.dir.join(format!("{name}.tmp"));
+        std::fs::write(&tmp, &bytes).map_err(|e| fail(&e))?;
+        std::fs::rename(&tmp, self.dir.join(&name)).map_err(|e| fail(&e))?;
+        let until = Instant::now() + std::time::Duration::from_secs(30);
+        while Instant::now() < until {
+            let Some(event) = self.camera.wait(std::time::Duration::from_millis(200)) else { continue };
+            let ours = matches!(&event, FolderEvent::Jpeg(f) if f.name == name);
+            let mut answer = None;
+            if let Some(result) = self.camera.handle(event, station, &mut self.shutter, Instant::now()) {
+                answer = Some(result?);
+            }
+            for result in self.shutter.collect(station) {
+                let outcome = result?;
+                if ours && matches!(outcome, Outcome::TakeReady { .. }) {
+                    return Ok(());
+                }
+                answer = Some(outcome);
+            }
+            if ours {
+                return Err(SimulateError::Unexpected(format!("camera file {name} did not become a take: {answer:?}")));
+            }
+        }
+        Err(SimulateError::Unexpected(format!("camera file {name} was not seen within 30 s")))
+    }
+}
+
 /// Runs the simulation on `store`.
 pub fn run(store: Store, opts: &SimulateOptions) -> Result<SimulateReport, SimulateError> {
     let info = SessionInfo {
@@ -285,6 +360,10 @@ pub fn run(store: Store, opts: &SimulateOptions) -> Result<SimulateReport, Simul
     let scans = spawn_scanner(students, opts)?;
     let mut scans = scans.into_iter().peekable();
     let faces = FaceCache::new(opts.frame_width, opts.frame_height, opts.seed);
+    let mut studio = match &opts.shots_folder {
+        Some(dir) => Some(SimulatedTether::start(dir, &station)?),
+        None => None,
+    };
 
     loop {
         let waiting = station.store().counts(session)?.waiting;
@@ -320,10 +399,18 @@ pub fn run(store: Store, opts: &SimulateOptions) -> Result<SimulateReport, Simul
         for shot in 0..shots {
             let frame = faces.frame(head.seq as usize + shot);
             let t = Instant::now();
-            let prepared = prepare_take(head.id, frame, None, &station.config(), station.quality_hint())?;
-            samples.deliverable.push(ms(t));
+            match &mut studio {
+                Some(studio) => studio.shoot(&mut station, frame, head.seq, shot)?,
+                None => {
+                    let prepared = prepare_take(head.id, frame, None, &station.config(), station.quality_hint())?;
+                    samples.deliverable.push(ms(t));
+                    station.handle(Event::TakePrepared(prepared))?;
+                }
+            }
+            if studio.is_some() {
+                samples.deliverable.push(ms(t));
+            }
             let t = Instant::now();
-            station.handle(Event::TakePrepared(prepared))?;
             if shot + 1 < shots {
                 station.handle(Event::Reshoot)?;
                 report.reshoots += 1;

@@ -105,3 +105,79 @@ fn sigkill_at_random_moments_never_corrupts_reuses_or_loses() {
     let session = &store.sessions().unwrap()[0];
     assert_eq!(store.counts(session.id).unwrap().waiting, 0, "the queue drained");
 }
+
+/// Every camera file in the folder, by name, with its hash.
+fn folder_files(dir: &Path) -> HashMap<String, (String, Vec<u8>)> {
+    let mut files = HashMap::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.ends_with(".JPG") {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            files.insert(name, (gradcap::camera::folder::sha256_hex(&bytes), bytes));
+        }
+    }
+    files
+}
+
+#[test]
+fn sigkill_during_hot_folder_ingest_leaves_each_file_a_take_or_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("studio.sqlite");
+    let shots = dir.path().join("EOS");
+    let mut rng = SeededRng::new(2027);
+    let mut first_seen: HashMap<String, String> = HashMap::new();
+    let (mut bound_total, mut untouched_total) = (0, 0);
+    for round in 0..10 {
+        let mut child = Command::new(BIN)
+            .args(["simulate", "--students", "300", "--station", "6", "--date", "2026-06-01", "--seed"])
+            .arg(round.to_string())
+            .arg("--shots-folder")
+            .arg(&shots)
+            .arg("--db")
+            .arg(&db)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.range(400.0, 3000.0) as u64));
+        child.kill().unwrap(); // SIGKILL, often while a file is being taken in
+        child.wait().unwrap();
+        if !db.exists() || !shots.exists() {
+            continue;
+        }
+        verify(&db, round);
+        let store = Store::open_read_only(&db).unwrap();
+        let (mut bound, mut untouched) = (0, 0);
+        for (name, (sha, bytes)) in folder_files(&shots) {
+            // The station never writes, renames or deletes a camera file.
+            let was = first_seen.entry(name.clone()).or_insert_with(|| sha.clone());
+            assert_eq!(*was, sha, "round {round}: {name} changed in the folder");
+            match store.camera_file_by_hash(&sha).unwrap() {
+                Some(row) if row.status == gradcap::store::CameraFileStatus::Bound => {
+                    let take = row.take_id.unwrap();
+                    let (original, _) = store.take_images(take).unwrap();
+                    assert_eq!(original, bytes, "round {round}: {name}'s take holds its bytes");
+                    bound += 1;
+                }
+                // In the tray (found after a restart) or not yet seen: the file is as it was.
+                _ => untouched += 1,
+            }
+        }
+        // No file is a take twice: each take's original is one file's hash at most once.
+        let sessions = store.sessions().unwrap();
+        let mut originals = HashMap::new();
+        for session in &sessions {
+            for record in store.records(session.id).unwrap() {
+                for take in store.takes(record.id).unwrap() {
+                    let n = originals.entry(take.original_sha256.clone()).or_insert(0);
+                    *n += 1;
+                    assert_eq!(*n, 1, "round {round}: one camera file became two takes");
+                }
+            }
+        }
+        bound_total += bound;
+        untouched_total += untouched;
+    }
+    assert!(bound_total > 10, "the runs made progress: {bound_total} files bound");
+    eprintln!("studio crash test: {bound_total} file sightings bound, {untouched_total} untouched");
+}

@@ -54,6 +54,7 @@ impl GradcapApp {
         self.ui.earlier.clear();
         self.open_station();
         self.start_camera();
+        self.start_studio();
         self.say(messages::training(training));
     }
 
@@ -108,7 +109,11 @@ impl GradcapApp {
                 self.settings.camera_fps,
                 self.settings.scan_hold_ms,
             );
+        let shots_changed = new.shots != self.settings.shots;
         self.settings = new;
+        if shots_changed {
+            self.start_studio();
+        }
         if camera_changed {
             self.start_camera();
         }

@@ -13,6 +13,7 @@
 //! the capture queue is never touched by any of this.
 
 pub mod demo;
+pub mod folder;
 pub mod replay;
 pub mod synth;
 pub mod usb;
@@ -44,6 +45,8 @@ pub enum CameraError {
     EndOfStream,
     #[error("无法启动线程：{0} / cannot start a thread: {0}")]
     Thread(String),
+    #[error("相机触发命令无法运行：{0} / the camera trigger command cannot run: {0}")]
+    Trigger(String),
 }
 
 impl crate::text::Bilingual for CameraError {
@@ -59,6 +62,9 @@ impl crate::text::Bilingual for CameraError {
             }
             Self::EndOfStream => Text::new("回放结束", "the replay has ended"),
             Self::Thread(f0) => Text::new(format!("无法启动线程：{f0}"), format!("cannot start a thread: {f0}")),
+            Self::Trigger(f0) => {
+                Text::new(format!("相机触发命令无法运行：{f0}"), format!("the camera trigger command cannot run: {f0}"))
+            }
         }
     }
 }

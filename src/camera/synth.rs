@@ -295,6 +295,67 @@ pub fn webcam_conditions(module_px: f64) -> Vec<(&'static str, PhoneShot)> {
     ]
 }
 
+/// A JPEG as a studio camera writes it: an EXIF APP1 segment right after
+/// SOI with the orientation tag (1 upright, 6 turned for a camera held on
+/// its side, …) and an embedded thumbnail JPEG (whose own EOI lies inside
+/// the segment: a file cut just after it is not whole). `stored` is the
+/// image as the sensor stored it.
+pub fn camera_jpeg(stored: &RgbImage, orientation: u16, quality: u8) -> Result<Vec<u8>, jpeg_encoder::EncodingError> {
+    camera_jpeg_noted(stored, orientation, quality, "")
+}
+
+/// [`camera_jpeg`] with a comment segment (a camera's serial and shot
+/// count make every real file unique; two shots never share their bytes).
+pub fn camera_jpeg_noted(
+    stored: &RgbImage,
+    orientation: u16,
+    quality: u8,
+    note: &str,
+) -> Result<Vec<u8>, jpeg_encoder::EncodingError> {
+    let main = degrade_jpeg(stored, quality)?;
+    let thumb_img = image::imageops::thumbnail(stored, 160, 120);
+    let thumb = degrade_jpeg(&thumb_img, 70)?;
+    // TIFF, big-endian: IFD0 (orientation), IFD1 (the thumbnail's place).
+    let mut tiff: Vec<u8> = b"MM\x00\x2a\x00\x00\x00\x08".to_vec();
+    let entry = |tiff: &mut Vec<u8>, tag: u16, kind: u16, value: u32| {
+        tiff.extend(tag.to_be_bytes());
+        tiff.extend(kind.to_be_bytes());
+        tiff.extend(1u32.to_be_bytes());
+        if kind == 3 {
+            tiff.extend((value as u16).to_be_bytes());
+            tiff.extend([0, 0]);
+        } else {
+            tiff.extend(value.to_be_bytes());
+        }
+    };
+    tiff.extend(1u16.to_be_bytes());
+    entry(&mut tiff, 0x0112, 3, u32::from(orientation));
+    let ifd1 = 8 + 2 + 12 + 4;
+    tiff.extend((ifd1 as u32).to_be_bytes());
+    tiff.extend(2u16.to_be_bytes());
+    let thumb_at = ifd1 + 2 + 2 * 12 + 4;
+    entry(&mut tiff, 0x0201, 4, thumb_at as u32);
+    entry(&mut tiff, 0x0202, 4, thumb.len() as u32);
+    tiff.extend(0u32.to_be_bytes());
+    tiff.extend(&thumb);
+    let mut app1 = b"Exif\x00\x00".to_vec();
+    app1.extend(tiff);
+    let len = u16::try_from(app1.len() + 2).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(main.len() + app1.len() + 4);
+    out.extend([0xFF, 0xD8, 0xFF, 0xE1]);
+    out.extend(len.to_be_bytes());
+    out.extend(app1);
+    if !note.is_empty() {
+        let note = &note.as_bytes()[..note.len().min(60_000)];
+        out.extend([0xFF, 0xFE]);
+        out.extend(u16::try_from(note.len() + 2).unwrap_or(u16::MAX).to_be_bytes());
+        out.extend(note);
+    }
+    // The encoder's own APP0 and the rest follow.
+    out.extend(&main[2..]);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -409,6 +409,40 @@ pub fn thumbnail_jpeg(frame: &RgbImage, max_side: u32) -> Result<Vec<u8>, PhotoE
     encode_jpeg(&small, 75)
 }
 
+/// A studio camera's JPEG, decoded upright.
+#[derive(Debug, Clone)]
+pub struct CameraImage {
+    /// Upright (EXIF orientation applied).
+    pub image: RgbImage,
+    /// The file's full size, upright.
+    pub upright_width: u32,
+    pub upright_height: u32,
+}
+
+/// Decodes a camera JPEG and turns it upright by its EXIF orientation (a
+/// portrait shot with the camera on its side is stored sideways, tagged 6
+/// or 8). Decoded strictly: a file whose data is damaged is refused rather
+/// than filled in grey (a lenient decoder makes a "photo" of a broken file).
+pub fn decode_camera_jpeg(bytes: &[u8]) -> Result<CameraImage, PhotoError> {
+    use image::metadata::Orientation;
+    use zune_jpeg::zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+    let options = DecoderOptions::default()
+        .set_strict_mode(true)
+        .jpeg_set_out_colorspace(ColorSpace::RGB)
+        .set_max_width(30_000)
+        .set_max_height(30_000);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    let pixels = decoder.decode().map_err(|e| PhotoError::Decode(e.to_string()))?;
+    let (w, h) = decoder.dimensions().ok_or_else(|| PhotoError::Decode("no image size".into()))?;
+    let orientation = decoder.exif().and_then(|e| Orientation::from_exif_chunk(e)).unwrap_or(Orientation::NoTransforms);
+    let image = RgbImage::from_raw(w as u32, h as u32, pixels)
+        .ok_or_else(|| PhotoError::Decode("the decoder gave fewer pixels than its size".into()))?;
+    let mut img = image::DynamicImage::ImageRgb8(image);
+    img.apply_orientation(orientation);
+    let image = img.into_rgb8();
+    Ok(CameraImage { upright_width: image.width(), upright_height: image.height(), image })
+}
+
 /// Decodes a JPEG into RGB.
 pub fn decode_jpeg(bytes: &[u8]) -> Result<RgbImage, PhotoError> {
     image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg)

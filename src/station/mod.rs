@@ -113,6 +113,40 @@ pub fn prepare_take(
             deliverable_jpeg: deliverable.jpeg,
             deliverable_quality: deliverable.quality,
             checks_json: serde_json::to_string(&assessment).unwrap_or_default(),
+            camera_shot: None,
+        },
+        fit: deliverable.fit,
+        assessment,
+    })
+}
+
+/// Makes a take of a studio camera file: the file's bytes are kept as the
+/// original, byte for byte (its hash is the take's original hash); the
+/// deliverable is cut from it, upright by its EXIF orientation, with the
+/// same crop and checks as a webcam frame. Pure CPU work.
+pub fn prepare_file_take(
+    for_record: RecordId,
+    bytes: Vec<u8>,
+    shot: crate::store::CameraShot,
+    config: &StationConfig,
+    quality_hint: Option<u8>,
+) -> Result<PreparedTake, PhotoError> {
+    if let Some(damage) = crate::camera::folder::jpeg_damage(&bytes) {
+        return Err(PhotoError::Decode(damage));
+    }
+    let frame = photo::decode_camera_jpeg(&bytes)?;
+    let (deliverable, assessment) =
+        photo::make_checked(&frame.image, &config.thresholds, config.size_range, quality_hint)?;
+    Ok(PreparedTake {
+        for_record,
+        images: TakeImages {
+            original_jpeg: bytes,
+            original_width: frame.upright_width,
+            original_height: frame.upright_height,
+            deliverable_jpeg: deliverable.jpeg,
+            deliverable_quality: deliverable.quality,
+            checks_json: serde_json::to_string(&assessment).unwrap_or_default(),
+            camera_shot: Some(Box::new(shot)),
         },
         fit: deliverable.fit,
         assessment,
@@ -191,6 +225,10 @@ pub enum Outcome {
     Voided(Record),
     ReshootRequested(Record),
     ReshootCancelled(Record),
+    /// A studio camera file went to the tray (or is unreadable): not bound.
+    ShotHeld(Box<crate::store::CameraFileRow>),
+    /// A studio camera file the station had handled before (same hash): not bound again.
+    ShotKnown(String),
 }
 
 /// A take waiting for the operator's decision.
@@ -499,5 +537,6 @@ impl Station {
 #[cfg(test)]
 mod tests;
 
+pub mod ingest;
 pub mod read;
 pub mod shutter;

@@ -9,20 +9,46 @@
 
 use std::sync::mpsc::Sender;
 
-use super::{prepare_take, Event, Outcome, PreparedTake, Station, StationConfig, StationError};
+use super::ingest::HoldReason;
+use super::{prepare_file_take, prepare_take, Event, Outcome, PreparedTake, Station, StationConfig, StationError};
 use crate::frame::Frame;
 use crate::photo::PhotoError;
-use crate::store::RecordId;
+use crate::store::{CameraFile, CameraFileStatus, CameraShot, RecordId};
 use crate::worker::{Wake, Worker, WorkerError};
 
-struct PhotoJob {
-    record: RecordId,
-    frame: Frame,
-    config: StationConfig,
-    quality_hint: Option<u8>,
+enum PhotoJob {
+    /// A webcam frame.
+    Frame { record: RecordId, frame: Frame, config: StationConfig, quality_hint: Option<u8> },
+    /// A studio camera file, whole, with what is known of it.
+    File { record: RecordId, shot: CameraShot, bytes: Vec<u8>, config: StationConfig, quality_hint: Option<u8> },
 }
 
-type PhotoResult = (RecordId, Result<PreparedTake, PhotoError>);
+impl PhotoJob {
+    fn run(self) -> PhotoResult {
+        match self {
+            PhotoJob::Frame { record, frame, config, quality_hint } => {
+                let jpeg = frame.jpeg.as_ref().map(|j| j.as_ref().clone());
+                PhotoResult {
+                    record,
+                    file: None,
+                    result: prepare_take(record, &frame.rgb, jpeg, &config, quality_hint),
+                }
+            }
+            PhotoJob::File { record, shot, bytes, config, quality_hint } => {
+                let file = Some(shot.file.clone());
+                PhotoResult { record, file, result: prepare_file_take(record, bytes, shot, &config, quality_hint) }
+            }
+        }
+    }
+}
+
+/// A prepared take, or why it could not be made, with the camera file it
+/// was to be made of.
+struct PhotoResult {
+    record: RecordId,
+    file: Option<CameraFile>,
+    result: Result<PreparedTake, PhotoError>,
+}
 
 /// Where the shot is prepared.
 enum Preparer {
@@ -33,10 +59,11 @@ enum Preparer {
     Inline { ready: Vec<PhotoResult> },
 }
 
-/// The photo worker and the shot under way.
+/// The photo worker and the shots under way (one from the webcam; a burst
+/// of camera files may be several, all of one student).
 pub struct Shutter {
     preparer: Preparer,
-    in_flight: Option<RecordId>,
+    in_flight: Vec<RecordId>,
 }
 
 impl std::fmt::Debug for Shutter {
@@ -51,24 +78,27 @@ impl Shutter {
         let (jobs, job_rx) = std::sync::mpsc::channel::<PhotoJob>();
         let worker = Worker::spawn("photo-worker", wake, move |out| {
             while let Some(job) = out.next_job(&job_rx, 100) {
-                let jpeg = job.frame.jpeg.as_ref().map(|j| j.as_ref().clone());
-                let result = prepare_take(job.record, &job.frame.rgb, jpeg, &job.config, job.quality_hint);
-                if !out.send((job.record, result)) {
+                if !out.send(job.run()) {
                     return;
                 }
             }
         })?;
-        Ok(Shutter { preparer: Preparer::Worker { jobs, worker }, in_flight: None })
+        Ok(Shutter { preparer: Preparer::Worker { jobs, worker }, in_flight: Vec::new() })
     }
 
     /// A shutter that prepares each shot at the press, on the caller's thread.
     pub fn inline() -> Self {
-        Shutter { preparer: Preparer::Inline { ready: Vec::new() }, in_flight: None }
+        Shutter { preparer: Preparer::Inline { ready: Vec::new() }, in_flight: Vec::new() }
     }
 
     /// A shot is being prepared.
     pub fn busy(&self) -> bool {
-        self.in_flight.is_some()
+        !self.in_flight.is_empty()
+    }
+
+    /// The student of the shots being prepared.
+    pub fn shot_for(&self) -> Option<RecordId> {
+        self.in_flight.first().copied()
     }
 
     /// Presses the shutter on `frame` for the queue head of `station`.
@@ -85,17 +115,65 @@ impl Shutter {
         let head =
             station.head().map_err(ShootRefused::Station)?.ok_or(ShootRefused::Station(StationError::NoStudent))?;
         let frame = frame.ok_or(ShootRefused::NoPicture)?;
-        let job = PhotoJob { record: head.id, frame, config: station.config(), quality_hint: station.quality_hint() };
+        let job =
+            PhotoJob::Frame { record: head.id, frame, config: station.config(), quality_hint: station.quality_hint() };
+        self.send(station, head.id, job)?;
+        Ok(head.id)
+    }
+
+    /// Sends a studio camera file to become a take of `record`, which
+    /// [`super::ingest::ShotIngest::decide`] chose: refused unless `record`
+    /// is still the queue head. The store checks that again when the take
+    /// is stored, and that the file (by its hash) was never bound before.
+    pub fn press_file(
+        &mut self,
+        station: &mut Station,
+        record: RecordId,
+        shot: CameraShot,
+        bytes: Vec<u8>,
+    ) -> Result<RecordId, ShootRefused> {
+        let head =
+            station.head().map_err(ShootRefused::Station)?.ok_or(ShootRefused::Station(StationError::NoStudent))?;
+        if head.id != record {
+            return Err(ShootRefused::Station(StationError::Store(crate::store::StoreError::HeadChanged {
+                expected: record,
+                actual: Some(head.id),
+            })));
+        }
+        let job =
+            PhotoJob::File { record, shot, bytes, config: station.config(), quality_hint: station.quality_hint() };
+        self.send(station, record, job)?;
+        Ok(record)
+    }
+
+    /// Binds a tray file to the queue head: the operator's explicit choice
+    /// (audited as such), refused while a photo awaits its decision or a
+    /// shot is under way, like the shutter.
+    pub fn bind_held(
+        &mut self,
+        station: &mut Station,
+        file: CameraFile,
+        bytes: Vec<u8>,
+    ) -> Result<RecordId, ShootRefused> {
+        if station.take_under_review().is_some() {
+            return Err(ShootRefused::ReviewPending);
+        }
+        if self.busy() {
+            return Err(ShootRefused::Busy);
+        }
+        let head =
+            station.head().map_err(ShootRefused::Station)?.ok_or(ShootRefused::Station(StationError::NoStudent))?;
+        self.press_file(station, head.id, CameraShot { file, by_operator: true }, bytes)
+    }
+
+    fn send(&mut self, station: &mut Station, record: RecordId, job: PhotoJob) -> Result<(), ShootRefused> {
         match &mut self.preparer {
             Preparer::Worker { jobs, .. } => jobs.send(job).map_err(|_| ShootRefused::WorkerGone)?,
-            Preparer::Inline { ready } => {
-                let jpeg = job.frame.jpeg.as_ref().map(|j| j.as_ref().clone());
-                ready.push((job.record, prepare_take(job.record, &job.frame.rgb, jpeg, &job.config, job.quality_hint)));
-            }
+            Preparer::Inline { ready } => ready.push(job.run()),
         }
-        self.in_flight = Some(head.id);
+        self.in_flight.push(record);
         station.shot_in_flight = true;
-        Ok(head.id)
+        Ok(())
     }
 
     /// Commits the takes the worker has prepared since the last call, each
@@ -107,18 +185,30 @@ impl Shutter {
             Preparer::Worker { worker, .. } => (worker.drain(), worker.is_running()),
             Preparer::Inline { ready } => (std::mem::take(ready), true),
         };
-        for (record, result) in prepared {
-            if self.in_flight == Some(record) {
-                self.in_flight = None;
+        for PhotoResult { record, file, result } in prepared {
+            if let Some(i) = self.in_flight.iter().position(|r| *r == record) {
+                self.in_flight.remove(i);
             }
-            outcomes.push(match result {
-                Ok(prepared) => station.handle(Event::TakePrepared(prepared)),
-                Err(e) => Err(StationError::Photo(e)),
+            outcomes.push(match (result, file) {
+                (Ok(prepared), None) => station.handle(Event::TakePrepared(prepared)),
+                (Ok(prepared), Some(file)) => match station.handle(Event::TakePrepared(prepared)) {
+                    // Its student left the head while it was prepared: the
+                    // file goes to the tray, nothing is lost.
+                    Err(StationError::Store(crate::store::StoreError::HeadChanged { .. })) => {
+                        hold(station, &file, CameraFileStatus::Unbound, HoldReason::HeadChanged.code())
+                    }
+                    other => other,
+                },
+                (Err(e), Some(file)) => {
+                    tracing::warn!("camera file {} does not decode: {e}", file.name);
+                    hold(station, &file, CameraFileStatus::Unreadable, "does_not_decode")
+                }
+                (Err(e), None) => Err(StationError::Photo(e)),
             });
         }
-        if self.in_flight.is_some() && !worker_alive {
+        if !self.in_flight.is_empty() && !worker_alive {
             // The worker died with the shot: say so, do not wait for ever.
-            self.in_flight = None;
+            self.in_flight.clear();
             outcomes.push(Err(StationError::Photo(PhotoError::Encode("the photo worker stopped".into()))));
         }
         if !self.busy() && station.shot_in_flight {
@@ -128,6 +218,19 @@ impl Shutter {
             }
         }
         outcomes
+    }
+}
+
+/// Puts a camera file in the tray (or records it unreadable) and says so.
+pub fn hold(
+    station: &mut Station,
+    file: &CameraFile,
+    status: CameraFileStatus,
+    reason: &str,
+) -> Result<Outcome, StationError> {
+    match station.hold_camera_file(file, status, reason)? {
+        Some(row) => Ok(Outcome::ShotHeld(Box::new(row))),
+        None => Ok(Outcome::ShotKnown(file.name.clone())),
     }
 }
 

@@ -8,6 +8,7 @@
 //! any moment leaves either the whole change or none of it.
 
 mod audit;
+pub mod camera_files;
 mod exports;
 pub mod health;
 mod pin;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use audit::{AuditEntry, GENESIS_HASH};
+pub use camera_files::{CameraFile, CameraFileId, CameraFileRow, CameraFileStatus, CameraShot, RawFile};
 pub use exports::{ExportItem, ExportRecord, PurgePlan};
 pub use queue::ScanOutcome;
 pub use roster::{ClassReport, ImportSummary, RegisterLine, Report, RosterStudent, Unmatched};
@@ -92,6 +94,8 @@ pub enum StoreError {
     TrainingDatabase,
     #[error("此数据库已有正式采集记录，不能用于练习；练习使用单独的练习数据库 / this database holds real captures and cannot be used for training: training uses a database of its own")]
     NotATrainingDatabase,
+    #[error("相机文件已处理过（{status}），不会再次绑定 / this camera file was handled before ({status}): it is never bound again")]
+    CameraFileKnown { id: i64, status: String },
 }
 
 impl crate::text::Bilingual for StoreError {
@@ -122,6 +126,7 @@ impl crate::text::Bilingual for StoreError {
             Self::DrillInProduction => Text::new("这是正式采集数据库，不接受演练码（DRILL…）；练习请进入练习模式", "this is a production database: it does not take drill codes (DRILL…); use training mode to practise"),
             Self::TrainingDatabase => Text::new("这是练习数据库，不能作为正式采集数据库打开；请以练习模式启动（--training）或选择机位的正式数据库", "this is a training database: it cannot be opened as the station's real database; start in training mode (--training) or choose the station's database"),
             Self::NotATrainingDatabase => Text::new("此数据库已有正式采集记录，不能用于练习；练习使用单独的练习数据库", "this database holds real captures and cannot be used for training: training uses a database of its own"),
+            Self::CameraFileKnown { status, .. } => Text::new(format!("相机文件已处理过（{status}），不会再次绑定"), format!("this camera file was handled before ({status}): it is never bound again")),
         }
     }
 }

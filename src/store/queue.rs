@@ -441,6 +441,11 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// When a session was opened (RFC 3339).
+    pub fn session_opened_at(&self, session: SessionId) -> Result<String, StoreError> {
+        Ok(self.conn().query_row("SELECT created_at FROM sessions WHERE id = ?1", [session], |r| r.get(0))?)
+    }
+
     /// The scan-time thumbnail of a record, if one was taken.
     pub fn scan_thumb(&self, record: RecordId) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
@@ -493,12 +498,27 @@ impl Store {
             ],
         )?;
         let take_id = tx.last_insert_rowid();
+        let mut detail =
+            json!({"take_no": take_no, "original_sha256": original_sha, "deliverable_sha256": deliverable_sha});
+        if let Some(shot) = &images.camera_shot {
+            if shot.file.sha256 != original_sha {
+                return Err(StoreError::not_allowed(
+                    "相机文件的校验值与原图不符",
+                    "the camera file's hash is not the original's",
+                ));
+            }
+            let file_id = super::camera_files::bind_file(&tx, session, &shot.file, take_id, now)?;
+            detail["camera_file"] = json!({
+                "id": file_id, "name": shot.file.name, "by_operator": shot.by_operator,
+                "raw_name": shot.file.raw.as_ref().map(|r| r.name.as_str()),
+            });
+        }
         audit::append(
             &tx,
             now,
             AuditRefs { session_id: Some(session), record_id: Some(expected), take_id: Some(take_id) },
             "take_captured",
-            &json!({"take_no": take_no, "original_sha256": original_sha, "deliverable_sha256": deliverable_sha}),
+            &detail,
         )?;
         let take = tx.query_row(&format!("SELECT {TAKE_COLUMNS} FROM takes WHERE id = ?1"), [take_id], row_to_take)?;
         tx.commit()?;
@@ -695,6 +715,14 @@ impl Store {
             self.conn().prepare(&format!("SELECT {TAKE_COLUMNS} FROM takes WHERE record_id = ?1 ORDER BY take_no"))?;
         let rows = stmt.query_map([record_id], row_to_take)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One take by id.
+    pub fn take(&self, take_id: TakeId) -> Result<Take, StoreError> {
+        self.conn()
+            .query_row(&format!("SELECT {TAKE_COLUMNS} FROM takes WHERE id = ?1"), [take_id], row_to_take)
+            .optional()?
+            .ok_or(StoreError::NotFound { what_zh: "照片", what_en: "take", id: take_id })
     }
 
     /// The record's primary take, if it has one.

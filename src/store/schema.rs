@@ -223,6 +223,32 @@ CREATE TABLE operator_pin (
     last_failure_at TEXT
 );
 "#,
+    // v7 -> v8: the files the studio camera's tethering software saved into
+    // the watched folder, known by their hash so none is ever bound twice.
+    r#"
+CREATE TABLE camera_files (
+    id          INTEGER PRIMARY KEY,
+    sha256      TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    bytes       INTEGER NOT NULL,
+    modified_at TEXT,
+    seen_at     TEXT NOT NULL,
+    session_id  INTEGER REFERENCES sessions(id),
+    status      TEXT NOT NULL CHECK (status IN ('bound', 'unbound', 'discarded', 'unreadable')),
+    reason      TEXT NOT NULL DEFAULT '',
+    take_id     INTEGER UNIQUE REFERENCES takes(id),
+    raw_name    TEXT,
+    raw_sha256  TEXT,
+    raw_bytes   INTEGER,
+    CHECK ((status = 'bound') = (take_id IS NOT NULL))
+);
+CREATE INDEX camera_files_name ON camera_files(name, bytes);
+CREATE TRIGGER camera_files_bound_final
+BEFORE UPDATE OF status, take_id, sha256, name, bytes ON camera_files WHEN OLD.status = 'bound'
+BEGIN SELECT RAISE(ABORT, 'a bound camera file stays bound to its take'); END;
+CREATE TRIGGER camera_files_kept BEFORE DELETE ON camera_files
+BEGIN SELECT RAISE(ABORT, 'camera files are never forgotten'); END;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -123,6 +123,9 @@ pub struct TakeImages {
     pub deliverable_quality: u8,
     /// The photo checks, as JSON (empty: not checked).
     pub checks_json: String,
+    /// The studio camera's file the take was made from (its bytes are
+    /// `original_jpeg`); `None` for a webcam frame.
+    pub camera_shot: Option<Box<super::CameraShot>>,
 }
 
 /// A stored take (its images stay in the database; fetch them with `take_images`).

@@ -227,6 +227,33 @@ impl Store {
             }
         }
 
+        // images: a studio camera file bound to a take is that take's original.
+        // (A database read before its migration has no such table yet.)
+        let has_camera_files: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'camera_files')",
+            [],
+            |r| r.get(0),
+        )?;
+        let bound: Vec<(i64, i64, String, Option<String>)> = if has_camera_files {
+            conn.prepare(
+                "SELECT c.id, c.take_id, c.sha256, t.original_sha256 FROM camera_files c
+                 LEFT JOIN takes t ON t.id = c.take_id WHERE c.status = 'bound'",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        for (id, take, sha, original) in bound {
+            match original {
+                None => report.add("images", format!("camera file {id}: bound to take {take}, which does not exist")),
+                Some(o) if o != sha => {
+                    report.add("images", format!("camera file {id}: take {take}'s original is not the camera's file"))
+                }
+                Some(_) => {}
+            }
+        }
+
         // audit_chain
         let mut prev = GENESIS_HASH.to_string();
         for entry in self.audit_log()? {

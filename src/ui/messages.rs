@@ -101,8 +101,101 @@ pub fn outcome(outcome: &Outcome, training: bool) -> Option<Feedback> {
             r.display_seq(),
             Text::new(format!("已取消 {} 的重拍", r.display_seq()), format!("re-shoot of {} cancelled", r.display_seq())),
         ),
+        Outcome::ShotHeld(file) => shot_held(file),
+        Outcome::ShotKnown(name) => Feedback::info(
+            "📷",
+            Text::new(
+                format!("相机文件 {name} 已处理过，不会再次绑定"),
+                format!("camera file {name} was handled before: it is not bound again"),
+            ),
+        ),
     };
     Some(fb)
+}
+
+/// A studio camera file that did not become a take: in the tray, or unreadable.
+pub fn shot_held(file: &crate::store::CameraFileRow) -> Feedback {
+    let why = crate::station::ingest::HoldReason::describe(&file.reason);
+    let name = &file.name;
+    if file.status == crate::store::CameraFileStatus::Unreadable {
+        return Feedback::new(
+            FeedbackKind::Rejected,
+            "📷✗",
+            Text::new(
+                format!("相机文件 {name} 无法使用（{}），未绑定，文件仍在文件夹中", why.zh),
+                format!("camera file {name} cannot be used ({}): not bound, it stays in the folder", why.en),
+            ),
+        );
+    }
+    Feedback::new(
+        FeedbackKind::Duplicate,
+        "📷?",
+        Text::new(
+            format!("相机照片 {name} 未绑定（{}），已放入待绑定区：绑定到当前学生或放弃", why.zh),
+            format!(
+                "camera photo {name} not bound ({}): it is in the tray, bind it to the student or discard it",
+                why.en
+            ),
+        ),
+    )
+}
+
+/// The shutter key while the studio camera takes the photos itself.
+pub fn press_camera_shutter() -> Feedback {
+    Feedback::info(
+        "📷",
+        Text::new("照片由相机拍摄：请按相机快门", "the studio camera takes the photo: press its shutter"),
+    )
+}
+
+/// The shutter key with the station triggering the studio camera.
+pub fn studio_armed(window_s: u32) -> Feedback {
+    Feedback::info(
+        "📷",
+        Text::new(
+            format!("快门已按下：{window_s} 秒内到达的相机照片绑定到当前学生"),
+            format!("shutter pressed: a camera photo arriving within {window_s} s binds to the current student"),
+        ),
+    )
+}
+
+/// A tray file that is no longer in the folder as it was.
+pub fn shot_gone(name: &str) -> Feedback {
+    Feedback::new(
+        FeedbackKind::Rejected,
+        "📷✗",
+        Text::new(
+            format!("相机文件 {name} 已不在文件夹中（或已被修改），无法绑定"),
+            format!("camera file {name} is no longer in the folder (or was changed): it cannot be bound"),
+        ),
+    )
+}
+
+pub fn tray_empty() -> Feedback {
+    Feedback::info("📷", Text::new("待绑定区没有相机照片", "no camera photo waits in the tray"))
+}
+
+pub fn shot_discarded(name: &str) -> Feedback {
+    Feedback::info(
+        "📷",
+        Text::new(
+            format!("已放弃相机照片 {name}（文件仍在文件夹中）"),
+            format!("camera photo {name} discarded (the file stays in the folder)"),
+        ),
+    )
+}
+
+/// More takes of one student than the shot limit: the operator may have
+/// forgotten to scan the next student.
+pub fn shot_limit(seq: &str, takes: i64, limit: u32) -> Feedback {
+    Feedback::new(
+        FeedbackKind::Duplicate,
+        format!("⚠ {takes}"),
+        Text::new(
+            format!("{seq} 已拍 {takes} 张（超过 {limit} 张）：是否忘了扫下一位学生的码？"),
+            format!("{seq} has {takes} takes (more than {limit}): did you forget to scan the next student?"),
+        ),
+    )
 }
 
 /// The scanner sent part of a code.

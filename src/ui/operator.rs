@@ -33,6 +33,10 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
                 review(ui, state, settings, lang, out);
             }
             skip_prompt(ui, state, lang, out);
+            if let Some(studio) = &state.studio {
+                ui.separator();
+                studio_panel(ui, studio, state, settings, lang, out);
+            }
             ui.separator();
             queue(ui, state, lang);
         });
@@ -183,6 +187,102 @@ fn review(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Languag
     }
 }
 
+/// The studio camera's folder: how it is watched, the last file, and the
+/// tray of files not bound (each bound to the head or set aside by hand).
+fn studio_panel(
+    ui: &mut egui::Ui,
+    studio: &super::state::StudioView,
+    state: &UiState,
+    settings: &Settings,
+    lang: Language,
+    out: &mut Vec<Command>,
+) {
+    use crate::camera::folder::FolderState;
+    let amber = Color32::from_rgb(200, 130, 0);
+    let red = Color32::from_rgb(200, 40, 40);
+    let green = Color32::from_rgb(30, 150, 60);
+    ui.heading(tr(lang, "相机（文件夹）", "Studio camera (folder)"));
+    let status = &studio.status;
+    let folder = status.folder.display().to_string();
+    let (text, colour) = match &status.state {
+        None | Some(FolderState::Starting) => (tr(lang, "正在打开", "opening").to_string(), amber),
+        Some(FolderState::Watching) => (format!("● {}", tr(lang, "监视中", "watching")), green),
+        Some(FolderState::Polling) => (format!("● {}", tr(lang, "监视中（定时查看）", "watching (listing)")), green),
+        Some(FolderState::Missing) => {
+            (tr(lang, "文件夹不存在：请检查路径或连接", "folder missing: check the path or the drive").to_string(), red)
+        }
+        Some(FolderState::Unreadable(e)) => (format!("{}: {e}", tr(lang, "文件夹无法读取", "folder unreadable")), red),
+    };
+    ui.label(RichText::new(text).color(colour).strong());
+    ui.label(RichText::new(folder).small());
+    if studio.armed {
+        ui.label(
+            RichText::new(tr(
+                lang,
+                "快门窗口打开：下一张相机照片绑定到当前学生",
+                "shutter window open: the next camera photo binds to the current student",
+            ))
+            .color(green),
+        );
+    }
+    if let Some((name, what)) = &status.last_file {
+        ui.label(format!("{} {name} — {}", tr(lang, "最近文件", "Last file"), what.get(lang)));
+    }
+    if let Some(last) = status.ignored.last() {
+        ui.label(
+            RichText::new(format!(
+                "{} {} ({last})",
+                tr(lang, "已忽略非照片文件", "non-photo files ignored:"),
+                status.ignored.len()
+            ))
+            .small(),
+        );
+    }
+    if status.raw_waiting > 0 {
+        ui.label(
+            RichText::new(format!(
+                "{} {}",
+                tr(lang, "RAW 文件等待 JPEG：", "RAW files waiting for their JPEG:"),
+                status.raw_waiting
+            ))
+            .small(),
+        );
+    }
+    if studio.tray.is_empty() {
+        return;
+    }
+    ui.label(
+        RichText::new(format!("{} {}", tr(lang, "待绑定的相机照片", "Unbound camera photos"), studio.tray.len()))
+            .size(20.0)
+            .strong()
+            .color(amber),
+    );
+    let can_bind = state.snapshot.head.is_some() && state.review.is_none() && !state.shooting;
+    for (i, file) in studio.tray.iter().enumerate() {
+        ui.horizontal_wrapped(|ui| {
+            let why = crate::station::ingest::HoldReason::describe(&file.reason);
+            ui.label(RichText::new(&file.name).strong());
+            ui.label(RichText::new(format!("{} · {}", short_time(&file.seen_at), why.get(lang))).small());
+            let key = if i == 0 { format!(" [{}]", settings.keys.bind) } else { String::new() };
+            let bind = egui::Button::new(format!("{}{key}", tr(lang, "绑定到当前学生", "Bind to current student")));
+            if ui
+                .add_enabled(can_bind, bind)
+                .on_disabled_hover_text(tr(
+                    lang,
+                    "需有学生在队首且没有待确认的照片",
+                    "needs a student at the head and no photo under review",
+                ))
+                .clicked()
+            {
+                out.push(Command::BindShot(file.id));
+            }
+            if ui.button(tr(lang, "放弃", "Discard")).clicked() {
+                out.push(Command::DiscardShot(file.id));
+            }
+        });
+    }
+}
+
 /// Colour of a check level.
 /// The command of a key the operator pressed by hand. While the skip
 /// dialog is open it holds every other shortcut: its number keys pick a
@@ -213,6 +313,8 @@ pub fn shortcut(key: &GunKey, keys: &Keys, skip_prompt: bool) -> Option<Command>
         Some(Command::Reshoot)
     } else if is(&keys.skip) {
         Some(Command::AskSkip)
+    } else if is(&keys.bind) {
+        Some(Command::BindOldestShot)
     } else {
         None
     }

@@ -58,6 +58,7 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, current: &Settings, lang: 
                 text(ui, tr(lang, "确认键", "Accept key"), &mut draft.keys.accept);
                 text(ui, tr(lang, "重拍键", "Re-shoot key"), &mut draft.keys.reshoot);
                 text(ui, tr(lang, "跳过键", "Skip key"), &mut draft.keys.skip);
+                text(ui, tr(lang, "绑定相机照片键", "Bind camera photo key"), &mut draft.keys.bind);
                 ui.label(tr(lang, "语言", "Language"));
                 ui.horizontal(|ui| {
                     ui.radio_value(&mut draft.language, Language::Chinese, "中文");
@@ -65,6 +66,8 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, current: &Settings, lang: 
                 });
                 ui.end_row();
             });
+            ui.separator();
+            shots(ui, draft, lang);
             egui::CollapsingHeader::new(tr(lang, "照片检查阈值", "Photo check thresholds")).show(ui, |ui| {
                 thresholds(ui, &mut draft.photo_checks, lang);
             });
@@ -116,6 +119,91 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, current: &Settings, lang: 
                 }
             });
         });
+    });
+}
+
+/// What makes the photo (webcam or the studio camera's folder), the shot
+/// rules, and the webcam's exposure and white balance lock.
+fn shots(ui: &mut egui::Ui, draft: &mut Settings, lang: Language) {
+    use crate::settings::ShotSource;
+    use crate::station::ingest::ShotTrigger;
+    ui.heading(tr(lang, "拍摄来源", "Shot source"));
+    egui::Grid::new("shots").num_columns(2).spacing([16.0, 8.0]).show(ui, |ui| {
+        let shots = &mut draft.shots;
+        ui.label(tr(lang, "照片由", "Photos from"));
+        ui.horizontal(|ui| {
+            ui.radio_value(&mut shots.source, ShotSource::Webcam, tr(lang, "摄像头（快门键）", "webcam (shutter key)"));
+            ui.radio_value(
+                &mut shots.source,
+                ShotSource::Folder,
+                tr(lang, "相机联机文件夹（单反/微单）", "studio camera's tethering folder (DSLR)"),
+            );
+        });
+        ui.end_row();
+        if shots.source == ShotSource::Folder {
+            ui.label(tr(lang, "相机照片文件夹", "Camera folder"));
+            ui.add(egui::TextEdit::singleline(&mut shots.folder).desired_width(420.0).hint_text("D:\\EOS\\2026-12-02"));
+            ui.end_row();
+            ui.label(tr(lang, "谁按快门", "Who fires the camera"));
+            ui.horizontal(|ui| {
+                ui.radio_value(
+                    &mut shots.trigger,
+                    ShotTrigger::Camera,
+                    tr(lang, "摄影师按相机快门", "the photographer, on the camera"),
+                );
+                ui.radio_value(
+                    &mut shots.trigger,
+                    ShotTrigger::Station,
+                    tr(lang, "采集站快门键", "the station's shutter key"),
+                );
+            });
+            ui.end_row();
+            if shots.trigger == ShotTrigger::Station {
+                ui.label(tr(lang, "快门后等待（秒）", "Window after the key (s)"));
+                ui.add(egui::DragValue::new(&mut shots.window_s).range(1..=120));
+                ui.end_row();
+                ui.label(tr(lang, "触发命令（可空）", "Trigger command (optional)"));
+                ui.add(
+                    egui::TextEdit::singleline(&mut shots.trigger_command)
+                        .desired_width(420.0)
+                        .hint_text("gphoto2 --trigger-capture"),
+                );
+                ui.end_row();
+            }
+            ui.label(tr(lang, "连拍间隔（毫秒）", "Burst gap (ms)"));
+            ui.add(egui::DragValue::new(&mut shots.burst_ms).range(0..=10_000));
+            ui.end_row();
+        }
+        ui.label(tr(lang, "每人张数提醒（超过）", "Warn above takes per student"));
+        ui.add(egui::DragValue::new(&mut shots.limit).range(1..=50));
+        ui.end_row();
+        let lock = |ui: &mut egui::Ui,
+                    label: &str,
+                    value: &mut Option<i64>,
+                    default: i64,
+                    range: std::ops::RangeInclusive<i64>| {
+            ui.label(label);
+            ui.horizontal(|ui| {
+                let mut locked = value.is_some();
+                ui.checkbox(&mut locked, tr(lang, "锁定", "lock"));
+                match (locked, value.as_mut()) {
+                    (true, Some(v)) => {
+                        ui.add(egui::DragValue::new(v).range(range));
+                    }
+                    (true, None) => *value = Some(default),
+                    (false, _) => *value = None,
+                }
+            });
+            ui.end_row();
+        };
+        lock(ui, tr(lang, "摄像头曝光", "Webcam exposure"), &mut draft.camera_exposure, 156, 1..=10_000);
+        lock(
+            ui,
+            tr(lang, "摄像头白平衡（K）", "Webcam white balance (K)"),
+            &mut draft.camera_white_balance,
+            5500,
+            2000..=10_000,
+        );
     });
 }
 

@@ -99,6 +99,12 @@ pub enum Command {
     /// Settings whose station or date differ, confirmed after being told
     /// what happens to the students still waiting.
     SaveSettingsConfirmed(Box<Settings>),
+    /// Bind a file of the studio camera's tray to the queue head (audited).
+    BindShot(crate::store::CameraFileId),
+    /// The bind key: the oldest file of the tray, if there is one.
+    BindOldestShot,
+    /// Set a file of the tray aside (audited); it stays in the folder.
+    DiscardShot(crate::store::CameraFileId),
 }
 
 /// The last export or bundle check, shown in the export view until the next.
@@ -245,6 +251,18 @@ pub struct UiState {
     pub no_camera: bool,
     /// What a pending station/date change would leave waiting (shown in the confirmation).
     pub session_change_waiting: i64,
+    /// The studio camera's folder, when it is the shot source.
+    pub studio: Option<StudioView>,
+}
+
+/// What the operator sees of the studio camera's folder.
+#[derive(Debug, Clone, Default)]
+pub struct StudioView {
+    pub status: crate::station::ingest::StudioStatus,
+    /// The tray: files not bound, oldest first.
+    pub tray: Vec<crate::store::CameraFileRow>,
+    /// With the station triggering: the shutter key's window is open.
+    pub armed: bool,
 }
 
 /// How many earlier messages the band keeps.
