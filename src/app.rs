@@ -237,7 +237,13 @@ impl GradcapApp {
                 Language::Chinese => state.label_zh(),
                 Language::English => state.label_en(),
             };
-            self.ui.camera_label = format!("{} — {label}", capture.source_name());
+            let locks: Vec<String> =
+                capture.lock_notes().iter().map(|n| n.text().get(self.lang()).to_string()).collect();
+            self.ui.camera_label = if locks.is_empty() {
+                format!("{} — {label}", capture.source_name())
+            } else {
+                format!("{} — {label} · {}", capture.source_name(), locks.join(" · "))
+            };
             // Only the operator view shows the preview: elsewhere no frame is scaled or uploaded.
             let shown = self.view == View::Operator;
             if let Some(frame) = capture.slot().latest().filter(|_| shown) {
@@ -514,7 +520,7 @@ impl GradcapApp {
                     TaskOutput::Backup(Store::backup_file(&db, &dir, &stamp).map(|(p, r)| (p, r.ok())))
                 });
             }
-            Command::Export { to, full, encrypt } => {
+            Command::Export { to, full, encrypt, raw } => {
                 if self.tasks.is_running(Task::Export) {
                     return;
                 }
@@ -527,6 +533,7 @@ impl GradcapApp {
                     encrypt_to: (encrypt && !recipient.is_empty()).then_some(recipient),
                     name_template: self.settings.photo_name_template.clone(),
                     device,
+                    raw_from: raw.then(|| PathBuf::from(self.settings.shots.folder.trim())),
                 };
                 // Its own connection: capture goes on while the export writes.
                 self.ui.export_progress = None;
@@ -693,7 +700,7 @@ impl GradcapApp {
         if matches!(outcome, Outcome::Accepted(_) | Outcome::ReadyForReshoot(_)) {
             self.ui.review = None;
         }
-        if let Outcome::TakeReady { record, take, deliverable_jpeg, fit, assessment } = &outcome {
+        if let Outcome::TakeReady { record, take, deliverable_jpeg, fit, assessment, backdrop_drift } = &outcome {
             match crate::photo::decode_jpeg(deliverable_jpeg) {
                 Ok(img) => {
                     let tex = ctx.load_texture("review", ui::color_image(&img), egui::TextureOptions::LINEAR);
@@ -705,6 +712,9 @@ impl GradcapApp {
                         assessment: (**assessment).clone(),
                     };
                     self.ui.review = Some((review, tex));
+                    if let Some(drift) = backdrop_drift.filter(|d| *d > crate::station::BACKDROP_DRIFT_MAX) {
+                        self.say(messages::backdrop_drift(drift));
+                    }
                     self.check_shot_limit(record, take.take_no);
                 }
                 Err(e) => self.fail(&e),

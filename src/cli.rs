@@ -247,6 +247,10 @@ pub enum Command {
         /// Photo file names: {xh} {xm} {seq} {station} {cjm} {yxdm} {bh} {date}.
         #[arg(long, value_name = "TEMPLATE", default_value = crate::export::DEFAULT_NAME_TEMPLATE)]
         name_template: String,
+        /// Copy each photo's RAW file (RAW+JPEG shooting) from the studio
+        /// camera's folder into originals/, checked against its recorded hash.
+        #[arg(long, value_name = "DIR")]
+        raw_from: Option<PathBuf>,
     },
     /// Restore an encrypted bundle with the age identity (private key) file, then verify it.
     Decrypt {

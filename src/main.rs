@@ -181,13 +181,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print_lines(report.findings.iter().map(|f| format!("FAIL  {}: {}", f.check, f.message)))?;
             Ok(passed(report.ok()))
         }
-        Command::Export { to, full, encrypt_to, name_template } => {
+        Command::Export { to, full, encrypt_to, name_template, raw_from } => {
             let mut store = open_store(&existing_db()?)?;
             let options = export::ExportOptions {
                 full: *full,
                 encrypt_to: encrypt_to.clone(),
                 name_template: name_template.clone(),
                 device: None,
+                raw_from: raw_from.clone(),
             };
             let mut meter = ProgressLine::new();
             let report = export::export_with(&mut store, to, &options, &now(), &mut |p| meter.show(p))?;

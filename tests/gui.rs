@@ -903,3 +903,134 @@ fn long_work_runs_as_named_tasks_one_of_a_kind_at_a_time() {
     assert_eq!(written.len(), 1, "one folder for the student");
     assert!(written[0].file_name().to_string_lossy().starts_with("勘误_"));
 }
+
+/// Settings that make the studio camera's folder the shot source.
+fn studio_settings(dir: &Path, shots: &Path, limit: u32) {
+    let mut s = gradcap::settings::Settings::default();
+    s.shots.source = gradcap::settings::ShotSource::Folder;
+    s.shots.folder = shots.display().to_string();
+    s.shots.limit = limit;
+    s.save(&dir.join("settings.json")).unwrap();
+}
+
+/// A camera file saved the way tethering software saves it: `.tmp`, then renamed.
+fn drop_shot(shots: &Path, name: &str, seed: u64) {
+    let bytes = gradcap::camera::synth::camera_jpeg_noted(&portrait(1280, 720, seed), 1, 92, &format!("{name} {seed}"))
+        .unwrap();
+    let tmp = shots.join(format!("{name}.tmp"));
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, shots.join(name)).unwrap();
+}
+
+fn tray_len(h: &Harness<'static, GradcapApp>) -> usize {
+    h.state().ui.studio.as_ref().map_or(0, |s| s.tray.len())
+}
+
+#[test]
+fn an_unbound_camera_shot_is_bound_by_hand_or_discarded_and_stays_in_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let shots = dir.path().join("EOS");
+    std::fs::create_dir(&shots).unwrap();
+    studio_settings(dir.path(), &shots, 4);
+    let mut h = harness(dir.path(), portrait_camera());
+    step_until(&mut h, "the folder watched", |h| shows(h, "监视中"));
+    assert!(shows(&h, "相机（文件夹）"));
+
+    // No student at the head: the shot waits in the tray, amber.
+    drop_shot(&shots, "IMG_0001.JPG", 1);
+    step_until(&mut h, "the shot in the tray", |h| tray_len(h) == 1);
+    step_until(&mut h, "the tray drawn", |h| shows(h, "待绑定的相机照片 1"));
+    assert!(shows(&h, "IMG_0001.JPG"));
+    assert!(h.state().ui.messages().any(|m| m.text.zh.contains("已放入待绑定区")));
+
+    // A student comes; the operator binds the shot to them with one click.
+    gun_scan(&mut h, &payload(1));
+    step_until(&mut h, "the number", |h| shows(h, "已取号 1-0001"));
+    h.get_by_label("绑定到当前学生 [B]").click();
+    h.tick();
+    step_until(&mut h, "the photo to check", |h| h.state().ui.review.is_some());
+    assert!(shows(&h, "待确认照片 1-0001"));
+    assert_eq!(tray_len(&h), 0);
+    press(&mut h, egui::Key::Enter, None);
+    step_until(&mut h, "the accepted message", |h| shows(h, "1-0001 已拍摄完成"));
+    {
+        let st = h.state().station.as_ref().unwrap();
+        let record = &st.store().records(st.session().id).unwrap()[0];
+        let audit = st.store().audit_for_record(record.id).unwrap();
+        let captured = audit.iter().find(|a| a.action == "take_captured").unwrap();
+        assert!(captured.detail.contains("\"by_operator\":true"), "audited as the operator's choice");
+        let take = st.store().primary_take(record.id).unwrap().unwrap();
+        let original = st.store().take_images(take.id).unwrap().0;
+        assert_eq!(original, std::fs::read(shots.join("IMG_0001.JPG")).unwrap(), "the camera's file, byte for byte");
+    }
+
+    // Another stray shot: set aside.
+    drop_shot(&shots, "IMG_0002.JPG", 2);
+    step_until(&mut h, "the second shot in the tray", |h| tray_len(h) == 1);
+    step_until(&mut h, "the tray drawn", |h| shows(h, "IMG_0002.JPG"));
+    h.get_by_label("放弃").click();
+    h.tick();
+    step_until(&mut h, "the tray empty", |h| tray_len(h) == 0);
+    assert!(h.state().ui.messages().any(|m| m.text.zh.contains("已放弃相机照片 IMG_0002.JPG")));
+    let st = h.state().station.as_ref().unwrap();
+    let row = st
+        .store()
+        .camera_file_by_hash(&gradcap::camera::folder::sha256_hex(&std::fs::read(shots.join("IMG_0002.JPG")).unwrap()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, gradcap::store::CameraFileStatus::Discarded);
+    assert!(shots.join("IMG_0002.JPG").exists(), "never deleted");
+}
+
+#[test]
+fn the_bind_key_binds_the_oldest_shot_and_a_burst_past_the_limit_sounds_the_alarm() {
+    let dir = tempfile::tempdir().unwrap();
+    let shots = dir.path().join("EOS");
+    std::fs::create_dir(&shots).unwrap();
+    studio_settings(dir.path(), &shots, 2);
+    let mut h = harness(dir.path(), portrait_camera());
+    step_until(&mut h, "the folder watched", |h| shows(h, "监视中"));
+    drop_shot(&shots, "IMG_0010.JPG", 10);
+    step_until(&mut h, "the shot in the tray", |h| tray_len(h) == 1);
+    gun_scan(&mut h, &payload(2));
+    step_until(&mut h, "the number", |h| shows(h, "已取号 1-0001"));
+    // The shutter key does not photograph with the webcam: the camera does.
+    press(&mut h, egui::Key::Space, Some(" "));
+    assert!(h.state().ui.messages().any(|m| m.text.zh.contains("请按相机快门")));
+    assert!(h.state().ui.review.is_none());
+    press(&mut h, egui::Key::B, Some("b"));
+    step_until(&mut h, "the photo to check", |h| h.state().ui.review.is_some());
+    assert_eq!(tray_len(&h), 0);
+    press(&mut h, egui::Key::Enter, None);
+    step_until(&mut h, "the accepted message", |h| shows(h, "1-0001 已拍摄完成"));
+    // The next student; the camera fires a burst of three: three takes of
+    // them, past the limit of 2.
+    gun_scan(&mut h, &payload(3));
+    step_until(&mut h, "the number", |h| shows(h, "已取号 1-0002"));
+    for (i, name) in ["IMG_0011.JPG", "IMG_0012.JPG", "IMG_0013.JPG"].into_iter().enumerate() {
+        drop_shot(&shots, name, 11 + i as u64);
+        std::thread::sleep(Duration::from_millis(300));
+        h.tick();
+    }
+    step_until(&mut h, "the third take", |h| h.state().ui.review.as_ref().is_some_and(|(r, _)| r.take.take_no == 3));
+    assert!(h.state().ui.messages().any(|m| m.text.zh.contains("已拍 3 张（超过 2 张）")), "the shot-limit alarm");
+    assert!(cues().contains(&Cue::Duplicate));
+    assert_eq!(tray_len(&h), 0, "a burst stays with its student");
+    assert!(shows(&h, "待确认照片 1-0002"));
+}
+
+#[test]
+fn a_missing_camera_folder_is_said_plainly_and_watched_once_it_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let shots = dir.path().join("EOS");
+    studio_settings(dir.path(), &shots, 4);
+    let mut h = harness(dir.path(), portrait_camera());
+    step_until(&mut h, "the missing folder", |h| shows(h, "文件夹不存在"));
+    std::fs::create_dir(&shots).unwrap();
+    step_until(&mut h, "the folder watched", |h| shows(h, "监视中"));
+    gun_scan(&mut h, &payload(4));
+    step_until(&mut h, "the number", |h| shows(h, "已取号 1-0001"));
+    drop_shot(&shots, "IMG_0100.JPG", 100);
+    step_until(&mut h, "the photo to check", |h| h.state().ui.review.is_some());
+    step_until(&mut h, "the last file", |h| shows(h, "最近文件 IMG_0100.JPG"));
+}

@@ -135,6 +135,10 @@ impl GradcapApp {
             width: self.settings.camera_width,
             height: self.settings.camera_height,
             fps: self.settings.camera_fps,
+            locks: crate::camera::Locks {
+                exposure: self.settings.camera_exposure,
+                white_balance_k: self.settings.camera_white_balance,
+            },
         })
     }
 

@@ -108,7 +108,9 @@ impl GradcapApp {
                 self.settings.camera_height,
                 self.settings.camera_fps,
                 self.settings.scan_hold_ms,
-            );
+            )
+            || (new.camera_exposure, new.camera_white_balance)
+                != (self.settings.camera_exposure, self.settings.camera_white_balance);
         let shots_changed = new.shots != self.settings.shots;
         self.settings = new;
         if shots_changed {

@@ -69,6 +69,61 @@ impl crate::text::Bilingual for CameraError {
     }
 }
 
+/// The webcam's exposure and white balance, locked to these values (so a
+/// dark or white shirt does not move the backdrop's colour), or left
+/// automatic (`None`: the camera is not touched).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Locks {
+    /// Exposure in the camera's own units (UVC: 100 µs steps).
+    pub exposure: Option<i64>,
+    /// White balance in kelvin.
+    pub white_balance_k: Option<i64>,
+}
+
+/// What became of a lock when the camera was opened, for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockNote {
+    Locked {
+        what: LockedControl,
+        value: i64,
+    },
+    /// The camera does not offer it (or refused the value).
+    NotOffered {
+        what: LockedControl,
+        reason: String,
+    },
+}
+
+/// A control the station can lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockedControl {
+    Exposure,
+    WhiteBalance,
+}
+
+impl LockNote {
+    pub fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        let name = |w: &LockedControl| match w {
+            LockedControl::Exposure => ("曝光", "exposure"),
+            LockedControl::WhiteBalance => ("白平衡", "white balance"),
+        };
+        match self {
+            Self::Locked { what, value } => {
+                let (zh, en) = name(what);
+                Text::new(format!("{zh}已锁定 {value}"), format!("{en} locked at {value}"))
+            }
+            Self::NotOffered { what, reason } => {
+                let (zh, en) = name(what);
+                Text::new(
+                    format!("此摄像头无法锁定{zh}（{reason}）"),
+                    format!("this camera cannot lock its {en} ({reason})"),
+                )
+            }
+        }
+    }
+}
+
 /// A source of frames, opened and used on one capture thread (a USB camera
 /// handle may not move between threads). `next_frame` may block (a real camera blocks until the
 /// next frame); `BadFrame` errors are dropped frames, others end the source.
@@ -76,6 +131,10 @@ pub trait FrameSource {
     /// Human-readable name (the camera's name, the replay folder, "demo").
     fn name(&self) -> String;
     fn next_frame(&mut self) -> Result<Frame, CameraError>;
+    /// What became of the exposure and white-balance locks when it opened.
+    fn lock_notes(&self) -> Vec<LockNote> {
+        Vec::new()
+    }
 }
 
 /// Opens a source; called again to reopen after a stall or an unplug.
@@ -134,6 +193,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 struct Shared {
     state: Mutex<CameraState>,
+    locks: Mutex<Vec<LockNote>>,
     last_frame_at: Mutex<Instant>,
     /// Readers whose generation is not the current one stop at their next frame.
     generation: AtomicU64,
@@ -162,6 +222,7 @@ impl Capture {
         let slot = FrameSlot::new();
         let shared = Arc::new(Shared {
             state: Mutex::new(CameraState::Starting),
+            locks: Mutex::new(Vec::new()),
             last_frame_at: Mutex::new(Instant::now()),
             generation: AtomicU64::new(0),
             frames: AtomicU64::new(0),
@@ -188,6 +249,11 @@ impl Capture {
 
     pub fn source_name(&self) -> &str {
         &self.source_name
+    }
+
+    /// What became of the exposure and white-balance locks at the last open.
+    pub fn lock_notes(&self) -> Vec<LockNote> {
+        lock(&self.shared.locks).clone()
     }
 
     /// Frames published and frames dropped (undecodable) so far.
@@ -236,6 +302,9 @@ fn reader_loop(factory: &dyn SourceFactory, slot: &FrameSlot, shared: &Shared, g
             return; // the watchdog retries
         }
     };
+    if current() {
+        *lock(&shared.locks) = source.lock_notes();
+    }
     let mut window_start = Instant::now();
     let mut window_frames = 0u32;
     while current() {

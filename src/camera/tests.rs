@@ -153,3 +153,41 @@ fn a_replay_folder_keeps_files_compressed_and_drops_a_corrupt_frame() {
         "a folder with a broken file is refused up front"
     );
 }
+
+/// A camera that offers no exposure control (as many cheap webcams).
+struct NoControls;
+
+impl FrameSource for NoControls {
+    fn name(&self) -> String {
+        "no-controls".into()
+    }
+    fn next_frame(&mut self) -> Result<Frame, CameraError> {
+        std::thread::sleep(Duration::from_millis(5));
+        Ok(small_frame(1))
+    }
+    fn lock_notes(&self) -> Vec<LockNote> {
+        vec![
+            LockNote::NotOffered { what: LockedControl::Exposure, reason: "no such control".into() },
+            LockNote::Locked { what: LockedControl::WhiteBalance, value: 5500 },
+        ]
+    }
+}
+
+struct NoControlsFactory;
+
+impl SourceFactory for NoControlsFactory {
+    fn name(&self) -> String {
+        "no-controls".into()
+    }
+    fn open(&self) -> Result<Box<dyn FrameSource>, CameraError> {
+        Ok(Box::new(NoControls))
+    }
+}
+
+#[test]
+fn what_became_of_the_locks_reaches_the_station() {
+    let capture = Capture::start(Arc::new(NoControlsFactory), STALL_TIMEOUT_MS).unwrap();
+    wait_for("the locks' notes", Duration::from_secs(5), || !capture.lock_notes().is_empty());
+    let notes: Vec<String> = capture.lock_notes().iter().map(|n| n.text().en).collect();
+    assert_eq!(notes, ["this camera cannot lock its exposure (no such control)", "white balance locked at 5500"]);
+}

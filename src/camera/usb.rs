@@ -10,11 +10,12 @@
 
 use nokhwa::pixel_format::RgbFormat;
 use nokhwa::utils::{
-    ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType, Resolution,
+    ApiBackend, CameraFormat, CameraIndex, ControlValueSetter, FrameFormat, KnownCameraControl, RequestedFormat,
+    RequestedFormatType, Resolution,
 };
 use nokhwa::Camera;
 
-use super::{CameraError, Frame, FrameSource, SourceFactory};
+use super::{CameraError, Frame, FrameSource, LockNote, LockedControl, Locks, SourceFactory};
 
 /// A camera the system lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub struct UsbRequest {
     pub width: u32,
     pub height: u32,
     pub fps: u32,
+    /// Exposure and white balance to lock when the camera opens.
+    pub locks: Locks,
 }
 
 fn find_index(name: &str) -> Result<(CameraIndex, String), CameraError> {
@@ -67,10 +70,83 @@ fn requests(req: &UsbRequest) -> Vec<RequestedFormatType> {
     ]
 }
 
+/// The control writes that lock `locks`, in order: the automatic mode off,
+/// then the value. On Linux by their V4L2 ids (a UVC webcam's exposure is
+/// `EXPOSURE_ABSOLUTE` with `EXPOSURE_AUTO` set to manual, its white balance
+/// `WHITE_BALANCE_TEMPERATURE` with `AUTO_WHITE_BALANCE` off); elsewhere
+/// through nokhwa's own names for them.
+pub fn lock_plan(locks: &Locks) -> Vec<(LockedControl, KnownCameraControl, ControlValueSetter)> {
+    let mut plan = Vec::new();
+    if let Some(v) = locks.exposure {
+        if cfg!(target_os = "linux") {
+            const EXPOSURE_AUTO: u128 = 0x009a_0901;
+            const EXPOSURE_ABSOLUTE: u128 = 0x009a_0902;
+            plan.push((
+                LockedControl::Exposure,
+                KnownCameraControl::Other(EXPOSURE_AUTO),
+                ControlValueSetter::Integer(1),
+            ));
+            plan.push((
+                LockedControl::Exposure,
+                KnownCameraControl::Other(EXPOSURE_ABSOLUTE),
+                ControlValueSetter::Integer(v),
+            ));
+        } else {
+            plan.push((LockedControl::Exposure, KnownCameraControl::Exposure, ControlValueSetter::Integer(v)));
+        }
+    }
+    if let Some(k) = locks.white_balance_k {
+        if cfg!(target_os = "linux") {
+            const AUTO_WHITE_BALANCE: u128 = 0x0098_090c;
+            plan.push((
+                LockedControl::WhiteBalance,
+                KnownCameraControl::Other(AUTO_WHITE_BALANCE),
+                ControlValueSetter::Boolean(false),
+            ));
+        }
+        plan.push((LockedControl::WhiteBalance, KnownCameraControl::WhiteBalance, ControlValueSetter::Integer(k)));
+    }
+    plan
+}
+
+/// Applies the locks to an open camera; a control the camera does not
+/// offer is a note for the operator, never an error (or a panic: some
+/// nokhwa backends leave controls unimplemented).
+fn apply_locks(camera: &mut Camera, locks: &Locks) -> Vec<LockNote> {
+    let mut notes: Vec<LockNote> = Vec::new();
+    for (what, control, value) in lock_plan(locks) {
+        if notes.iter().any(|n| matches!(n, LockNote::NotOffered { what: w, .. } if *w == what)) {
+            continue;
+        }
+        let set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            camera.set_camera_control(control, value.clone())
+        }));
+        match set {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => notes.push(LockNote::NotOffered { what, reason: e.to_string() }),
+            Err(_) => notes.push(LockNote::NotOffered { what, reason: "not implemented on this system".into() }),
+        }
+    }
+    for (what, value) in
+        [(LockedControl::Exposure, locks.exposure), (LockedControl::WhiteBalance, locks.white_balance_k)]
+    {
+        if let Some(value) = value {
+            if !notes.iter().any(|n| matches!(n, LockNote::NotOffered { what: w, .. } if *w == what)) {
+                notes.push(LockNote::Locked { what, value });
+            }
+        }
+    }
+    for note in &notes {
+        tracing::info!("camera lock: {}", note.text().en);
+    }
+    notes
+}
+
 /// An open USB camera.
 pub struct UsbSource {
     name: String,
     camera: Camera,
+    locks: Vec<LockNote>,
 }
 
 impl std::fmt::Debug for UsbSource {
@@ -89,7 +165,8 @@ impl UsbSource {
                 Ok(mut camera) => match camera.open_stream() {
                     Ok(()) => {
                         tracing::info!("camera {name}: {}", camera.camera_format());
-                        return Ok(UsbSource { name, camera });
+                        let locks = apply_locks(&mut camera, &req.locks);
+                        return Ok(UsbSource { name, camera, locks });
                     }
                     Err(e) => last_error = e.to_string(),
                 },
@@ -115,6 +192,10 @@ pub fn decode_mjpeg(bytes: &[u8]) -> Result<image::RgbImage, CameraError> {
 impl FrameSource for UsbSource {
     fn name(&self) -> String {
         self.name.clone()
+    }
+
+    fn lock_notes(&self) -> Vec<LockNote> {
+        self.locks.clone()
     }
 
     fn next_frame(&mut self) -> Result<Frame, CameraError> {
@@ -168,8 +249,26 @@ mod tests {
     }
 
     #[test]
+    fn locks_turn_the_automatic_mode_off_before_setting_the_value_and_none_touches_nothing() {
+        assert!(lock_plan(&Locks::default()).is_empty(), "automatic: the camera is not touched");
+        let plan = lock_plan(&Locks { exposure: Some(156), white_balance_k: Some(5500) });
+        let exposure: Vec<_> = plan.iter().filter(|p| p.0 == LockedControl::Exposure).collect();
+        assert_eq!(exposure.last().map(|p| p.2.clone()), Some(ControlValueSetter::Integer(156)));
+        let wb: Vec<_> = plan.iter().filter(|p| p.0 == LockedControl::WhiteBalance).collect();
+        assert_eq!(
+            wb.last().map(|p| (p.1, p.2.clone())),
+            Some((KnownCameraControl::WhiteBalance, ControlValueSetter::Integer(5500)))
+        );
+        if cfg!(target_os = "linux") {
+            assert_eq!(exposure[0].2, ControlValueSetter::Integer(1), "V4L2 EXPOSURE_AUTO = manual first");
+            assert_eq!(wb[0].2, ControlValueSetter::Boolean(false), "AUTO_WHITE_BALANCE off first");
+        }
+    }
+
+    #[test]
     fn negotiation_falls_back_to_what_the_camera_offers() {
-        let r = requests(&UsbRequest { name: String::new(), width: 1920, height: 1080, fps: 30 });
+        let r =
+            requests(&UsbRequest { name: String::new(), width: 1920, height: 1080, fps: 30, locks: Locks::default() });
         assert!(matches!(r[0], RequestedFormatType::Exact(f) if f.format() == FrameFormat::MJPEG));
         assert!(matches!(r.last(), Some(RequestedFormatType::None)));
     }

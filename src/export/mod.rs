@@ -130,11 +130,21 @@ pub struct ExportOptions {
     /// was listed): a target on any other device — the drive pulled, its
     /// mount point left as an empty folder on the internal disk — is refused.
     pub device: Option<u64>,
+    /// The studio camera's folder: each photo's RAW file (recorded by name
+    /// and hash when it was shot) is copied from there into `originals/`
+    /// beside the JPEG, checked against its hash. `None`: no RAW files.
+    pub raw_from: Option<PathBuf>,
 }
 
 impl Default for ExportOptions {
     fn default() -> Self {
-        ExportOptions { full: false, encrypt_to: None, name_template: DEFAULT_NAME_TEMPLATE.into(), device: None }
+        ExportOptions {
+            full: false,
+            encrypt_to: None,
+            name_template: DEFAULT_NAME_TEMPLATE.into(),
+            device: None,
+            raw_from: None,
+        }
     }
 }
 
@@ -244,6 +254,11 @@ pub struct ExportReport {
     pub files: usize,
     pub bytes: u64,
     pub encrypted: bool,
+    /// RAW files copied into `originals/` (with `raw_from`).
+    pub raw_files: usize,
+    /// RAW files asked for that were not in the folder as recorded (gone,
+    /// or changed): the export went on without them.
+    pub raw_missing: Vec<String>,
 }
 
 /// The line `gradcap export` prints when the bundle is written and verified.
@@ -257,7 +272,18 @@ impl std::fmt::Display for ExportReport {
             self.records,
             self.files,
             self.bytes as f64 / 1e6
-        )
+        )?;
+        if self.raw_files > 0 {
+            write!(f, "；RAW {} 个 / RAW files: {}", self.raw_files, self.raw_files)?;
+        }
+        if !self.raw_missing.is_empty() {
+            write!(
+                f,
+                "\n未找到或已改变的 RAW 文件（未导出）/ RAW files missing or changed (not exported): {}",
+                self.raw_missing.join(", ")
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -438,6 +464,7 @@ pub fn export_with(
             kept.unwrap_or_else(|| unique_name(fresh, Some(&item.record.display_seq()), &mut used))
         })
         .collect();
+    let (mut raw_files, mut raw_missing, mut raw_bytes) = (0usize, Vec::new(), 0u64);
     for (ExportItem { record, take }, file) in items.iter().zip(&names) {
         let file = file.clone();
         // SHA256SUMS carries the hashes stored at capture, so the final check
@@ -453,6 +480,25 @@ pub fn export_with(
         progress(&state);
         sums.insert(format!("photos/{file}"), take.deliverable_sha256.clone());
         sums.insert(format!("originals/{file}"), take.original_sha256.clone());
+        if let Some(folder) = &options.raw_from {
+            if let Some(raw) = store.camera_file_of_take(take.id)?.and_then(|f| f.raw) {
+                let stem = std::path::Path::new(&file).file_stem().and_then(|s| s.to_str()).unwrap_or(&file);
+                let ext = std::path::Path::new(&raw.name).extension().and_then(|e| e.to_str()).unwrap_or("raw");
+                let bytes =
+                    std::fs::read(folder.join(&raw.name)).ok().filter(|b| crate::store::sha256_hex(b) == raw.sha256);
+                match bytes {
+                    Some(bytes) => {
+                        let path = format!("originals/{stem}.{ext}");
+                        sink.add(&path, &bytes, &raw.sha256)?;
+                        state.bytes_done += bytes.len() as u64;
+                        raw_bytes += bytes.len() as u64;
+                        sums.insert(path, raw.sha256.clone());
+                        raw_files += 1;
+                    }
+                    None => raw_missing.push(format!("{} ({})", raw.name, record.display_seq())),
+                }
+            }
+        }
         let c = &record.code;
         // The photo checks: overall level, what failed, what the operator
         // accepted anyway, every measured value (empty for takes made before
@@ -537,7 +583,9 @@ pub fn export_with(
         batch,
         records: rows.len(),
         files,
-        bytes: state.bytes_total,
+        bytes: state.bytes_total + raw_bytes,
         encrypted: options.encrypt_to.is_some(),
+        raw_files,
+        raw_missing,
     })
 }

@@ -147,6 +147,10 @@ pub struct Assessment {
     /// The crop was placed by the face (not the centred fallback).
     pub auto_crop: bool,
     pub checks: Vec<Check>,
+    /// The backdrop's mean colour (RGB) around the head, when it was seen:
+    /// the station compares it with the session's first photos.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backdrop_rgb: Option<[f32; 3]>,
 }
 
 impl Assessment {
@@ -318,6 +322,11 @@ fn colour_stats(img: &RgbImage, rects: &[[u32; 4]]) -> Option<([f32; 3], f32)> {
         }
     }
     Some(([mean[0] as f32, mean[1] as f32, mean[2] as f32], (var / n / 3.0).sqrt() as f32))
+}
+
+/// How far two colours are (RGB distance, as the background check measures).
+pub fn colour_distance(a: [f32; 3], b: [f32; 3]) -> f32 {
+    distance(a, b)
 }
 
 fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
@@ -584,7 +593,8 @@ pub fn assess(img: &RgbImage, face: Option<&Face>, face_count: usize, auto_crop:
         }
         None => [rect_in(img, 0.0, 0.0, w, 40.0)].into_iter().flatten().collect(),
     };
-    match colour_stats(img, &rects) {
+    let backdrop = colour_stats(img, &rects);
+    match backdrop {
         Some((mean, spread)) => {
             let d = distance(mean, BACKGROUND_RGB);
             let max = t.background_distance_max;
@@ -638,7 +648,7 @@ pub fn assess(img: &RgbImage, face: Option<&Face>, face_count: usize, auto_crop:
             );
         }
     }
-    Assessment { face: face.copied(), auto_crop, checks: b.checks }
+    Assessment { face: face.copied(), auto_crop, checks: b.checks, backdrop_rgb: backdrop.map(|(mean, _)| mean) }
 }
 
 /// A framing hint for the live preview.

@@ -20,6 +20,14 @@ use crate::photo::checks::{Assessment, Thresholds};
 use crate::photo::{self, PhotoError, SizeFit, SizeRange};
 use crate::store::{Mode, Record, RecordId, ScanOutcome, Session, SessionInfo, Store, StoreError, Take, TakeImages};
 
+/// How far (RGB distance) a photo's backdrop may drift from the session's
+/// first accepted photos before the operator is warned: a dark or white
+/// shirt moving an automatic exposure or white balance shows here first.
+pub const BACKDROP_DRIFT_MAX: f32 = 20.0;
+
+/// How many of the session's first accepted photos make the backdrop reference.
+pub const BACKDROP_REFERENCE_PHOTOS: usize = 3;
+
 /// Longest side of the face thumbnail kept with a scan.
 pub const SCAN_THUMB_MAX_SIDE: u32 = 160;
 
@@ -216,6 +224,10 @@ pub enum Outcome {
         deliverable_jpeg: Vec<u8>,
         fit: SizeFit,
         assessment: Box<Assessment>,
+        /// How far its backdrop colour is from the session's first accepted
+        /// photos' (RGB distance), when both were seen: above
+        /// [`BACKDROP_DRIFT_MAX`] the exposure or white balance has moved.
+        backdrop_drift: Option<f32>,
     },
     /// The take is the student's photo now.
     Accepted(Record),
@@ -511,6 +523,7 @@ impl Station {
     fn commit_take(&mut self, prepared: PreparedTake) -> Result<Outcome, StationError> {
         let take = self.store.add_take(self.session.id, prepared.for_record, &prepared.images, &now())?;
         let record = self.store.record(prepared.for_record)?;
+        let backdrop_drift = self.backdrop_drift(&prepared.assessment);
         self.quality_hint = Some(prepared.images.deliverable_quality);
         self.review = Some(Review {
             take: take.clone(),
@@ -524,7 +537,27 @@ impl Station {
             deliverable_jpeg: prepared.images.deliverable_jpeg,
             fit: prepared.fit,
             assessment: Box::new(prepared.assessment),
+            backdrop_drift,
         })
+    }
+
+    /// The backdrop colour of the session's first accepted photos (the mean
+    /// of up to [`BACKDROP_REFERENCE_PHOTOS`]), once one is accepted.
+    pub fn backdrop_reference(&self) -> Option<[f32; 3]> {
+        let checks = self.store.first_accepted_checks(self.session.id, BACKDROP_REFERENCE_PHOTOS).ok()?;
+        let seen: Vec<[f32; 3]> =
+            checks.iter().filter_map(|json| serde_json::from_str::<Assessment>(json).ok()?.backdrop_rgb).collect();
+        if seen.is_empty() {
+            return None;
+        }
+        let n = seen.len() as f32;
+        Some([0, 1, 2].map(|c| seen.iter().map(|rgb| rgb[c]).sum::<f32>() / n))
+    }
+
+    /// How far a photo's backdrop is from the session's reference.
+    fn backdrop_drift(&self, assessment: &Assessment) -> Option<f32> {
+        let reference = self.backdrop_reference()?;
+        Some(crate::photo::checks::colour_distance(assessment.backdrop_rgb?, reference))
     }
 
     fn drop_review_of(&mut self, record: RecordId) {

@@ -869,3 +869,30 @@ fn a_pin_gated_event_applies_nothing_without_the_right_pin() {
     let voided = st.handle_with_pin(void("错扫"), "2468").unwrap();
     assert!(matches!(voided, Outcome::Voided(r) if r.status == RecordStatus::Voided));
 }
+
+#[test]
+fn a_backdrop_that_drifts_from_the_sessions_first_photos_is_measured() {
+    let mut st = station();
+    let drift_of = |o: &Outcome| match o {
+        Outcome::TakeReady { backdrop_drift, .. } => *backdrop_drift,
+        other => panic!("{other:?}"),
+    };
+    scan(&mut st, 1);
+    assert_eq!(drift_of(&shoot(&mut st, 1)), None, "nothing to compare with before the first accept");
+    st.handle(Event::Accept).unwrap();
+    for i in 2..=3 {
+        scan(&mut st, i);
+        let d = drift_of(&shoot(&mut st, i as u64)).unwrap();
+        assert!(d < BACKDROP_DRIFT_MAX, "same light: {d}");
+        st.handle(Event::Accept).unwrap();
+    }
+    assert!(st.backdrop_reference().is_some());
+    // The automatic exposure darkens the whole picture (a white shirt).
+    scan(&mut st, 4);
+    let mut frame = synth::portrait(960, 720, 4);
+    for p in frame.pixels_mut() {
+        p.0 = p.0.map(|c| (f32::from(c) * 0.75) as u8);
+    }
+    let d = drift_of(&shoot_inline(&mut st, frame).unwrap()).unwrap();
+    assert!(d > BACKDROP_DRIFT_MAX, "darkened: {d}");
+}

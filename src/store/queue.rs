@@ -717,6 +717,18 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The photo checks (JSON) of the first `n` photos accepted in a
+    /// session, in the order they were accepted.
+    pub fn first_accepted_checks(&self, session: SessionId, n: usize) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT t.checks_json FROM takes t JOIN records r ON r.id = t.record_id
+             WHERE r.session_id = ?1 AND t.is_primary = 1 AND r.status = 'photographed'
+             ORDER BY r.status_at, r.id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![session, n as i64], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// One take by id.
     pub fn take(&self, take_id: TakeId) -> Result<Take, StoreError> {
         self.conn()

@@ -49,6 +49,18 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
             }
         });
         let encrypt = state.export_encrypt && !recipient.is_empty();
+        let camera_folder = settings.shots.folder.trim();
+        if !camera_folder.is_empty() {
+            ui.checkbox(
+                &mut state.export_raw,
+                tr(
+                    lang,
+                    "同时导出相机 RAW 文件（从相机文件夹复制并校验）",
+                    "Also export the camera's RAW files (copied from its folder and checked)",
+                ),
+            );
+        }
+        let raw = state.export_raw && !camera_folder.is_empty();
         let target = state.export_target.trim().to_string();
         let ready = !target.is_empty() && !state.export_running;
         ui.horizontal(|ui| {
@@ -59,11 +71,11 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
                 )
                 .clicked()
             {
-                out.push(Command::Export { to: target.clone().into(), full: false, encrypt });
+                out.push(Command::Export { to: target.clone().into(), full: false, encrypt, raw });
             }
             if ui.add_enabled(ready, egui::Button::new(tr(lang, "全部重新导出", "Export everything again"))).clicked()
             {
-                out.push(Command::Export { to: target.clone().into(), full: true, encrypt });
+                out.push(Command::Export { to: target.clone().into(), full: true, encrypt, raw });
             }
             let can_check = state.bundle_checking.is_none() && !target.is_empty();
             if ui.add_enabled(can_check, egui::Button::new(tr(lang, "校验导出包", "Check a bundle"))).clicked() {

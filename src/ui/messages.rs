@@ -140,6 +140,18 @@ pub fn shot_held(file: &crate::store::CameraFileRow) -> Feedback {
     )
 }
 
+/// The photo's backdrop is not the colour of the session's first photos.
+pub fn backdrop_drift(distance: f32) -> Feedback {
+    Feedback::new(
+        FeedbackKind::Duplicate,
+        "⚠",
+        Text::new(
+            format!("背景颜色与本场前几张照片相差 {distance:.0}：曝光或白平衡变了（深色/白色上衣？），请在设置中锁定摄像头曝光和白平衡"),
+            format!("the backdrop is {distance:.0} from the session's first photos: exposure or white balance moved (a dark or white shirt?); lock the webcam's exposure and white balance in settings"),
+        ),
+    )
+}
+
 /// The shutter key while the studio camera takes the photos itself.
 pub fn press_camera_shutter() -> Feedback {
     Feedback::info(

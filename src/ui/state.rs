@@ -77,6 +77,8 @@ pub enum Command {
         to: PathBuf,
         full: bool,
         encrypt: bool,
+        /// Copy each photo's RAW file from the studio camera's folder.
+        raw: bool,
     },
     /// Ask to purge: works out what would go, then asks for confirmation.
     AskPurge {
@@ -215,6 +217,8 @@ pub struct UiState {
     pub export_running: bool,
     /// Encrypt the next export to the settings' recipient.
     pub export_encrypt: bool,
+    /// Copy the studio camera's RAW files into the next export.
+    pub export_raw: bool,
     /// The running export's latest progress and when its phase began.
     pub export_progress: Option<(crate::export::Progress, std::time::Instant)>,
     pub export_history: Vec<(String, String, String, i64)>,

@@ -357,3 +357,71 @@ fn raw_files_are_recorded_with_their_jpeg_whichever_comes_first() {
     assert_eq!(row.raw.map(|r| (r.name, r.sha256)), Some(("IMG_0101.NEF".into(), sha256_hex(&[2; 100]))));
     assert_eq!(ing.raw_waiting(), 0);
 }
+
+#[test]
+fn an_export_that_asks_for_raw_files_copies_them_checked_beside_the_jpeg() {
+    let dir = tempfile::tempdir().unwrap();
+    let (shots, usb) = (dir.path().join("EOS"), dir.path().join("USB"));
+    std::fs::create_dir_all(&shots).unwrap();
+    std::fs::create_dir_all(&usb).unwrap();
+    let db = dir.path().join("station.sqlite");
+    let info = SessionInfo {
+        school_name: "测试大学".into(),
+        school_code: "10697".into(),
+        station: "2".into(),
+        date: "2026-06-01".into(),
+        operator: "op".into(),
+    };
+    let mut st = Station::open(Store::open_training(&db).unwrap(), &info, StationConfig::default()).unwrap();
+    let (mut shutter, mut ing) = (Shutter::inline(), ShotIngest::new(IngestConfig::default()));
+    let raw_bytes: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(shots.join("IMG_0001.CR3"), &raw_bytes).unwrap();
+    for (i, name) in [(1, "IMG_0001"), (2, "IMG_0002")] {
+        scan(&mut st, 20 + i);
+        if i == 1 {
+            let raw = ArrivedRaw {
+                path: shots.join("IMG_0001.CR3"),
+                name: "IMG_0001.CR3".into(),
+                sha256: sha256_hex(&raw_bytes),
+                bytes: raw_bytes.len() as u64,
+            };
+            ing.raw_arrived(&mut st, raw).unwrap();
+        }
+        let at = Instant::now() + Duration::from_secs(10 * i as u64);
+        ingest(&mut st, &mut shutter, &mut ing, arrived(&format!("{name}.JPG"), shot_bytes(90 + i as u64), false), at);
+        st.handle(Event::Accept).unwrap();
+    }
+    drop(st);
+    let mut store = Store::open_training(&db).unwrap();
+    let options = crate::export::ExportOptions { raw_from: Some(shots.clone()), ..Default::default() };
+    let report =
+        crate::export::export_with(&mut store, &usb, &options, "2026-06-01T18:00:00+08:00", &mut |_| {}).unwrap();
+    assert_eq!((report.raw_files, report.raw_missing.len()), (1, 0), "{report}");
+    let raws: Vec<_> = std::fs::read_dir(report.bundle.join("originals"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "CR3"))
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(raws.len(), 1);
+    assert_eq!(std::fs::read(&raws[0]).unwrap(), raw_bytes);
+    assert!(crate::export::verify_bundle(&report.bundle).unwrap().ok(), "SHA256SUMS lists the RAW");
+    // The RAW changed in the folder since it was shot: not exported, said so.
+    std::fs::write(shots.join("IMG_0001.CR3"), b"edited").unwrap();
+    let options = crate::export::ExportOptions { full: true, raw_from: Some(shots), ..Default::default() };
+    let report =
+        crate::export::export_with(&mut store, &usb, &options, "2026-06-01T19:00:00+08:00", &mut |_| {}).unwrap();
+    assert_eq!(report.raw_files, 0);
+    assert_eq!(report.raw_missing.len(), 1);
+    assert!(report.to_string().contains("IMG_0001.CR3"));
+    // Without asking, no RAW file goes out.
+    let report = crate::export::export_with(
+        &mut store,
+        &usb,
+        &crate::export::ExportOptions { full: true, ..Default::default() },
+        "2026-06-01T20:00:00+08:00",
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!((report.raw_files, report.raw_missing.len()), (0, 0));
+}
