@@ -272,6 +272,20 @@ impl GradcapApp {
             self.ui.camera_ok = false;
             self.ui.camera_label = tr(self.lang(), "无摄像头", "no camera");
         }
+        if let Some(studio) = &self.ui.studio {
+            use crate::camera::folder::FolderState;
+            let (zh, en) = match studio.status.state {
+                Some(FolderState::Watching | FolderState::Polling) => ("相机文件夹监视中", "camera folder watched"),
+                Some(FolderState::Missing) => ("相机文件夹不存在", "camera folder missing"),
+                Some(FolderState::Unreadable(_)) => ("相机文件夹无法读取", "camera folder unreadable"),
+                None | Some(FolderState::Starting) => ("相机文件夹打开中", "camera folder opening"),
+            };
+            let tray = match studio.tray.len() {
+                0 => String::new(),
+                n => format!(" · {} {n}", tr(self.lang(), "待绑定", "unbound")),
+            };
+            self.ui.camera_label = format!("{} · {}{tray}", self.ui.camera_label, tr(self.lang(), zh, en));
+        }
         if let Some(framing) = self.framing.as_ref().and_then(FramingWorker::latest) {
             self.ui.framing = Some(framing);
         }

@@ -21,7 +21,13 @@ fn bands(settings: &Settings) -> ((f32, f32), (f32, f32)) {
 pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang: Language, out: &mut Vec<Command>) {
     egui::SidePanel::right("student").min_width(400.0).resizable(false).show(ctx, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
-            // A photo waiting for its decision comes first, its buttons at
+            // Camera photos that were not bound come first: each waits for
+            // the operator to bind it or set it aside.
+            if let Some(studio) = state.studio.as_ref().filter(|s| !s.tray.is_empty()) {
+                studio_panel(ui, studio, state, settings, lang, out);
+                ui.separator();
+            }
+            // A photo waiting for its decision comes next, its buttons at
             // the top: it is what the operator must act on now.
             if state.review.is_some() {
                 review(ui, state, settings, lang, out);
@@ -33,7 +39,7 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
                 review(ui, state, settings, lang, out);
             }
             skip_prompt(ui, state, lang, out);
-            if let Some(studio) = &state.studio {
+            if let Some(studio) = state.studio.as_ref().filter(|s| s.tray.is_empty()) {
                 ui.separator();
                 studio_panel(ui, studio, state, settings, lang, out);
             }
