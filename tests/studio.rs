@@ -321,3 +321,25 @@ fn a_24_megapixel_shot_and_a_restart_that_finds_it_again() {
     assert!(rig.takes().is_empty());
     assert!(rig.errors.is_empty(), "{:?}", rig.errors);
 }
+
+#[test]
+fn a_file_whose_record_could_not_be_written_is_held_in_the_tray_once_it_can() {
+    let mut rig = Rig::new(IngestConfig::default());
+    // Another program holds the database's write lock (a backup tool, a second station).
+    let blocker = rusqlite::Connection::open(&rig.db).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let bytes =
+        gradcap::camera::synth::camera_jpeg_noted(&gradcap::camera::synth::portrait(960, 720, 3), 1, 92, "late")
+            .unwrap();
+    std::fs::write(rig.shots.join("IMG_0900.JPG.tmp"), &bytes).unwrap();
+    std::fs::rename(rig.shots.join("IMG_0900.JPG.tmp"), rig.shots.join("IMG_0900.JPG")).unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    while rig.errors.is_empty() && Instant::now() < until {
+        rig.pump(0, |_| true);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!rig.errors.is_empty(), "the failed write is said");
+    blocker.execute_batch("ROLLBACK").unwrap();
+    assert!(rig.pump(30, held(1)), "{:?} {:?}", rig.outcomes.iter().map(kind).collect::<Vec<_>>(), rig.errors);
+    assert_eq!(rig.held(), [("IMG_0900.JPG".into(), CameraFileStatus::Unbound, "late".into())]);
+}

@@ -71,6 +71,8 @@ pub enum HoldReason {
     FoundAtStart,
     /// Its student was no longer the queue head when the take was stored.
     HeadChanged,
+    /// Held after the database could not be written when it came.
+    Late,
 }
 
 impl HoldReason {
@@ -83,6 +85,7 @@ impl HoldReason {
             Self::NotTriggered => "not_triggered",
             Self::FoundAtStart => "found_at_start",
             Self::HeadChanged => "head_changed",
+            Self::Late => "late",
         }
     }
 
@@ -95,6 +98,7 @@ impl HoldReason {
             "not_triggered" => Text::new("到达时未按快门键", "came without the shutter key pressed"),
             "found_at_start" => Text::new("采集站启动时已在文件夹中", "was in the folder when the station started"),
             "head_changed" => Text::new("保存时该学生已不在队首", "its student had left the head of the queue"),
+            "late" => Text::new("到达时数据库无法写入，之后放入", "the database could not be written when it came"),
             "cut_short" => Text::new("文件不完整或不是 JPEG", "the file is cut short or not a JPEG"),
             "does_not_decode" => Text::new("无法解码", "does not decode"),
             other => Text::same(other),
@@ -286,7 +290,17 @@ pub struct StudioCamera {
     watcher: FolderWatcher,
     ingest: ShotIngest,
     status: StudioStatus,
+    /// Files whose handling failed to be written (a full disk, a locked
+    /// database): looked at again, and then only ever held in the tray (by
+    /// then their moment has passed, so they are never bound on their own).
+    retry: Vec<(PathBuf, Instant)>,
 }
+
+/// How long after a failed write a file is looked at again.
+const RETRY_AFTER: Duration = Duration::from_secs(2);
+/// Most files kept for a retry at once (the rest wait for a restart, which
+/// finds them in the folder).
+const RETRY_KEPT: usize = 16;
 
 impl std::fmt::Debug for StudioCamera {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -312,7 +326,12 @@ impl StudioCamera {
     /// Watches as `folder` says (tests set its timings).
     pub fn with_folder(folder: FolderConfig, config: IngestConfig, wake: Wake) -> Result<Self, WorkerError> {
         let status = StudioStatus { folder: folder.dir.clone(), ..Default::default() };
-        Ok(StudioCamera { watcher: FolderWatcher::start(folder, wake)?, ingest: ShotIngest::new(config), status })
+        Ok(StudioCamera {
+            watcher: FolderWatcher::start(folder, wake)?,
+            ingest: ShotIngest::new(config),
+            status,
+            retry: Vec::new(),
+        })
     }
 
     pub fn status(&self) -> &StudioStatus {
@@ -334,8 +353,55 @@ impl StudioCamera {
 
     /// Applies every report since the last call; the outcomes to show.
     pub fn poll(&mut self, station: &mut Station, shutter: &mut Shutter) -> Vec<Result<Outcome, StationError>> {
+        let mut results = self.retry_due(station, Instant::now());
         let events = self.watcher.drain();
-        events.into_iter().filter_map(|e| self.handle(e, station, shutter, Instant::now())).collect()
+        results.extend(events.into_iter().filter_map(|e| self.handle(e, station, shutter, Instant::now())));
+        results
+    }
+
+    /// Files whose handling could not be written, looked at again: known
+    /// ones are done; the others go to the tray (or are recorded unreadable).
+    fn retry_due(&mut self, station: &mut Station, now: Instant) -> Vec<Result<Outcome, StationError>> {
+        let (due, later): (Vec<_>, Vec<_>) = self.retry.drain(..).partition(|(_, at)| *at <= now);
+        self.retry = later;
+        let mut results = Vec::new();
+        for (path, _) in due {
+            let Ok(bytes) = std::fs::read(&path) else { continue }; // gone from the folder
+            let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let complete =
+                crate::camera::folder::jpeg_completeness(&bytes) == crate::camera::folder::JpegCompleteness::Complete;
+            let sha256 = crate::camera::folder::sha256_hex(&bytes);
+            let file = ArrivedFile {
+                path: path.clone(),
+                name,
+                bytes,
+                sha256,
+                modified: None,
+                at_start: false,
+                complete,
+                found_at: now,
+            };
+            let result = match station.store().camera_file_by_hash(&file.sha256) {
+                Ok(Some(_)) => continue,
+                Ok(None) => {
+                    let camera_file = self.ingest.camera_file(&file);
+                    let status = if complete { CameraFileStatus::Unbound } else { CameraFileStatus::Unreadable };
+                    hold(station, &camera_file, status, if complete { HoldReason::Late.code() } else { "cut_short" })
+                }
+                Err(e) => Err(StationError::from(e)),
+            };
+            if matches!(result, Err(StationError::Store(_))) {
+                self.keep_for_retry(path, now);
+            }
+            results.push(result);
+        }
+        results
+    }
+
+    fn keep_for_retry(&mut self, path: PathBuf, now: Instant) {
+        if self.retry.len() < RETRY_KEPT && !self.retry.iter().any(|(p, _)| *p == path) {
+            self.retry.push((path, now + RETRY_AFTER));
+        }
     }
 
     /// Applies one report found at `now`: a whole JPEG is bound to the head
@@ -372,9 +438,13 @@ impl StudioCamera {
             FolderEvent::Jpeg(file) => file,
         };
         let name = file.name.clone();
+        let path = file.path.clone();
         let decision = match self.ingest.decide(station, shutter.shot_for(), shutter.busy(), &file, now) {
             Ok(d) => d,
-            Err(e) => return Some(Err(e)),
+            Err(e) => {
+                self.keep_for_retry(path, now);
+                return Some(Err(e));
+            }
         };
         let result = match decision {
             Decision::Known(row) => {
@@ -416,6 +486,9 @@ impl StudioCamera {
                 Text::new("放入待绑定区", "in the tray")
             };
             self.status.last_file = Some((name, what));
+        }
+        if matches!(result, Err(StationError::Store(_))) {
+            self.keep_for_retry(path, now);
         }
         self.status.raw_waiting = self.ingest.raw_waiting();
         Some(result)
