@@ -106,14 +106,7 @@ impl Shutter {
     /// when a photo awaits its decision, a shot is under way, nobody waits
     /// or there is no picture. A refused press changes nothing.
     pub fn press(&mut self, station: &mut Station, frame: Option<Frame>) -> Result<RecordId, ShootRefused> {
-        if station.take_under_review().is_some() {
-            return Err(ShootRefused::ReviewPending);
-        }
-        if self.busy() {
-            return Err(ShootRefused::Busy);
-        }
-        let head =
-            station.head().map_err(ShootRefused::Station)?.ok_or(ShootRefused::Station(StationError::NoStudent))?;
+        let head = self.ready_head(station)?;
         let frame = frame.ok_or(ShootRefused::NoPicture)?;
         let job =
             PhotoJob::Frame { record: head.id, frame, config: station.config(), quality_hint: station.quality_hint() };
@@ -155,15 +148,20 @@ impl Shutter {
         file: CameraFile,
         bytes: Vec<u8>,
     ) -> Result<RecordId, ShootRefused> {
+        let head = self.ready_head(station)?;
+        self.press_file(station, head.id, CameraShot { file, by_operator: true }, bytes)
+    }
+
+    /// The student a new shot would be for: refused while a photo awaits its
+    /// decision, a shot is under way, or nobody waits.
+    fn ready_head(&self, station: &Station) -> Result<crate::store::Record, ShootRefused> {
         if station.take_under_review().is_some() {
             return Err(ShootRefused::ReviewPending);
         }
         if self.busy() {
             return Err(ShootRefused::Busy);
         }
-        let head =
-            station.head().map_err(ShootRefused::Station)?.ok_or(ShootRefused::Station(StationError::NoStudent))?;
-        self.press_file(station, head.id, CameraShot { file, by_operator: true }, bytes)
+        station.head().map_err(ShootRefused::Station)?.ok_or(ShootRefused::Station(StationError::NoStudent))
     }
 
     fn send(&mut self, station: &mut Station, record: RecordId, job: PhotoJob) -> Result<(), ShootRefused> {
