@@ -290,8 +290,11 @@ impl SimulatedTether {
         std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         let mut folder = FolderConfig { poll_ms: 100, settle_ms: 300, ..FolderConfig::new(dir) };
         folder.known = station.store().camera_files_known()?;
-        let camera =
-            StudioCamera::with_folder(folder, IngestConfig::default(), Box::new(|| {})).map_err(|e| fail(&e))?;
+        // No burst time: the simulation photographs the next student within
+        // milliseconds of accepting the last, which a station holds as the
+        // tail of a burst (no one sits down that fast).
+        let ingest = IngestConfig { burst_ms: 0, ..IngestConfig::default() };
+        let camera = StudioCamera::with_folder(folder, ingest, Box::new(|| {})).map_err(|e| fail(&e))?;
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let run = format!("{:x}", nanos ^ u128::from(std::process::id()));

@@ -62,6 +62,12 @@ impl Rig {
         Rig { _dir: dir, shots, db, station, shutter, camera, outcomes: Vec::new(), errors: Vec::new() }
     }
 
+    /// The next student walks to the stool: longer than a burst, so a file
+    /// now is theirs, not the tail of the last student's burst.
+    fn next_student_sits(&self) {
+        std::thread::sleep(Duration::from_millis(IngestConfig::default().burst_ms + 200));
+    }
+
     fn scan(&mut self, i: usize) -> RecordId {
         let text = DrillStudent::example(&format!("00310{i:05}")).example_payload();
         match self.station.handle(Event::CodeScanned { text, frame: None }).unwrap() {
@@ -172,6 +178,7 @@ fn files_in_pieces_and_renamed_from_tmp_become_takes_of_the_head_byte_for_byte()
     assert_eq!(record, first);
     assert_eq!(original, std::fs::read(rig.shots.join("IMG_0001.JPG")).unwrap(), "byte for byte");
     rig.station.handle(Event::Accept).unwrap();
+    rig.next_student_sits();
     let second = rig.scan(2);
     let written = rig.tether("tmp", "IMG_0002", 2);
     assert!(rig.pump(30, took(2)), "{:?} {:?}", rig.outcomes, rig.errors);
@@ -196,6 +203,7 @@ fn raw_jpeg_pairs_bursts_and_sideways_shots() {
     assert_eq!((raw.name.as_str(), raw.sha256.as_str()), ("IMG_0100.CR3", written[0].1.as_str()));
     rig.station.handle(Event::Accept).unwrap();
 
+    rig.next_student_sits();
     let b = rig.scan(4);
     let next = rig.scan(5);
     let written = rig.tether("burst", "IMG_0200", 4);
@@ -206,6 +214,7 @@ fn raw_jpeg_pairs_bursts_and_sideways_shots() {
     assert_eq!(rig.station.take_under_review().map(|t| t.id), last, "review shows the last");
     rig.station.handle(Event::Accept).unwrap();
 
+    rig.next_student_sits();
     let written = rig.tether("orient6", "IMG_0300", 5);
     assert!(rig.pump(30, took(5)), "{:?} {:?}", rig.outcomes, rig.errors);
     match rig.outcomes.iter().rev().find(|o| matches!(o, Outcome::TakeReady { .. })) {
@@ -342,4 +351,37 @@ fn a_file_whose_record_could_not_be_written_is_held_in_the_tray_once_it_can() {
     blocker.execute_batch("ROLLBACK").unwrap();
     assert!(rig.pump(30, held(1)), "{:?} {:?}", rig.outcomes.iter().map(kind).collect::<Vec<_>>(), rig.errors);
     assert_eq!(rig.held(), [("IMG_0900.JPG".into(), CameraFileStatus::Unbound, "late".into())]);
+}
+
+#[test]
+fn a_take_made_but_not_stored_leaves_its_file_in_the_tray_not_lost() {
+    let mut rig = Rig::new(IngestConfig::default());
+    let head = rig.scan(40);
+    let bytes = gradcap::camera::synth::camera_jpeg(&gradcap::camera::synth::portrait(6000, 4000, 40), 1, 90).unwrap();
+    std::fs::write(rig.shots.join("IMG_0950.JPG.tmp"), &bytes).unwrap();
+    std::fs::rename(rig.shots.join("IMG_0950.JPG.tmp"), rig.shots.join("IMG_0950.JPG")).unwrap();
+    // Bound to the head and being made into a take (24 MP: a while)...
+    let until = Instant::now() + Duration::from_secs(30);
+    while !rig.shutter.busy() && Instant::now() < until {
+        for r in rig.camera.poll(&mut rig.station, &mut rig.shutter) {
+            r.unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(rig.shutter.busy(), "the file was bound");
+    // ...when another program takes the database's write lock.
+    let blocker = rusqlite::Connection::open(&rig.db).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
+    while rig.errors.is_empty() && Instant::now() < until {
+        rig.pump(0, |_| true);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!rig.errors.is_empty(), "the failed write is said");
+    assert_eq!(rig.shutter.unsaved(), 1, "kept to be written");
+    blocker.execute_batch("ROLLBACK").unwrap();
+    assert!(rig.pump(30, held(1)), "{:?} {:?}", rig.outcomes.iter().map(kind).collect::<Vec<_>>(), rig.errors);
+    assert_eq!(rig.held(), [("IMG_0950.JPG".into(), CameraFileStatus::Unbound, "not_stored".into())]);
+    assert!(rig.station.store().takes(head).unwrap().is_empty());
+    assert_eq!(rig.station.unbound_camera_files().unwrap().len(), 1, "in the tray, to bind or discard");
 }

@@ -69,11 +69,11 @@ impl GradcapApp {
             self.say(messages::decide_current_photo_first());
             return;
         }
-        if self.ui.snapshot.head.is_none() {
+        let Some(head) = self.station.as_ref().and_then(|s| s.head().ok().flatten()).map(|h| h.id) else {
             self.fail(&StationError::NoStudent);
             return;
-        }
-        studio.ingest_mut().arm(Instant::now());
+        };
+        studio.ingest_mut().arm(head, Instant::now());
         let command = self.settings.shots.trigger_command.clone();
         if let Err(e) = crate::camera::folder::run_trigger(&command) {
             self.fail(&e);

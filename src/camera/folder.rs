@@ -95,7 +95,15 @@ pub struct ArrivedFile {
     pub complete: bool,
     /// When it was found complete.
     pub found_at: Instant,
+    /// The same path was handed on before with other bytes: the camera's
+    /// software rewrote it (metadata, an appended preview). Never bound on
+    /// its own: the first bytes were this shot's.
+    pub rewritten: bool,
 }
+
+/// Largest JPEG read from the folder: a 100-megapixel camera's finest JPEG
+/// is well under this; anything bigger is reported, not read into memory.
+pub const MAX_JPEG_BYTES: u64 = 256 << 20;
 
 /// A RAW file from the folder: hashed, not kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,9 +120,15 @@ pub enum FolderEvent {
     State(FolderState),
     Jpeg(Box<ArrivedFile>),
     Raw(ArrivedRaw),
-    /// Not a photo (a sidecar, a text file): named once, left alone.
+    /// Not a photo (a sidecar, a text file, a subfolder): named once, left alone.
     Ignored {
         name: String,
+    },
+    /// A photo's file that cannot be read (no permission, too large): named
+    /// once; looked at again now and then.
+    Unreadable {
+        name: String,
+        why: String,
     },
 }
 
@@ -143,6 +157,8 @@ pub fn jpeg_completeness(bytes: &[u8]) -> JpegCompleteness {
         return JpegCompleteness::NotJpeg;
     }
     let mut i = 2usize;
+    // Where the file's last image ends, when an MPF segment says so.
+    let mut expected_end = 0usize;
     loop {
         // Markers may be preceded by any number of 0xFF fill bytes.
         while bytes.get(i) == Some(&0xFF) && bytes.get(i + 1) == Some(&0xFF) {
@@ -173,7 +189,16 @@ pub fn jpeg_completeness(bytes: &[u8]) -> JpegCompleteness {
         if end > bytes.len() {
             return JpegCompleteness::Partial;
         }
+        if marker == 0xE2 {
+            if let Some(mpf_end) = mpf_end(&bytes[i + 4..end], i + 8) {
+                expected_end = expected_end.max(mpf_end);
+            }
+        }
         if marker == 0xDA {
+            if bytes.len() < expected_end {
+                // A multi-picture file (a camera's preview after the photo) not yet whole.
+                return JpegCompleteness::Partial;
+            }
             let body = &bytes[end..];
             let trimmed = body.iter().rposition(|&b| b != 0).map_or(&body[..0], |last| &body[..=last]);
             return if trimmed.ends_with(&[0xFF, 0xD9]) {
@@ -186,14 +211,62 @@ pub fn jpeg_completeness(bytes: &[u8]) -> JpegCompleteness {
     }
 }
 
+/// Where the last image of a multi-picture file ends (CIPA DC-007: an APP2
+/// `MPF` segment whose index lists each image's size and offset from the
+/// segment's TIFF header at `tiff_at`), or `None` when `payload` is not one.
+fn mpf_end(payload: &[u8], tiff_at: usize) -> Option<usize> {
+    let tiff = payload.strip_prefix(b"MPF\0")?;
+    let little = match tiff.get(..4)? {
+        [0x49, 0x49, 0x2A, 0x00] => true,
+        [0x4D, 0x4D, 0x00, 0x2A] => false,
+        _ => return None,
+    };
+    let u16_at = |at: usize| -> Option<usize> {
+        let b: [u8; 2] = tiff.get(at..at + 2)?.try_into().ok()?;
+        Some(usize::from(if little { u16::from_le_bytes(b) } else { u16::from_be_bytes(b) }))
+    };
+    let u32_at = |at: usize| -> Option<usize> {
+        let b: [u8; 4] = tiff.get(at..at + 4)?.try_into().ok()?;
+        usize::try_from(if little { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) }).ok()
+    };
+    let ifd = u32_at(4)?;
+    let count = u16_at(ifd)?;
+    let (mut entries_at, mut entries_len) = (None, 0usize);
+    for n in 0..count.min(64) {
+        let tag = ifd + 2 + n * 12;
+        if u16_at(tag)? == 0xB002 {
+            entries_len = u32_at(tag + 4)?;
+            entries_at = Some(u32_at(tag + 8)?);
+        }
+    }
+    let entries_at = entries_at?;
+    let mut end = 0usize;
+    for n in 0..(entries_len / 16).min(16) {
+        let entry = entries_at + n * 16;
+        let (size, offset) = (u32_at(entry + 4)?, u32_at(entry + 8)?);
+        if offset > 0 {
+            end = end.max(tiff_at.checked_add(offset)?.checked_add(size)?);
+        }
+    }
+    Some(end)
+}
+
 /// Where a whole JPEG's image data is damaged, if it is: a marker inside
 /// the entropy-coded data of a baseline scan (random garbage almost always
 /// holds one), restart markers out of order or without a restart interval,
-/// or data after EOI. Decoders are lenient with all of these: they stop at
+/// or data after EOI other than the whole JPEG previews of a multi-picture
+/// file (Nikon, Sony, Fuji, Canon write one). Decoders are lenient with all of these: they stop at
 /// the stray marker and fill the rest of the picture, which would make a
 /// broken file a "photo". A block of zero bytes is the one damage this
 /// cannot see (it decodes as valid, if wrong, data).
 pub fn jpeg_damage(bytes: &[u8]) -> Option<String> {
+    jpeg_damage_within(bytes, 0)
+}
+
+/// Most previews read after a multi-picture file's first image.
+const MAX_PREVIEWS: usize = 8;
+
+fn jpeg_damage_within(bytes: &[u8], previews: usize) -> Option<String> {
     if bytes.len() < 4 || bytes[..2] != [0xFF, 0xD8] {
         return Some("no JPEG start marker".into());
     }
@@ -250,11 +323,20 @@ pub fn jpeg_damage(bytes: &[u8]) -> Option<String> {
                 }
                 Some(0xD9) => {
                     let rest = &bytes[j + 2..];
-                    return if rest.iter().all(|&b| b == 0) {
-                        None
-                    } else {
-                        Some(format!("{} bytes after the end marker", rest.len()))
-                    };
+                    if rest.iter().all(|&b| b == 0) {
+                        return None;
+                    }
+                    // The previews of a multi-picture file: each a whole, sound JPEG.
+                    let preview_at = rest.iter().position(|&b| b != 0).unwrap_or(0);
+                    let preview = &rest[preview_at..];
+                    if previews < MAX_PREVIEWS
+                        && preview.starts_with(&[0xFF, 0xD8, 0xFF])
+                        && jpeg_completeness(preview) == JpegCompleteness::Complete
+                    {
+                        return jpeg_damage_within(preview, previews + 1)
+                            .map(|why| format!("its preview image: {why}"));
+                    }
+                    return Some(format!("{} bytes after the end marker", rest.len()));
                 }
                 Some(m) if progressive && matches!(m, 0xC4 | 0xDA | 0xDB | 0xDD | 0xFE | 0xE0..=0xEF) => {
                     // Between the scans of a progressive image: read on from here.
@@ -307,6 +389,12 @@ struct Seen {
     done: bool,
     /// Looked at and found cut short: not read again before this.
     next_look: Option<Instant>,
+    /// The hash of the bytes last handed on from this path.
+    handed_on: Option<String>,
+    /// Reading it has failed since then (no permission…).
+    failing_since: Option<Instant>,
+    /// Its failure to be read was reported.
+    failure_reported: bool,
 }
 
 /// The watcher thread and what it reports.
@@ -371,7 +459,9 @@ impl Watch {
         let poll = Duration::from_millis(self.config.poll_ms.max(20));
         let mut last_list: Option<Instant> = None;
         while !out.stopping() {
-            if last_list.is_none_or(|t| t.elapsed() >= poll) {
+            // With file events, the listing is a safety net and runs less often.
+            let list_every = if self.events.is_some() { poll * 4 } else { poll };
+            if last_list.is_none_or(|t| t.elapsed() >= list_every) {
                 last_list = Some(Instant::now());
                 self.list(out);
             }
@@ -411,10 +501,11 @@ impl Watch {
             .seen
             .values()
             .filter(|s| !s.done)
-            .map(|s| match s.next_look {
-                Some(t) => t.saturating_duration_since(now),
-                None if s.closed => Duration::from_millis(10),
-                None => settle.saturating_sub(s.changed_at.elapsed()),
+            .map(|s| {
+                // Ready when closed or settled, and not before its next look.
+                let settled = if s.closed { Duration::ZERO } else { settle.saturating_sub(s.changed_at.elapsed()) };
+                let look = s.next_look.map_or(Duration::ZERO, |t| t.saturating_duration_since(now));
+                settled.max(look)
             })
             .min()
             .unwrap_or(poll);
@@ -452,15 +543,29 @@ impl Watch {
         }
         let at_start = !self.listed;
         let now = Instant::now();
+        let mut present = HashSet::new();
         for entry in entries.flatten() {
             let path = entry.path();
+            present.insert(path.clone());
             let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
             let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() && kind_of(&name) != Kind::Temporary {
+                // Tethering software that files shots into subfolders must be
+                // pointed at the subfolder: say so once.
+                let shown = format!("{name}/");
+                if self.ignored.insert(shown.clone()) {
+                    out.send(FolderEvent::Ignored { name: shown });
+                }
+                continue;
+            }
             if !meta.is_file() {
                 continue;
             }
             self.note(path, &name, meta.len(), meta.modified().ok(), at_start, now);
         }
+        // A file gone from the folder is forgotten: one that comes back under
+        // its name is a new file.
+        self.seen.retain(|path, _| present.contains(path));
         self.listed = true;
         let state = if self.events.is_some() { FolderState::Watching } else { FolderState::Polling };
         self.set_state(state, out);
@@ -485,6 +590,8 @@ impl Watch {
                 s.closed = false;
                 s.done = false;
                 s.next_look = None;
+                s.failing_since = None;
+                s.failure_reported = false;
             }
             None => {
                 let kind = kind_of(name);
@@ -501,6 +608,9 @@ impl Watch {
                         at_start,
                         done: old || kind == Kind::Temporary,
                         next_look: None,
+                        handed_on: None,
+                        failing_since: None,
+                        failure_reported: false,
                     },
                 );
             }
@@ -534,11 +644,18 @@ impl Watch {
             }
             self.note(path.clone(), &name, meta.len(), meta.modified().ok(), false, now);
             if let Some(s) = self.seen.get_mut(path) {
+                let written = matches!(event.kind, EventKind::Modify(ModifyKind::Data(_)) | EventKind::Create(_));
+                // Written again after being handed on, even at the same size
+                // and time: looked at again (the same bytes are not handed on twice).
+                if s.done && (written || closes) && s.handed_on.is_some() {
+                    s.done = false;
+                    s.changed_at = now;
+                    s.next_look = None;
+                }
                 if closes {
                     s.closed = true;
                 }
-                // Written to again after being handed on: a new file.
-                if matches!(event.kind, EventKind::Modify(ModifyKind::Data(_)) | EventKind::Create(_)) {
+                if written {
                     s.closed = false;
                 }
             }
@@ -569,19 +686,41 @@ impl Watch {
                     first.then(|| FolderEvent::Ignored { name: name.clone() })
                 }
                 Kind::Raw => match hash_file(&path) {
+                    Ok((sha256, _)) if seen.handed_on.as_deref() == Some(sha256.as_str()) => None,
                     Ok((sha256, bytes)) if bytes == seen.size => {
+                        self.seen_mut(&path, |s| s.handed_on = Some(sha256.clone()));
                         Some(FolderEvent::Raw(ArrivedRaw { path: path.clone(), name: name.clone(), sha256, bytes }))
                     }
-                    // Changed while being read, or gone: look again later.
-                    _ => {
+                    Ok(_) => {
+                        // Changed while being read: look again later.
                         self.touch(&path);
+                        continue;
+                    }
+                    Err(e) => {
+                        if let Some(report) = self.read_failed(&path, &name, &e.to_string(), give_up) {
+                            if !out.send(report) {
+                                return false;
+                            }
+                        }
                         continue;
                     }
                 },
+                Kind::Jpeg if seen.size > MAX_JPEG_BYTES => {
+                    let why = format!("{} MB, larger than a camera's JPEG", seen.size >> 20);
+                    self.seen_mut(&path, |s| s.failure_reported = true);
+                    Some(FolderEvent::Unreadable { name: name.clone(), why })
+                }
                 Kind::Jpeg => {
-                    let Ok(bytes) = read_file(&path) else {
-                        self.touch(&path);
-                        continue;
+                    let bytes = match read_file(&path) {
+                        Ok(bytes) => bytes,
+                        Err(e) => {
+                            if let Some(report) = self.read_failed(&path, &name, &e.to_string(), give_up) {
+                                if !out.send(report) {
+                                    return false;
+                                }
+                            }
+                            continue;
+                        }
                     };
                     let same = std::fs::metadata(&path)
                         .is_ok_and(|m| m.len() == bytes.len() as u64 && m.modified().ok() == seen.modified);
@@ -592,7 +731,8 @@ impl Watch {
                     let completeness = jpeg_completeness(&bytes);
                     let stuck = seen.changed_at.elapsed() >= give_up;
                     match completeness {
-                        JpegCompleteness::Partial if !stuck => {
+                        // Not whole yet (a writer may fill the file's start last).
+                        JpegCompleteness::Partial | JpegCompleteness::NotJpeg if !stuck => {
                             // Not whole yet: wait for the next change (or give up).
                             if let Some(s) = self.seen.get_mut(&path) {
                                 s.closed = false;
@@ -603,6 +743,13 @@ impl Watch {
                         _ => {}
                     }
                     let sha256 = sha256_hex(&bytes);
+                    if seen.handed_on.as_deref() == Some(sha256.as_str()) {
+                        // Written again with the same bytes: nothing new.
+                        self.seen_mut(&path, |s| s.done = true);
+                        continue;
+                    }
+                    let rewritten = seen.handed_on.is_some();
+                    self.seen_mut(&path, |s| s.handed_on = Some(sha256.clone()));
                     Some(FolderEvent::Jpeg(Box::new(ArrivedFile {
                         path: path.clone(),
                         name: name.clone(),
@@ -612,6 +759,7 @@ impl Watch {
                         at_start: seen.at_start,
                         complete: completeness == JpegCompleteness::Complete,
                         found_at: Instant::now(),
+                        rewritten,
                     })))
                 }
             };
@@ -625,6 +773,33 @@ impl Watch {
             }
         }
         true
+    }
+
+    fn seen_mut(&mut self, path: &Path, change: impl FnOnce(&mut Seen)) {
+        if let Some(s) = self.seen.get_mut(path) {
+            change(s);
+        }
+    }
+
+    /// A file could not be read: looked at again after the settle time, and
+    /// once it has failed for `give_up`, reported once and looked at every
+    /// few seconds from then on. The report, when it is due.
+    fn read_failed(&mut self, path: &Path, name: &str, why: &str, give_up: Duration) -> Option<FolderEvent> {
+        let now = Instant::now();
+        let s = self.seen.get_mut(path)?;
+        let since = *s.failing_since.get_or_insert(now);
+        s.closed = false;
+        s.changed_at = now;
+        if now.saturating_duration_since(since) < give_up {
+            s.next_look = None;
+            return None;
+        }
+        s.next_look = Some(now + Duration::from_secs(5));
+        if s.failure_reported {
+            return None;
+        }
+        s.failure_reported = true;
+        Some(FolderEvent::Unreadable { name: name.to_string(), why: why.to_string() })
     }
 
     /// Looks at a file again after the settle time.

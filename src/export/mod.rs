@@ -289,6 +289,23 @@ impl std::fmt::Display for ExportReport {
 
 const TEMPLATE_FIELDS: [&str; 8] = ["xh", "xm", "seq", "station", "cjm", "yxdm", "bh", "date"];
 
+/// The bytes of the RAW file `raw` in `folder`: under its recorded name, or
+/// (when the name was replaced at capture, or the file renamed since) the
+/// file of the same size and hash. `None` when no file there matches.
+fn find_raw(folder: &Path, raw: &crate::store::RawFile) -> Option<Vec<u8>> {
+    let matches = |path: &Path| {
+        let size_matches = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == raw.bytes);
+        if !size_matches {
+            return None;
+        }
+        std::fs::read(path).ok().filter(|b| crate::store::sha256_hex(b) == raw.sha256)
+    };
+    if let Some(bytes) = matches(&folder.join(&raw.name)) {
+        return Some(bytes);
+    }
+    std::fs::read_dir(folder).ok()?.flatten().find_map(|entry| matches(&entry.path()))
+}
+
 /// Checks a file-name template: known placeholders, balanced braces.
 pub fn check_template(template: &str) -> Result<(), ExportError> {
     render_template(template, &|_| Some(String::new())).map(|_| ())
@@ -484,9 +501,7 @@ pub fn export_with(
             if let Some(raw) = store.camera_file_of_take(take.id)?.and_then(|f| f.raw) {
                 let stem = std::path::Path::new(&file).file_stem().and_then(|s| s.to_str()).unwrap_or(&file);
                 let ext = std::path::Path::new(&raw.name).extension().and_then(|e| e.to_str()).unwrap_or("raw");
-                let bytes =
-                    std::fs::read(folder.join(&raw.name)).ok().filter(|b| crate::store::sha256_hex(b) == raw.sha256);
-                match bytes {
+                match find_raw(folder, &raw) {
                     Some(bytes) => {
                         let path = format!("originals/{stem}.{ext}");
                         sink.add(&path, &bytes, &raw.sha256)?;

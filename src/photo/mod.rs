@@ -35,6 +35,8 @@ pub enum PhotoError {
     Decode(String),
     #[error("文件大小范围无效：{min_bytes}–{max_bytes} 字节 / invalid size range: {min_bytes}–{max_bytes} bytes")]
     BadRange { min_bytes: usize, max_bytes: usize },
+    #[error("图像有 {megapixels} 百万像素，超过 {limit} 百万像素的上限 / the image has {megapixels} megapixels, more than the {limit} limit")]
+    TooLarge { megapixels: u64, limit: u64 },
 }
 
 impl crate::text::Bilingual for PhotoError {
@@ -50,6 +52,10 @@ impl crate::text::Bilingual for PhotoError {
             Self::BadRange { min_bytes, max_bytes } => Text::new(
                 format!("文件大小范围无效：{min_bytes}–{max_bytes} 字节"),
                 format!("invalid size range: {min_bytes}–{max_bytes} bytes"),
+            ),
+            Self::TooLarge { megapixels, limit } => Text::new(
+                format!("图像有 {megapixels} 百万像素，超过 {limit} 百万像素的上限"),
+                format!("the image has {megapixels} megapixels, more than the {limit} limit"),
             ),
         }
     }
@@ -409,6 +415,11 @@ pub fn thumbnail_jpeg(frame: &RgbImage, max_side: u32) -> Result<Vec<u8>, PhotoE
     encode_jpeg(&small, 75)
 }
 
+/// The largest camera JPEG decoded, in pixels: 160 MP is above any
+/// full-frame or medium-format camera's (a 102 MP GFX100 file is 11648×8736),
+/// and a crafted header claiming more would ask for gigabytes of memory.
+pub const MAX_CAMERA_PIXELS: u64 = 160_000_000;
+
 /// A studio camera's JPEG, decoded upright.
 #[derive(Debug, Clone)]
 pub struct CameraImage {
@@ -432,8 +443,16 @@ pub fn decode_camera_jpeg(bytes: &[u8]) -> Result<CameraImage, PhotoError> {
         .set_max_width(30_000)
         .set_max_height(30_000);
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    let pixels = decoder.decode().map_err(|e| PhotoError::Decode(e.to_string()))?;
+    decoder.decode_headers().map_err(|e| PhotoError::Decode(e.to_string()))?;
     let (w, h) = decoder.dimensions().ok_or_else(|| PhotoError::Decode("no image size".into()))?;
+    let pixels_claimed = w as u64 * h as u64;
+    if pixels_claimed > MAX_CAMERA_PIXELS {
+        return Err(PhotoError::TooLarge {
+            megapixels: pixels_claimed / 1_000_000,
+            limit: MAX_CAMERA_PIXELS / 1_000_000,
+        });
+    }
+    let pixels = decoder.decode().map_err(|e| PhotoError::Decode(e.to_string()))?;
     let orientation = decoder.exif().and_then(|e| Orientation::from_exif_chunk(e)).unwrap_or(Orientation::NoTransforms);
     let image = RgbImage::from_raw(w as u32, h as u32, pixels)
         .ok_or_else(|| PhotoError::Decode("the decoder gave fewer pixels than its size".into()))?;
@@ -460,6 +479,20 @@ mod tests {
         assert_eq!(centred_crop(1920, 1080), CropRect { x: 555, y: 0, width: 810, height: 1080 });
         assert_eq!(centred_crop(600, 1000), CropRect { x: 0, y: 100, width: 600, height: 800 });
         assert_eq!(centred_crop(480, 640), CropRect { x: 0, y: 0, width: 480, height: 640 });
+    }
+
+    #[test]
+    fn a_header_claiming_more_pixels_than_any_camera_makes_is_refused_before_decoding() {
+        let mut bytes = synth::camera_jpeg(&synth::portrait(320, 240, 3), 1, 90).unwrap();
+        assert!(decode_camera_jpeg(&bytes).is_ok());
+        // The frame header (SOF0): length, precision, then height and width.
+        let sof = bytes.windows(2).rposition(|w| w == [0xFF, 0xC0]).unwrap();
+        bytes[sof + 5..sof + 7].copy_from_slice(&20_000u16.to_be_bytes());
+        bytes[sof + 7..sof + 9].copy_from_slice(&10_000u16.to_be_bytes());
+        match decode_camera_jpeg(&bytes) {
+            Err(PhotoError::TooLarge { megapixels: 200, limit: 160 }) => {}
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

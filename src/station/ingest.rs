@@ -73,6 +73,14 @@ pub enum HoldReason {
     HeadChanged,
     /// Held after the database could not be written when it came.
     Late,
+    /// Came within a burst's time of a photo of *another* student (the
+    /// operator accepted fast and the next student is at the head): the tail
+    /// of that burst, never the new student's.
+    BurstOfPrevious,
+    /// The camera's software wrote the file again after it was read.
+    Rewritten,
+    /// Its take was made but could not be stored (disk full, database busy).
+    NotStored,
 }
 
 impl HoldReason {
@@ -86,6 +94,9 @@ impl HoldReason {
             Self::FoundAtStart => "found_at_start",
             Self::HeadChanged => "head_changed",
             Self::Late => "late",
+            Self::BurstOfPrevious => "burst_of_previous",
+            Self::Rewritten => "rewritten",
+            Self::NotStored => "not_stored",
         }
     }
 
@@ -99,6 +110,13 @@ impl HoldReason {
             "found_at_start" => Text::new("采集站启动时已在文件夹中", "was in the folder when the station started"),
             "head_changed" => Text::new("保存时该学生已不在队首", "its student had left the head of the queue"),
             "late" => Text::new("到达时数据库无法写入，之后放入", "the database could not be written when it came"),
+            "burst_of_previous" => Text::new(
+                "紧接上一位学生的照片到达（可能是上一位的连拍）",
+                "came right after a photo of the previous student (the tail of that burst?)",
+            ),
+            "rewritten" => Text::new("读取后该文件又被改写", "the file was written again after it was read"),
+            "not_stored" => Text::new("照片已生成但无法保存", "its photo was made but could not be stored"),
+            "too_large" => Text::new("文件过大，不是相机照片", "too large to be a camera's photo"),
             "cut_short" => Text::new("文件不完整或不是 JPEG", "the file is cut short or not a JPEG"),
             "does_not_decode" => Text::new("无法解码", "does not decode"),
             other => Text::same(other),
@@ -124,12 +142,27 @@ pub enum Decision {
 #[derive(Debug, Default)]
 pub struct ShotIngest {
     config: IngestConfig,
-    armed_at: Option<Instant>,
+    /// The shutter key's last press, and the student it was pressed for.
+    armed: Option<(RecordId, Instant)>,
     last_bound: Option<(RecordId, Instant)>,
     /// RAW files by stem (lower case), until their JPEG comes.
     raw_waiting: HashMap<String, ArrivedRaw>,
+    /// RAW files whose JPEG was read but not yet stored (its take being
+    /// made): recorded once it is, by the JPEG's hash.
+    raw_unattached: Vec<(String, ArrivedRaw)>,
     /// JPEGs read, by stem: a RAW that comes after its JPEG is recorded with it.
     jpeg_by_stem: HashMap<String, String>,
+}
+
+/// Most RAW files kept waiting for their JPEG.
+const MAX_RAW_KEPT: usize = 256;
+
+fn raw_file(raw: &ArrivedRaw) -> RawFile {
+    RawFile {
+        name: crate::store::camera_files::safe_file_name(&raw.name, &raw.sha256),
+        sha256: raw.sha256.clone(),
+        bytes: raw.bytes,
+    }
 }
 
 fn stem(name: &str) -> String {
@@ -149,14 +182,21 @@ impl ShotIngest {
         self.config = config;
     }
 
-    /// The shutter key was pressed (station-triggered camera).
-    pub fn arm(&mut self, now: Instant) {
-        self.armed_at = Some(now);
+    /// The shutter key was pressed for `record` (station-triggered camera).
+    pub fn arm(&mut self, record: RecordId, now: Instant) {
+        self.armed = Some((record, now));
     }
 
-    /// The shutter key's window is open.
+    /// The shutter key's window is open (for whoever it was pressed for).
     pub fn armed(&self, now: Instant) -> bool {
-        self.armed_at.is_some_and(|t| now.saturating_duration_since(t) <= Duration::from_millis(self.config.window_ms))
+        self.armed
+            .is_some_and(|(_, t)| now.saturating_duration_since(t) <= Duration::from_millis(self.config.window_ms))
+    }
+
+    /// The shutter key's window is open for `record`: a skip or a new head
+    /// closes it.
+    pub fn armed_for(&self, record: RecordId, now: Instant) -> bool {
+        self.armed.is_some_and(|(r, _)| r == record) && self.armed(now)
     }
 
     /// Decides what becomes of `file`, found complete at `now`.
@@ -179,10 +219,16 @@ impl ShotIngest {
         if file.at_start {
             return Ok(Decision::Hold(HoldReason::FoundAtStart));
         }
+        if file.rewritten {
+            return Ok(Decision::Hold(HoldReason::Rewritten));
+        }
         let Some(head) = station.head()? else { return Ok(Decision::Hold(HoldReason::NoStudent)) };
-        let burst = self.last_bound.is_some_and(|(record, at)| {
-            record == head.id && now.saturating_duration_since(at) <= Duration::from_millis(self.config.burst_ms)
-        });
+        let within_burst =
+            |at: Instant| now.saturating_duration_since(at) <= Duration::from_millis(self.config.burst_ms);
+        let burst = self.last_bound.is_some_and(|(record, at)| record == head.id && within_burst(at));
+        if self.last_bound.is_some_and(|(record, at)| record != head.id && within_burst(at)) {
+            return Ok(Decision::Hold(HoldReason::BurstOfPrevious));
+        }
         if station.take_under_review().is_some() {
             let review_of_head = station.review.as_ref().is_some_and(|r| r.record == head.id);
             return Ok(if burst && review_of_head {
@@ -198,7 +244,7 @@ impl ShotIngest {
                 Decision::Hold(HoldReason::ShotUnderWay)
             });
         }
-        if self.config.trigger == ShotTrigger::Station && !self.armed(now) && !burst {
+        if self.config.trigger == ShotTrigger::Station && !self.armed_for(head.id, now) && !burst {
             return Ok(Decision::Hold(HoldReason::NotTriggered));
         }
         Ok(Decision::Bind(head.id))
@@ -209,18 +255,14 @@ impl ShotIngest {
     pub fn bound(&mut self, record: RecordId, now: Instant) {
         self.last_bound = Some((record, now));
         // One press, one burst: the window closes with the first file.
-        self.armed_at = None;
+        self.armed = None;
     }
 
     /// The camera file to store for `file`, with its RAW when that came first.
     pub fn camera_file(&mut self, file: &ArrivedFile) -> CameraFile {
         let key = stem(&file.name);
         self.jpeg_by_stem.insert(key.clone(), file.sha256.clone());
-        let raw = self.raw_waiting.remove(&key).map(|r| RawFile {
-            name: crate::store::camera_files::safe_file_name(&r.name, &r.sha256),
-            sha256: r.sha256,
-            bytes: r.bytes,
-        });
+        let raw = self.raw_waiting.remove(&key).map(|r| raw_file(&r));
         CameraFile {
             name: crate::store::camera_files::safe_file_name(&file.name, &file.sha256),
             sha256: file.sha256.clone(),
@@ -233,22 +275,47 @@ impl ShotIngest {
     /// A RAW file came: recorded with its JPEG if that was read already,
     /// otherwise kept until it comes. True when it was recorded now.
     pub fn raw_arrived(&mut self, station: &mut Station, raw: ArrivedRaw) -> Result<bool, StationError> {
-        let key = stem(&raw.name);
-        if let Some(jpeg_sha) = self.jpeg_by_stem.get(&key) {
-            let file = RawFile {
-                name: crate::store::camera_files::safe_file_name(&raw.name, &raw.sha256),
-                sha256: raw.sha256,
-                bytes: raw.bytes,
-            };
-            return station.attach_raw(jpeg_sha, &file);
+        if station.store().raw_known(&raw.sha256)? {
+            return Ok(false); // recorded before (a restart): nothing to wait for
         }
-        self.raw_waiting.insert(key, raw);
+        let key = stem(&raw.name);
+        if let Some(jpeg_sha) = self.jpeg_by_stem.get(&key).cloned() {
+            if station.attach_raw(&jpeg_sha, &raw_file(&raw))? {
+                return Ok(true);
+            }
+            // Its JPEG is not stored yet (its take is being made): later.
+            if self.raw_unattached.len() < MAX_RAW_KEPT {
+                self.raw_unattached.push((jpeg_sha, raw));
+            }
+            return Ok(false);
+        }
+        if self.raw_waiting.len() < MAX_RAW_KEPT {
+            self.raw_waiting.insert(key, raw);
+        }
         Ok(false)
     }
 
-    /// RAW files whose JPEG has not come (yet).
+    /// Records the RAW files whose JPEG has been stored since; how many.
+    pub fn attach_waiting_raw(&mut self, station: &mut Station) -> Result<usize, StationError> {
+        let mut attached = 0;
+        let mut still = Vec::new();
+        for (jpeg_sha, raw) in std::mem::take(&mut self.raw_unattached) {
+            if station.store().camera_file_by_hash(&jpeg_sha)?.is_none() {
+                still.push((jpeg_sha, raw));
+            } else if station.attach_raw(&jpeg_sha, &raw_file(&raw))? {
+                attached += 1;
+            } else {
+                // Its JPEG has a RAW already: the export names the one recorded.
+                tracing::warn!("RAW file {} not recorded: its JPEG has another RAW", raw.name);
+            }
+        }
+        self.raw_unattached = still;
+        Ok(attached)
+    }
+
+    /// RAW files not recorded (yet): their JPEG has not come, or is not stored yet.
     pub fn raw_waiting(&self) -> usize {
-        self.raw_waiting.len()
+        self.raw_waiting.len() + self.raw_unattached.len()
     }
 }
 
@@ -281,6 +348,8 @@ pub struct StudioStatus {
     pub ignored: Vec<String>,
     /// RAW files waiting for their JPEG.
     pub raw_waiting: usize,
+    /// Photo files that cannot be read, and why (named once each).
+    pub unreadable: Vec<(String, String)>,
 }
 
 /// The studio camera: the folder's watcher and the rules between its
@@ -354,6 +423,11 @@ impl StudioCamera {
     /// Applies every report since the last call; the outcomes to show.
     pub fn poll(&mut self, station: &mut Station, shutter: &mut Shutter) -> Vec<Result<Outcome, StationError>> {
         let mut results = self.retry_due(station, Instant::now());
+        match self.ingest.attach_waiting_raw(station) {
+            Ok(0) => {}
+            Ok(_) => self.status.raw_waiting = self.ingest.raw_waiting(),
+            Err(e) => results.push(Err(e)),
+        }
         let events = self.watcher.drain();
         results.extend(events.into_iter().filter_map(|e| self.handle(e, station, shutter, Instant::now())));
         results
@@ -380,6 +454,7 @@ impl StudioCamera {
                 at_start: false,
                 complete,
                 found_at: now,
+                rewritten: false,
             };
             let result = match station.store().camera_file_by_hash(&file.sha256) {
                 Ok(Some(_)) => continue,
@@ -422,6 +497,14 @@ impl StudioCamera {
                 self.status.ignored.push(name);
                 return None;
             }
+            FolderEvent::Unreadable { name, why } => {
+                tracing::warn!("camera file {name} cannot be read: {why}");
+                self.status.last_file = Some((name.clone(), Text::new("无法读取", "cannot be read")));
+                if self.status.unreadable.len() < 100 {
+                    self.status.unreadable.push((name, why));
+                }
+                return None;
+            }
             FolderEvent::Raw(raw) => {
                 let name = raw.name.clone();
                 let recorded = self.ingest.raw_arrived(station, raw);
@@ -439,6 +522,9 @@ impl StudioCamera {
         };
         let name = file.name.clone();
         let path = file.path.clone();
+        // The rules count from when the file was found whole, not from when
+        // this report was read (a busy frame can be late).
+        let now = file.found_at.min(now);
         let decision = match self.ingest.decide(station, shutter.shot_for(), shutter.busy(), &file, now) {
             Ok(d) => d,
             Err(e) => {

@@ -63,7 +63,16 @@ enum Preparer {
 /// of camera files may be several, all of one student).
 pub struct Shutter {
     preparer: Preparer,
-    in_flight: Vec<RecordId>,
+    /// The shots under way: their student, and the camera file of each
+    /// that is one (held in the tray if the worker dies with it).
+    in_flight: Vec<(RecordId, Option<CameraFile>)>,
+    /// Camera files whose take or tray row could not be written (disk full,
+    /// database busy): written to the tray at the next collect. A restart
+    /// finds them in the folder too.
+    unsaved: Vec<(CameraFile, &'static str)>,
+    /// When the unsaved files were last tried (a full disk is not asked
+    /// again at every frame).
+    unsaved_tried: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for Shutter {
@@ -83,12 +92,22 @@ impl Shutter {
                 }
             }
         })?;
-        Ok(Shutter { preparer: Preparer::Worker { jobs, worker }, in_flight: Vec::new() })
+        Ok(Shutter {
+            preparer: Preparer::Worker { jobs, worker },
+            in_flight: Vec::new(),
+            unsaved: Vec::new(),
+            unsaved_tried: None,
+        })
     }
 
     /// A shutter that prepares each shot at the press, on the caller's thread.
     pub fn inline() -> Self {
-        Shutter { preparer: Preparer::Inline { ready: Vec::new() }, in_flight: Vec::new() }
+        Shutter {
+            preparer: Preparer::Inline { ready: Vec::new() },
+            in_flight: Vec::new(),
+            unsaved: Vec::new(),
+            unsaved_tried: None,
+        }
     }
 
     /// A shot is being prepared.
@@ -98,7 +117,7 @@ impl Shutter {
 
     /// The student of the shots being prepared.
     pub fn shot_for(&self) -> Option<RecordId> {
-        self.in_flight.first().copied()
+        self.in_flight.first().map(|(record, _)| *record)
     }
 
     /// Presses the shutter on `frame` for the queue head of `station`.
@@ -165,11 +184,15 @@ impl Shutter {
     }
 
     fn send(&mut self, station: &mut Station, record: RecordId, job: PhotoJob) -> Result<(), ShootRefused> {
+        let file = match &job {
+            PhotoJob::File { shot, .. } => Some(shot.file.clone()),
+            PhotoJob::Frame { .. } => None,
+        };
         match &mut self.preparer {
             Preparer::Worker { jobs, .. } => jobs.send(job).map_err(|_| ShootRefused::WorkerGone)?,
             Preparer::Inline { ready } => ready.push(job.run()),
         }
-        self.in_flight.push(record);
+        self.in_flight.push((record, file));
         station.shot_in_flight = true;
         Ok(())
     }
@@ -179,34 +202,70 @@ impl Shutter {
     /// queue head is refused there and nothing is stored).
     pub fn collect(&mut self, station: &mut Station) -> Vec<Result<Outcome, StationError>> {
         let mut outcomes = Vec::new();
+        let retry_due = self.unsaved_tried.is_none_or(|t| t.elapsed() >= UNSAVED_RETRY);
+        if !self.unsaved.is_empty() && retry_due {
+            self.unsaved_tried = Some(std::time::Instant::now());
+            for (file, reason) in std::mem::take(&mut self.unsaved) {
+                outcomes.push(self.hold_or_keep(station, &file, CameraFileStatus::Unbound, reason));
+            }
+        }
         let (prepared, worker_alive) = match &mut self.preparer {
             Preparer::Worker { worker, .. } => (worker.drain(), worker.is_running()),
             Preparer::Inline { ready } => (std::mem::take(ready), true),
         };
         for PhotoResult { record, file, result } in prepared {
-            if let Some(i) = self.in_flight.iter().position(|r| *r == record) {
+            let same = |(r, f): &(RecordId, Option<CameraFile>)| {
+                *r == record && f.as_ref().map(|f| &f.sha256) == file.as_ref().map(|f| &f.sha256)
+            };
+            if let Some(i) = self.in_flight.iter().position(same) {
                 self.in_flight.remove(i);
             }
-            outcomes.push(match (result, file) {
+            let outcome = match (result, file) {
                 (Ok(prepared), None) => station.handle(Event::TakePrepared(prepared)),
                 (Ok(prepared), Some(file)) => match station.handle(Event::TakePrepared(prepared)) {
                     // Its student left the head while it was prepared: the
                     // file goes to the tray, nothing is lost.
                     Err(StationError::Store(crate::store::StoreError::HeadChanged { .. })) => {
-                        hold(station, &file, CameraFileStatus::Unbound, HoldReason::HeadChanged.code())
+                        self.hold_or_keep(station, &file, CameraFileStatus::Unbound, HoldReason::HeadChanged.code())
+                    }
+                    // Known by its hash already: nothing to keep.
+                    Err(e @ StationError::Store(crate::store::StoreError::CameraFileKnown { .. })) => Err(e),
+                    // Not stored (disk full, database busy): say so, and keep
+                    // the file in the tray, never lost.
+                    Err(e) => {
+                        tracing::warn!("the take of camera file {} was not stored: {e}", file.name);
+                        outcomes.push(self.hold_or_keep(
+                            station,
+                            &file,
+                            CameraFileStatus::Unbound,
+                            HoldReason::NotStored.code(),
+                        ));
+                        Err(e)
                     }
                     other => other,
                 },
                 (Err(e), Some(file)) => {
                     tracing::warn!("camera file {} does not decode: {e}", file.name);
-                    hold(station, &file, CameraFileStatus::Unreadable, "does_not_decode")
+                    let reason = if matches!(e, PhotoError::TooLarge { .. }) { "too_large" } else { "does_not_decode" };
+                    self.hold_or_keep(station, &file, CameraFileStatus::Unreadable, reason)
                 }
                 (Err(e), None) => Err(StationError::Photo(e)),
-            });
+            };
+            outcomes.push(outcome);
         }
         if !self.in_flight.is_empty() && !worker_alive {
-            // The worker died with the shot: say so, do not wait for ever.
-            self.in_flight.clear();
+            // The worker died with the shot: say so, do not wait for ever;
+            // its camera files go to the tray.
+            for (_, file) in std::mem::take(&mut self.in_flight) {
+                if let Some(file) = file {
+                    outcomes.push(self.hold_or_keep(
+                        station,
+                        &file,
+                        CameraFileStatus::Unbound,
+                        HoldReason::NotStored.code(),
+                    ));
+                }
+            }
             outcomes.push(Err(StationError::Photo(PhotoError::Encode("the photo worker stopped".into()))));
         }
         if !self.busy() && station.shot_in_flight {
@@ -216,6 +275,34 @@ impl Shutter {
             }
         }
         outcomes
+    }
+}
+
+/// How often camera files that could not be written to the tray are tried
+/// again.
+const UNSAVED_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Shutter {
+    /// [`hold`], and when even that cannot be written, the file is kept to
+    /// be written at the next collect.
+    fn hold_or_keep(
+        &mut self,
+        station: &mut Station,
+        file: &CameraFile,
+        status: CameraFileStatus,
+        reason: &'static str,
+    ) -> Result<Outcome, StationError> {
+        let result = hold(station, file, status, reason);
+        if matches!(result, Err(StationError::Store(_))) && self.unsaved.len() < 64 {
+            let reason = if status == CameraFileStatus::Unbound { reason } else { HoldReason::NotStored.code() };
+            self.unsaved.push((file.clone(), reason));
+        }
+        result
+    }
+
+    /// Camera files waiting to be written to the tray.
+    pub fn unsaved(&self) -> usize {
+        self.unsaved.len()
     }
 }
 

@@ -122,18 +122,22 @@ fn row_to_file(r: &Row<'_>) -> rusqlite::Result<CameraFileRow> {
     })
 }
 
-/// The name to keep for a file: the camera's own names (`IMG_1234.JPG`,
-/// `_DSC0042.NEF`, `DSCF1234.JPG`) are kept; a name with anything but
-/// ASCII letters, digits, `_ - . ( ) space`, or with a run of 6 or more
-/// digits beside letters that could be an ID or student number
-/// (tethering software can name files by a template), is replaced by
-/// `camera-<hash>.<ext>`: no clear name or ID number is ever stored.
+/// Name prefixes cameras give their files (`IMG_`, `_MG_`, `DSC_`, `_DSC`,
+/// `DSCF`, Panasonic/Olympus `P`, Pentax `IMGP`, …), compared without case.
+const CAMERA_PREFIXES: &[&str] = &[
+    "", "img", "_mg", "mg", "dsc", "_dsc", "dscf", "dscn", "dsf", "_dsf", "p", "pxl", "r", "l", "b", "imgp", "_igp",
+    "igp", "crw", "_crw", "dji", "gopr", "sdim", "sam", "cimg",
+];
+
+/// The name to keep for a file: only a camera's own numbering is kept, a
+/// known prefix, an optional `_`/`-`, one to seven digits, and an optional
+/// copy suffix (`-2`, `_2`, ` (1)`): `IMG_1234.JPG`, `_DSC0042.NEF`,
+/// `DSCF1234.JPG`, `P1010001.JPG`. Every other name (tethering software
+/// can name files by a template: `ZhangSan_0012.jpg`,
+/// `110101_2000_0101_123X.jpg`) is replaced by `camera-<hash>.<ext>`: no
+/// clear name or ID number is ever stored.
 pub fn safe_file_name(name: &str, sha256: &str) -> String {
-    let plain = !name.is_empty()
-        && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')' | ' '));
-    let longest_digits = name.split(|c: char| !c.is_ascii_digit()).map(str::len).max().unwrap_or(0);
-    if plain && longest_digits <= 6 {
+    if is_camera_numbering(name) {
         return name.to_string();
     }
     let ext = std::path::Path::new(name)
@@ -143,6 +147,36 @@ pub fn safe_file_name(name: &str, sha256: &str) -> String {
         .unwrap_or("jpg");
     let short = sha256.get(..12).unwrap_or(sha256);
     format!("camera-{short}.{ext}")
+}
+
+fn is_camera_numbering(name: &str) -> bool {
+    let Some((stem, ext)) = name.rsplit_once('.') else { return false };
+    if ext.is_empty() || ext.len() > 5 || !ext.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return false;
+    }
+    // The copy suffix, if any.
+    let stem = if let Some(inner) = stem.strip_suffix(')') {
+        match inner.rsplit_once(" (") {
+            Some((base, n)) if (1..=3).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit()) => base,
+            _ => return false,
+        }
+    } else {
+        stem
+    };
+    let stem = match stem.rsplit_once(['-', '_']) {
+        Some((base, n))
+            if (1..=3).contains(&n.len())
+                && n.chars().all(|c| c.is_ascii_digit())
+                && base.chars().last().is_some_and(|c| c.is_ascii_digit()) =>
+        {
+            base
+        }
+        _ => stem,
+    };
+    let digits_from = stem.len() - stem.chars().rev().take_while(char::is_ascii_digit).count();
+    let (prefix, digits) = stem.split_at(digits_from);
+    let prefix = prefix.strip_suffix(['_', '-']).unwrap_or(prefix);
+    (1..=7).contains(&digits.len()) && CAMERA_PREFIXES.contains(&prefix.to_ascii_lowercase().as_str())
 }
 
 impl Store {
@@ -157,12 +191,25 @@ impl Store {
         )?)
     }
 
-    /// Every known file by name and size (what the watcher need not read again at start).
+    /// Every known file by name and size, JPEGs and their RAW files (what
+    /// the watcher need not read again at start).
     pub fn camera_files_known(&self) -> Result<std::collections::HashSet<(String, u64)>, StoreError> {
-        let mut stmt = self.conn().prepare("SELECT name, bytes FROM camera_files")?;
+        let mut stmt = self.conn().prepare(
+            "SELECT name, bytes FROM camera_files
+             UNION SELECT raw_name, raw_bytes FROM camera_files WHERE raw_name IS NOT NULL",
+        )?;
         let rows =
             stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0))))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A RAW file of this hash is recorded with one of the station's JPEGs.
+    pub fn raw_known(&self, sha256: &str) -> Result<bool, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM camera_files WHERE raw_sha256 = ?1)",
+            [sha256],
+            |r| r.get(0),
+        )?)
     }
 
     /// The file with this hash, if the station has seen it.
@@ -373,10 +420,29 @@ mod tests {
     #[test]
     fn camera_names_are_kept_names_that_could_say_who_are_not() {
         let sha = "ab".repeat(32);
-        for kept in ["IMG_1234.JPG", "_DSC0042.NEF", "DSCF1234.JPG", "IMG_1234 (1).jpg", "2026-12-02 001.jpg"] {
+        for kept in [
+            "IMG_1234.JPG",
+            "_DSC0042.NEF",
+            "DSCF1234.JPG",
+            "IMG_1234 (1).jpg",
+            "IMG_1234-2.jpg",
+            "P1010001.JPG",
+            "DSC_0001.jpg",
+        ] {
             assert_eq!(safe_file_name(kept, &sha), kept);
         }
-        for replaced in ["张三.jpg", "110101200001011234.jpg", "20231234567-wang.jpg", "../x.jpg/..\u{0}"] {
+        for replaced in [
+            "张三.jpg",
+            "110101200001011234.jpg",
+            "20231234567-wang.jpg",
+            "../x.jpg/..\u{0}",
+            "110101_2000_0101_123X.jpg",
+            "ZhangSan_0012.jpg",
+            "Li_12.jpg",
+            "2023_1234_567.jpg",
+            "IMG_12345678.jpg",
+            "noext",
+        ] {
             let name = safe_file_name(replaced, &sha);
             assert!(name.starts_with("camera-abababababab."), "{replaced} -> {name}");
             assert!(!name.contains('张') && !name.contains("1101012000"), "{name}");

@@ -254,6 +254,15 @@ fn studio_panel(
             .small(),
         );
     }
+    for (name, why) in status.unreadable.iter().rev().take(3) {
+        ui.label(
+            RichText::new(format!(
+                "{} {name}: {why}",
+                tr(lang, "照片文件无法读取（请检查权限）", "photo file cannot be read:")
+            ))
+            .color(red),
+        );
+    }
     if studio.tray.is_empty() {
         return;
     }

@@ -159,7 +159,8 @@ fn raw_files_are_hashed_other_files_named_once_and_a_cut_file_given_up_on() {
     std::fs::write(dir.path().join("IMG_0011.JPG"), &bytes[..bytes.len() / 2]).unwrap();
     let f = jpeg(next_file(&w, 5000));
     assert!(!f.complete, "handed on as cut short, to be shown, never bound");
-    // A text file named .jpg is not a JPEG: at once, no wait.
+    // A text file named .jpg is not a JPEG: handed on once given up on
+    // (a writer may fill a file's start last), never bound.
     std::fs::write(dir.path().join("IMG_0012.JPG"), "this is not a picture").unwrap();
     let f = jpeg(next_file(&w, 3000));
     assert_eq!(f.name, "IMG_0012.JPG");
@@ -237,4 +238,115 @@ fn damage_inside_the_image_data_is_seen_where_decoders_paint_over_it() {
     trailing.extend(b"junk");
     assert!(jpeg_damage(&trailing).is_some());
     assert!(jpeg_damage(&whole[..whole.len() / 2]).is_some());
+}
+
+/// `primary` with `preview` appended and an APP2 MPF index after its SOI
+/// that lists both, as Nikon, Sony, Fuji and Canon write a large preview.
+fn with_preview(primary: &[u8], preview: &[u8]) -> Vec<u8> {
+    // MPF\0, then a little-endian TIFF header, one IFD with the MP entry tag
+    // (0xB002, two 16-byte entries), then the entries.
+    let mut tiff = Vec::new();
+    tiff.extend_from_slice(b"II*\0");
+    tiff.extend_from_slice(&8u32.to_le_bytes());
+    tiff.extend_from_slice(&1u16.to_le_bytes());
+    tiff.extend_from_slice(&0xB002u16.to_le_bytes());
+    tiff.extend_from_slice(&7u16.to_le_bytes());
+    tiff.extend_from_slice(&32u32.to_le_bytes());
+    tiff.extend_from_slice(&26u32.to_le_bytes());
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    let segment_len = 2 + 4 + tiff.len() + 32;
+    let tiff_at = 2 + 4 + 4; // SOI, marker and length, "MPF\0"
+    let primary_len = primary.len() + 2 + segment_len;
+    let entry = |size: usize, offset: usize| {
+        let mut e = Vec::new();
+        e.extend_from_slice(&0u32.to_le_bytes());
+        e.extend_from_slice(&(size as u32).to_le_bytes());
+        e.extend_from_slice(&(offset as u32).to_le_bytes());
+        e.extend_from_slice(&[0; 4]);
+        e
+    };
+    tiff.extend(entry(primary_len, 0));
+    tiff.extend(entry(preview.len(), primary_len - tiff_at));
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE2];
+    out.extend_from_slice(&(segment_len as u16).to_be_bytes());
+    out.extend_from_slice(b"MPF\0");
+    out.extend_from_slice(&tiff);
+    out.extend_from_slice(&primary[2..]);
+    assert_eq!(out.len(), primary_len);
+    out.extend_from_slice(preview);
+    out
+}
+
+#[test]
+fn a_multi_picture_file_is_whole_only_with_its_preview_and_a_damaged_preview_is_seen() {
+    let (primary, preview) = (camera_file(30), camera_file(31));
+    let file = with_preview(&primary, &preview);
+    assert_eq!(jpeg_completeness(&file), JpegCompleteness::Complete);
+    assert_eq!(jpeg_damage(&file), None, "a whole preview after the photo is not damage");
+    assert_eq!(crate::photo::decode_camera_jpeg(&file).unwrap().image.dimensions(), (640, 480));
+    // Cut after the first image's end marker, before the preview is whole:
+    // not complete, though the first image alone would be.
+    let primary_len = file.len() - preview.len();
+    for cut in [primary_len, primary_len + 2, file.len() - 1] {
+        assert_eq!(jpeg_completeness(&file[..cut]), JpegCompleteness::Partial, "cut at {cut}");
+    }
+    // Garbage in the preview's image data.
+    let mut damaged = file.clone();
+    let sos = damaged.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
+    assert!(sos > primary_len);
+    let mut rng = synth::SeededRng::new(3);
+    let mid = sos + (damaged.len() - sos) / 2;
+    for b in &mut damaged[mid..mid + 512] {
+        *b = rng.next_u64() as u8;
+    }
+    assert!(jpeg_damage(&damaged).is_some_and(|why| why.contains("preview")));
+    // Random bytes after the end marker are still damage.
+    let mut tail = primary.clone();
+    tail.extend_from_slice(b"\x01\x02 not a picture");
+    assert!(jpeg_damage(&tail).is_some());
+}
+
+#[test]
+fn a_file_rewritten_after_it_was_read_is_marked_and_the_same_bytes_are_not_handed_on_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = watch(quick(dir.path()));
+    std::thread::sleep(Duration::from_millis(200));
+    let path = dir.path().join("IMG_0040.JPG");
+    let first = camera_file(40);
+    std::fs::write(&path, &first).unwrap();
+    let f = jpeg(next_file(&w, 3000));
+    assert!(!f.rewritten);
+    // The same bytes again (a utility touching the file): nothing new.
+    std::thread::sleep(Duration::from_millis(50));
+    std::fs::write(&path, &first).unwrap();
+    assert!(next_file(&w, 1200).is_none());
+    // Other bytes under the same name: handed on, marked rewritten.
+    std::fs::write(&path, camera_file(41)).unwrap();
+    let f = jpeg(next_file(&w, 3000));
+    assert!(f.rewritten);
+    assert_eq!(f.bytes, camera_file(41));
+}
+
+#[test]
+fn a_subfolder_and_a_file_too_large_to_be_a_photo_are_named_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = watch(quick(dir.path()));
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::create_dir(dir.path().join("100CANON")).unwrap();
+    match next_file(&w, 3000) {
+        Some(FolderEvent::Ignored { name }) => assert_eq!(name, "100CANON/"),
+        other => panic!("{other:?}"),
+    }
+    // A sparse 300 MB "JPEG": named, never read into memory.
+    let big = std::fs::File::create(dir.path().join("HUGE.JPG")).unwrap();
+    big.set_len(300 << 20).unwrap();
+    drop(big);
+    match next_file(&w, 4000) {
+        Some(FolderEvent::Unreadable { name, why }) => {
+            assert_eq!(name, "HUGE.JPG");
+            assert!(why.contains("300 MB"), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(next_file(&w, 1000).is_none(), "each named once");
 }

@@ -46,6 +46,7 @@ fn arrived(name: &str, bytes: Vec<u8>, at_start: bool) -> ArrivedFile {
         at_start,
         complete,
         found_at: Instant::now(),
+        rewritten: false,
     }
 }
 
@@ -113,20 +114,20 @@ fn a_file_becomes_a_take_of_the_head_its_bytes_kept_as_the_original() {
 fn files_with_no_student_during_a_review_or_found_at_start_go_to_the_tray() {
     let (mut st, mut shutter, mut ing) = (station(), Shutter::inline(), ShotIngest::new(IngestConfig::default()));
     let t0 = Instant::now();
-    let (d, _) = ingest(&mut st, &mut shutter, &mut ing, arrived("A.JPG", shot_bytes(2), false), t0);
+    let (d, _) = ingest(&mut st, &mut shutter, &mut ing, arrived("IMG_0001.JPG", shot_bytes(2), false), t0);
     assert_eq!(d, Decision::Hold(HoldReason::NoStudent));
     let head = scan(&mut st, 2);
-    let (d, _) = ingest(&mut st, &mut shutter, &mut ing, arrived("B.JPG", shot_bytes(3), true), t0);
+    let (d, _) = ingest(&mut st, &mut shutter, &mut ing, arrived("IMG_0002.JPG", shot_bytes(3), true), t0);
     assert_eq!(d, Decision::Hold(HoldReason::FoundAtStart), "not seen arriving: never bound on its own");
-    let (d, _) = ingest(&mut st, &mut shutter, &mut ing, arrived("C.JPG", shot_bytes(4), false), t0);
+    let (d, _) = ingest(&mut st, &mut shutter, &mut ing, arrived("IMG_0003.JPG", shot_bytes(4), false), t0);
     assert_eq!(d, Decision::Bind(head));
     // Long after the shot (no burst), with the photo still under review.
     let later = t0 + Duration::from_secs(30);
-    let (d, _) = ingest(&mut st, &mut shutter, &mut ing, arrived("D.JPG", shot_bytes(5), false), later);
+    let (d, _) = ingest(&mut st, &mut shutter, &mut ing, arrived("IMG_0004.JPG", shot_bytes(5), false), later);
     assert_eq!(d, Decision::Hold(HoldReason::ReviewPending));
     let tray: Vec<String> = st.unbound_camera_files().unwrap().into_iter().map(|r| r.name).collect();
-    assert_eq!(tray, ["A.JPG", "B.JPG", "D.JPG"]);
-    assert_eq!(st.store().takes(head).unwrap().len(), 1, "only C is a take");
+    assert_eq!(tray, ["IMG_0001.JPG", "IMG_0002.JPG", "IMG_0004.JPG"]);
+    assert_eq!(st.store().takes(head).unwrap().len(), 1, "only IMG_0003 is a take");
 }
 
 #[test]
@@ -235,12 +236,12 @@ fn with_the_station_triggering_only_files_within_the_window_bind() {
     let t0 = Instant::now();
     let (d, _) = ingest(&mut st, &mut shutter, &mut ing, arrived("A.JPG", shot_bytes(40), false), t0);
     assert_eq!(d, Decision::Hold(HoldReason::NotTriggered), "no key pressed");
-    ing.arm(t0);
+    ing.arm(head, t0);
     let (d, _) =
         ingest(&mut st, &mut shutter, &mut ing, arrived("B.JPG", shot_bytes(41), false), t0 + Duration::from_secs(2));
     assert_eq!(d, Decision::Bind(head));
     st.handle(Event::Reshoot).unwrap();
-    ing.arm(t0 + Duration::from_secs(10));
+    ing.arm(head, t0 + Duration::from_secs(10));
     let (d, _) =
         ingest(&mut st, &mut shutter, &mut ing, arrived("C.JPG", shot_bytes(42), false), t0 + Duration::from_secs(16));
     assert_eq!(d, Decision::Hold(HoldReason::NotTriggered), "6 s after the key: too late");
@@ -393,6 +394,8 @@ fn an_export_that_asks_for_raw_files_copies_them_checked_beside_the_jpeg() {
     }
     drop(st);
     let mut store = Store::open_training(&db).unwrap();
+    // Renamed in the folder since (or its name replaced at capture): found by size and hash.
+    std::fs::rename(shots.join("IMG_0001.CR3"), shots.join("renamed.CR3")).unwrap();
     let options = crate::export::ExportOptions { raw_from: Some(shots.clone()), ..Default::default() };
     let report =
         crate::export::export_with(&mut store, &usb, &options, "2026-06-01T18:00:00+08:00", &mut |_| {}).unwrap();
@@ -407,6 +410,7 @@ fn an_export_that_asks_for_raw_files_copies_them_checked_beside_the_jpeg() {
     assert_eq!(std::fs::read(&raws[0]).unwrap(), raw_bytes);
     assert!(crate::export::verify_bundle(&report.bundle).unwrap().ok(), "SHA256SUMS lists the RAW");
     // The RAW changed in the folder since it was shot: not exported, said so.
+    std::fs::remove_file(shots.join("renamed.CR3")).unwrap();
     std::fs::write(shots.join("IMG_0001.CR3"), b"edited").unwrap();
     let options = crate::export::ExportOptions { full: true, raw_from: Some(shots), ..Default::default() };
     let report =
@@ -424,4 +428,117 @@ fn an_export_that_asks_for_raw_files_copies_them_checked_beside_the_jpeg() {
     )
     .unwrap();
     assert_eq!((report.raw_files, report.raw_missing.len()), (0, 0));
+}
+
+#[test]
+fn the_tail_of_a_burst_after_a_fast_accept_is_held_never_given_to_the_next_student() {
+    let (mut st, mut shutter, mut ing) = (station(), Shutter::inline(), ShotIngest::new(IngestConfig::default()));
+    let first = scan(&mut st, 30);
+    let second = scan(&mut st, 31);
+    let t0 = Instant::now();
+    let (d, _) = ingest(&mut st, &mut shutter, &mut ing, arrived("IMG_3000.JPG", shot_bytes(300), false), t0);
+    assert_eq!(d, Decision::Bind(first));
+    st.handle(Event::Accept).unwrap();
+    // The camera's buffer still writes the burst's last frame: the second
+    // student is at the head now, and it is not theirs.
+    let (d, _) = ingest(
+        &mut st,
+        &mut shutter,
+        &mut ing,
+        arrived("IMG_3001.JPG", shot_bytes(301), false),
+        t0 + Duration::from_millis(400),
+    );
+    assert_eq!(d, Decision::Hold(HoldReason::BurstOfPrevious));
+    assert!(st.store().takes(second).unwrap().is_empty());
+    // Past the burst time, a shot is the second student's.
+    let (d, _) = ingest(
+        &mut st,
+        &mut shutter,
+        &mut ing,
+        arrived("IMG_3002.JPG", shot_bytes(302), false),
+        t0 + Duration::from_secs(5),
+    );
+    assert_eq!(d, Decision::Bind(second));
+    let held: Vec<_> = st.unbound_camera_files().unwrap().into_iter().map(|r| (r.name, r.reason)).collect();
+    assert_eq!(held, [("IMG_3001.JPG".to_string(), "burst_of_previous".to_string())]);
+}
+
+#[test]
+fn a_shutter_press_is_for_its_student_only_a_skip_closes_it() {
+    let config = IngestConfig { trigger: ShotTrigger::Station, window_ms: 5000, burst_ms: 1000 };
+    let (mut st, mut shutter, mut ing) = (station(), Shutter::inline(), ShotIngest::new(config));
+    let first = scan(&mut st, 32);
+    let second = scan(&mut st, 33);
+    let t0 = Instant::now();
+    ing.arm(first, t0);
+    // The camera did not fire; the operator skips the student.
+    st.handle(Event::Skip { reason: "left".into() }).unwrap();
+    let (d, _) = ingest(
+        &mut st,
+        &mut shutter,
+        &mut ing,
+        arrived("IMG_3300.JPG", shot_bytes(330), false),
+        t0 + Duration::from_secs(1),
+    );
+    assert_eq!(d, Decision::Hold(HoldReason::NotTriggered), "pressed for the student who left");
+    assert!(st.store().takes(second).unwrap().is_empty());
+    ing.arm(second, t0 + Duration::from_secs(2));
+    let (d, _) = ingest(
+        &mut st,
+        &mut shutter,
+        &mut ing,
+        arrived("IMG_3301.JPG", shot_bytes(331), false),
+        t0 + Duration::from_secs(3),
+    );
+    assert_eq!(d, Decision::Bind(second));
+}
+
+#[test]
+fn a_file_the_camera_software_rewrote_goes_to_the_tray() {
+    let (mut st, mut shutter, mut ing) = (station(), Shutter::inline(), ShotIngest::new(IngestConfig::default()));
+    let head = scan(&mut st, 34);
+    let mut file = arrived("IMG_3400.JPG", shot_bytes(340), false);
+    file.rewritten = true;
+    let (d, _) = ingest(&mut st, &mut shutter, &mut ing, file, Instant::now());
+    assert_eq!(d, Decision::Hold(HoldReason::Rewritten));
+    assert!(st.store().takes(head).unwrap().is_empty());
+    assert_eq!(st.unbound_camera_files().unwrap()[0].reason, "rewritten");
+}
+
+#[test]
+fn a_raw_that_comes_while_its_jpeg_is_being_made_into_a_take_is_recorded_after() {
+    let mut st = station();
+    let mut shutter = Shutter::start(Box::new(|| {})).unwrap();
+    let mut ing = ShotIngest::new(IngestConfig::default());
+    let head = scan(&mut st, 35);
+    let file = arrived("IMG_3500.JPG", synth::camera_jpeg(&synth::portrait(3000, 2000, 350), 1, 92).unwrap(), false);
+    let Decision::Bind(record) = ing.decide(&st, None, false, &file, Instant::now()).unwrap() else { panic!() };
+    assert_eq!(record, head);
+    let cf = ing.camera_file(&file);
+    shutter.press_file(&mut st, record, crate::store::CameraShot { file: cf, by_operator: false }, file.bytes).unwrap();
+    let raw = ArrivedRaw {
+        path: PathBuf::from("/camera/IMG_3500.CR3"),
+        name: "IMG_3500.CR3".into(),
+        sha256: sha256_hex(&[5; 100]),
+        bytes: 100,
+    };
+    assert!(!ing.raw_arrived(&mut st, raw.clone()).unwrap(), "its JPEG is not stored yet");
+    assert_eq!(ing.raw_waiting(), 1);
+    let until = Instant::now() + Duration::from_secs(60);
+    let mut results = Vec::new();
+    while results.is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+        results = shutter.collect(&mut st);
+    }
+    let take = match &results[..] {
+        [Ok(Outcome::TakeReady { take, .. })] => take.id,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(ing.attach_waiting_raw(&mut st).unwrap(), 1);
+    assert_eq!(ing.raw_waiting(), 0);
+    let row = st.store().camera_file_of_take(take).unwrap().unwrap();
+    assert_eq!(row.raw.map(|r| r.name), Some("IMG_3500.CR3".into()));
+    // After a restart the same RAW is known: nothing waits for it.
+    assert!(!ing.raw_arrived(&mut st, raw).unwrap());
+    assert_eq!(ing.raw_waiting(), 0);
 }
