@@ -208,12 +208,17 @@ pub enum Command {
         #[arg(long, value_name = "OUT")]
         pdf: Option<PathBuf>,
     },
-    /// The register (登记表) of a class as a PDF: scanned students in number order, a signature column.
+    /// The register (登记表) of a class as a PDF: its roster in 学号 order with numbers and status (or its scans in number order without a roster), a signature column.
     Register {
         #[arg(long, value_name = "C")]
         class: String,
         #[arg(long, value_name = "OUT")]
         pdf: PathBuf,
+        /// The form printed before sign-in: every roster student, the number
+        /// and status columns left blank (also what a class nobody of has
+        /// scanned yet gets).
+        #[arg(long)]
+        blank: bool,
     },
     /// The student assistants' sign-in check in its own read-only window.
     Assist {
@@ -342,6 +347,10 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum PinAction {
+    /// Set the operator PIN (4–8 digits), or change it (the old one is asked
+    /// first). Read from the terminal, or from stdin's lines (old, new, new again)
+    /// when piped; never from the command line, where other users could see it.
+    Set,
     /// Remove a forgotten PIN. Audited for ever and named in every later
     /// export's manifest; asks for RESET unless --yes.
     Reset {

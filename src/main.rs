@@ -153,8 +153,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Register { class, pdf } => {
-            let (bytes, students) = gradcap::pdf::class_register(&open_existing(&db()?)?, class)?;
+        Command::Register { class, pdf, blank } => {
+            let (bytes, students) = gradcap::pdf::class_register(&open_existing(&db()?)?, class, *blank)?;
             gradcap::pdf::write_file(pdf, &bytes)?;
             outln!("登记表 / register: {} ({} 人 / students)", pdf.display(), students);
             Ok(ExitCode::SUCCESS)
@@ -227,6 +227,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(passed(report.ok()))
         }
         Command::Purge { before, pin, yes } => purge(&existing_db()?, before, pin.clone(), *yes),
+        Command::Pin { action: PinAction::Set } => {
+            let mut store = open_store(&existing_db()?)?;
+            let old = if store.has_pin()? { Some(prompt("当前 PIN / current PIN: ")?) } else { None };
+            let new = prompt("新 PIN（4–8 位数字）/ new PIN (4–8 digits): ")?;
+            if prompt("再输入一次新 PIN / the new PIN again: ")? != new {
+                errln!("两次输入的 PIN 不一致，未更改 / the two PINs differ: nothing changed");
+                return Ok(ExitCode::from(1));
+            }
+            store.set_pin(&new, old.as_deref(), &now())?;
+            outln!("{}", if old.is_some() { "PIN 已更改 / PIN changed" } else { "PIN 已设置 / PIN set" });
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Pin { action: PinAction::Reset { yes } } => {
             let mut store = open_store(&existing_db()?)?;
             outln!(

@@ -123,14 +123,24 @@ fn roster_import_from_gbk_and_xlsx_and_the_report_contract() {
     assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
     let register = dir.path().join("register.pdf");
     let out = ok(&run(&db, &["register", "--class", "法学 2101", "--pdf", register.to_str().unwrap()]));
-    assert!(out.contains("2 人"), "{out}");
+    assert!(out.contains("3 人"), "the whole roster: {out}");
+    let blank = dir.path().join("register-blank.pdf");
+    let out = ok(&run(&db, &["register", "--class", "法学 2101", "--pdf", blank.to_str().unwrap(), "--blank"]));
+    assert!(out.contains("3 人"), "{out}");
     match Command::new("pdftotext").arg(&register).arg("-").output() {
         Ok(text) if text.status.success() => {
             let text = String::from_utf8_lossy(&text.stdout).replace(char::is_whitespace, "");
             assert!(text.contains("欧**娜") && text.contains("2-0001") && text.contains("签名"), "{text}");
+            assert!(text.contains("状态") && text.contains("未扫码/notscanned"), "numbers and status: {text}");
+            assert!(text.contains("张*丰"), "a student not scanned is on the register: {text}");
+            let form = Command::new("pdftotext").arg(&blank).arg("-").output().unwrap();
+            let form = String::from_utf8_lossy(&form.stdout).replace(char::is_whitespace, "");
+            assert!(form.contains("张*丰") && form.contains("欧**娜") && form.contains("签名"), "{form}");
+            assert!(!form.contains("2-0001") && !form.contains("状态"), "the form before sign-in is blank: {form}");
             let sheet = Command::new("pdftotext").arg(&pdf).arg("-").output().unwrap();
             let sheet = String::from_utf8_lossy(&sheet.stdout).replace(char::is_whitespace, "");
             assert!(sheet.contains("张*丰"), "the missing student is on the sheet: {sheet}");
+            assert!(sheet.contains("未扫码/notscanned"), "with why (备注): {sheet}");
         }
         _ => {
             assert!(std::env::var_os("CI").is_none(), "CI must install poppler-utils (.ci/run does)");

@@ -599,11 +599,6 @@ fn a_target_removed_mid_way_changes_nothing_and_a_rerun_completes() {
 }
 
 /// The operator PIN, set in the station database (where the station keeps it).
-fn set_pin(db: &Path, pin: &str) {
-    let mut store = gradcap::store::Store::open(db).unwrap();
-    store.set_pin(pin, None, "2026-06-01T09:00:00+08:00").unwrap();
-}
-
 /// Issue 17: a PIN in a settings file (the old place, or a self-made
 /// `settings.json` in another data folder) unlocks nothing.
 fn settings_pin(data_dir: &Path) {
@@ -652,7 +647,21 @@ fn purge_deletes_only_exported_images_behind_pin_and_confirmation() {
     settings_pin(&data);
     let no_pin = fail(&run_in(&data, &db, &[&purge[..], &["--pin", "0000", "--yes"]].concat(), ""));
     assert!(no_pin.contains("no operator PIN"), "a settings file brings no PIN: {no_pin}");
-    set_pin(&db, "1234");
+    // Set from the command line (`gradcap pin set`): no GUI needed on a fresh data folder.
+    let mismatch = run_in(&data, &db, &["pin", "set"], "1234\n1243\n");
+    assert_eq!(mismatch.status.code(), Some(1), "two different PINs set nothing");
+    assert!(String::from_utf8_lossy(&mismatch.stderr).contains("differ"));
+    let short = run_in(&data, &db, &["pin", "set"], "12\n12\n");
+    assert_eq!(short.status.code(), Some(1), "too short");
+    let set = run_in(&data, &db, &["pin", "set"], "1234\n1234\n");
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    assert!(String::from_utf8_lossy(&set.stdout).contains("PIN set"));
+    // Changing it asks for the old one.
+    let wrong_old = run_in(&data, &db, &["pin", "set"], "0000\n5678\n5678\n");
+    assert_eq!(wrong_old.status.code(), Some(1));
+    let changed = run_in(&data, &db, &["pin", "set"], "1234\n1234\n1234\n");
+    assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
+    assert!(String::from_utf8_lossy(&changed.stdout).contains("PIN changed"));
     let wrong = fail(&run_in(&data, &db, &[&purge[..], &["--pin", "9999", "--yes"]].concat(), ""));
     assert!(wrong.contains("wrong PIN"), "{wrong}");
     let out = run_in(&data, &db, &purge, "1234\nno\n");

@@ -430,6 +430,18 @@ fn the_assistants_tab_follows_the_database_from_its_worker() {
     store.import_roster(&[row], "roster.csv", "2026-06-01T09:00:00+08:00").unwrap();
     step_until(&mut h, "the roster from the worker", |h| shows(h, "1 人未拍"));
     assert!(!shows(&h, "尚未导入名单"));
+    // A scan that no roster has: its own section, above the class's figures.
+    h.get_by_label("拍摄").click();
+    h.tick();
+    gun_scan(&mut h, &payload(7));
+    step_until(&mut h, "the scan", |h| h.state().station.as_ref().unwrap().head().unwrap().is_some());
+    h.get_by_label("助理核对").click();
+    h.tick();
+    step_until(&mut h, "the unmatched scan", |h| shows(h, "与名单不符的扫码"));
+    let unmatched = h.get_by_label_contains("与名单不符的扫码").rect().top();
+    let banner = h.get_by_label_contains("1 人未拍").rect().top();
+    assert!(unmatched < banner, "first: {unmatched} vs the class banner at {banner}");
+    assert!(shows(&h, "不在名单中"));
 }
 
 use gradcap::camera::synth::SeededRng as Rng;

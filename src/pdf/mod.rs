@@ -28,7 +28,8 @@ use crate::store::{Store, StoreError};
 use font::{FontCtx, Outlines};
 pub use register::{class_register, register_pdf, RegisterHeader, RegisterRow, REGISTER_ROWS_PER_PAGE};
 pub use sheet::{
-    class_report, reconciliation_pdf, reconciliation_sheet, write_reconciliation_sheets, MissingStudent, Reconciliation,
+    class_report, reconciliation_pdf, reconciliation_sheet, write_reconciliation_sheets, MissingStudent,
+    Reconciliation, UnmatchedScan,
 };
 
 /// Why a PDF could not be made.

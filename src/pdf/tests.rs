@@ -31,6 +31,7 @@ fn rows(n: usize) -> Vec<RegisterRow> {
             xh: format!("2021{:08}", 10_000 + i),
             xm: NAMES[(i - 1) % NAMES.len()].into(),
             class: CLASSES[(i - 1) % CLASSES.len()].into(),
+            status: String::new(),
         })
         .collect()
 }
@@ -43,8 +44,17 @@ fn reconciliation(missing: usize) -> Reconciliation {
         photographed: 70,
         skipped: 2,
         missing: (0..missing)
-            .map(|i| MissingStudent { xh: format!("2021{:08}", 20_000 + i), xm: NAMES[i % NAMES.len()].into() })
+            .map(|i| MissingStudent {
+                xh: format!("2021{:08}", 20_000 + i),
+                xm: NAMES[i % NAMES.len()].into(),
+                note: if i % 2 == 0 {
+                    "跳过：身体不适 / skipped: unwell".into()
+                } else {
+                    "未扫码 / not scanned".into()
+                },
+            })
             .collect(),
+        unmatched: Vec::new(),
         first_capture: "2025-06-03 08:31:05".into(),
         last_capture: "2025-06-03 11:02:44".into(),
     }
@@ -197,7 +207,13 @@ fn reconciliation_with_many_missing_spans_pages() {
 #[test]
 fn missing_characters_become_question_marks() {
     // U+2A6D6 (CJK Ext. B) is not in the font.
-    let rows = vec![RegisterRow { seq: "1-0001".into(), xh: "1".into(), xm: "王\u{2A6D6}".into(), class: "x".into() }];
+    let rows = vec![RegisterRow {
+        seq: "1-0001".into(),
+        xh: "1".into(),
+        xm: "王\u{2A6D6}".into(),
+        class: "x".into(),
+        ..Default::default()
+    }];
     let pdf = register_pdf(&header(), &rows, &font()).unwrap();
     assert!(pdf.starts_with(b"%PDF"));
     let path = out_dir().join("missing-glyph.pdf");
@@ -218,6 +234,7 @@ fn sixty_distinct_full_names_stay_small() {
                 xh: format!("2022{:08}", i),
                 xm: name,
                 class: CLASSES[i as usize % CLASSES.len()].into(),
+                ..Default::default()
             }
         })
         .collect();
@@ -239,6 +256,7 @@ fn truetype_fonts_work_too() {
         xh: "2021001".into(),
         xm: "Zoë Müller".into(),
         class: "Law 2101".into(),
+        ..Default::default()
     }];
     let pdf = register_pdf(&header(), &rows, &ttf).unwrap();
     assert!(pdf.len() < 100_000, "{} bytes", pdf.len());
@@ -257,6 +275,7 @@ fn overlong_cells_shrink_then_get_an_ellipsis() {
         xh: "2021001".into(),
         xm: "阿卜杜热合曼***·**买买提艾力".into(),
         class: "汉语言文学(公费师范)(中外合作办学)2101班第一组".into(),
+        ..Default::default()
     }];
     let pdf = register_pdf(&header(), &rows, &font()).unwrap();
     let path = out_dir().join("overlong.pdf");
@@ -382,4 +401,71 @@ fn only_an_8_bit_grey_or_colour_jpeg_is_taken_and_broken_bytes_never_panic() {
     let sof = zero.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
     zero[sof + 5..sof + 9].copy_from_slice(&[0, 0, 0, 0]);
     assert!(Jpeg::new(zero).is_err());
+}
+
+/// The text of page `page` only.
+fn page_text(path: &Path, page: usize) -> Option<String> {
+    if !have("pdftotext") {
+        return None;
+    }
+    let n = page.to_string();
+    let out =
+        Command::new("pdftotext").args(["-f", &n, "-l", &n, "-enc", "UTF-8"]).arg(path).arg("-").output().unwrap();
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn a_register_after_capture_has_a_status_column_and_the_form_before_sign_in_none() {
+    let mut after = rows(3);
+    after[0].status = "已拍 / photographed".into();
+    after[1].status = "跳过：身体不适 / skipped".into();
+    after[2].seq = String::new();
+    after[2].status = "未扫码 / not scanned".into();
+    let path = out_dir().join("register-status.pdf");
+    std::fs::write(&path, register_pdf(&header(), &after, &font()).unwrap()).unwrap();
+    preview(&path);
+    let form: Vec<RegisterRow> =
+        rows(3).into_iter().map(|r| RegisterRow { seq: String::new(), status: String::new(), ..r }).collect();
+    let blank = out_dir().join("register-blank.pdf");
+    std::fs::write(&blank, register_pdf(&header(), &form, &font()).unwrap()).unwrap();
+    if let (Some(text), Some(form)) = (pdftotext(&path), pdftotext(&blank)) {
+        for needle in ["状态", "Status", "跳过：身体不适", "未扫码", "2-0001", "签名"] {
+            assert!(has(&text, needle), "{needle:?} not in:\n{text}");
+        }
+        assert!(!has(&form, "状态") && !has(&form, "2-0001"), "{form}");
+        assert!(has(&form, "202100010003") && has(&form, "签名"), "{form}");
+    }
+}
+
+#[test]
+fn a_long_missing_list_keeps_the_counts_and_the_signatures_together_and_unmatched_scans_come_first() {
+    let mut r = reconciliation(60);
+    r.unmatched = vec![UnmatchedScan {
+        seq: "2-0077".into(),
+        xh: "9999".into(),
+        xm: "赵*".into(),
+        why: "不在名单中 / not on any roster".into(),
+    }];
+    let pdf = reconciliation_pdf(&r, &font()).unwrap();
+    let path = out_dir().join("reconciliation-long.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    preview(&path);
+    let pages = page_count(&pdf);
+    assert!(pages >= 2, "{pages}");
+    let Some(first) = page_text(&path, 1) else { return };
+    for needle in
+        ["应拍", "摄影师 / Photographer", "学院老师 / Teacher", "未匹配名单的扫码", "2-0077", "跳过：身体不适"]
+    {
+        assert!(has(&first, needle), "{needle:?} not on page 1:\n{first}");
+    }
+    let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let first = squash(&first);
+    let (unmatched, missing) = (first.find("未匹配名单的扫码").unwrap(), first.find("未到学生名单").unwrap());
+    assert!(unmatched < missing, "the unmatched scans first");
+    let last = page_text(&path, pages).unwrap();
+    assert!(has(&last, "202100020059"), "the list continues to its end");
+    assert!(!has(&last, "学院老师"), "the signatures are not alone on a later page");
+    // A short list: counts, lists, then the signatures, on one page.
+    let short = reconciliation_pdf(&reconciliation(5), &font()).unwrap();
+    assert_eq!(page_count(&short), 1);
 }

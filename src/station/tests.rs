@@ -553,12 +553,30 @@ mod reconciliation {
         assert_eq!(reasons, [("9999", "not_on_roster"), ("0031", "class_differs")]);
         assert_eq!(report.unmatched[1].roster_class, "20数（1）");
 
-        // One class only; the register lists the class's scans in number order.
+        // One class only; the register lists the class's roster in 学号
+        // order with each student's number and standing, then the class's
+        // scans that no roster has.
         let only = st.store().report(Some("20数（1）")).unwrap();
         assert_eq!(only.classes.len(), 1);
         let lines = st.store().register_lines("法学 2101").unwrap();
-        let seqs: Vec<&str> = lines.iter().map(|l| l.seq.as_str()).collect();
-        assert_eq!(seqs, ["2-0001", "2-0002", "2-0003", "2-0004"]);
+        let got: Vec<(&str, &str, String, bool)> = lines
+            .iter()
+            .map(|l| (l.xh.as_str(), l.seq.as_str(), l.status_text().to_string(), l.not_on_roster))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("0021", "2-0001", "已拍 / photographed".to_string(), false),
+                ("0022", "2-0002", "跳过：未到 / skipped".to_string(), false),
+                ("0023", "2-0003", "等待拍摄 / waiting".to_string(), false),
+                ("0024", "", "未扫码 / not scanned".to_string(), false),
+                ("9999", "2-0004", "等待拍摄（不在名单） / waiting, not on roster".to_string(), true),
+            ]
+        );
+        // The sheet's notes say why each missing student is missing.
+        let notes: Vec<String> =
+            law.missing_students.iter().map(|m| crate::store::standing_text(m.state, &m.reason).to_string()).collect();
+        assert_eq!(notes, ["跳过：未到 / skipped: 未到", "等待拍摄 / waiting", "未扫码 / not scanned"]);
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub use audit::{AuditEntry, GENESIS_HASH};
 pub use camera_files::{CameraFile, CameraFileId, CameraFileRow, CameraFileStatus, CameraShot, RawFile};
 pub use exports::{ExportItem, ExportRecord, PurgePlan};
 pub use queue::ScanOutcome;
-pub use roster::{ClassReport, ImportSummary, RegisterLine, Report, RosterStudent, Unmatched};
+pub use roster::{standing_text, ClassReport, ImportSummary, RegisterLine, Report, RosterStudent, Unmatched};
 pub use types::{
     digest_hex, display_seq, sha256_hex, Counts, Record, RecordStatus, RosterEntry, ScheduleRow, Session, SessionInfo,
     Take, TakeImages,

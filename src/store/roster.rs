@@ -29,6 +29,8 @@ pub struct RosterStudent {
     pub xm: String,
     /// `not_scanned`, `waiting` or `skipped`.
     pub state: &'static str,
+    /// Why it was skipped (empty otherwise).
+    pub reason: String,
 }
 
 /// One class's reconciliation.
@@ -115,16 +117,51 @@ impl Report {
 /// A register line: a scanned student of a class, in sequence order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisterLine {
+    /// The capture number; empty when not scanned.
     pub seq: String,
     pub xh: String,
     pub xm: String,
     pub class: String,
+    /// `photographed`, `waiting`, `skipped` or `not_scanned`.
+    pub state: &'static str,
+    /// Why it was skipped (empty otherwise).
+    pub reason: String,
+    /// A scan of this class that no roster row has (only said when the
+    /// class has a roster).
+    pub not_on_roster: bool,
+}
+
+/// A student's standing as the register and the sheet print it.
+pub fn standing_text(state: &str, reason: &str) -> crate::text::Text {
+    use crate::text::Text;
+    match (state, reason.trim()) {
+        ("photographed", _) => Text::new("已拍", "photographed"),
+        ("waiting", _) => Text::new("等待拍摄", "waiting"),
+        ("skipped", "") => Text::new("跳过", "skipped"),
+        ("skipped", why) => Text::new(format!("跳过：{why}"), format!("skipped: {why}")),
+        ("not_scanned", _) => Text::new("未扫码", "not scanned"),
+        (other, _) => Text::same(other),
+    }
+}
+
+impl RegisterLine {
+    /// What the register's status column says.
+    pub fn status_text(&self) -> crate::text::Text {
+        let mut standing = standing_text(self.state, &self.reason);
+        if self.state == "skipped" {
+            // The reason is the operator's words, once: the column is narrow.
+            standing.en = "skipped".into();
+        }
+        if self.not_on_roster {
+            crate::text::Text::new(format!("{}（不在名单）", standing.zh), format!("{}, not on roster", standing.en))
+        } else {
+            standing
+        }
+    }
 }
 
 struct ScanRow {
     seq: String,
-    seq_no: i64,
-    session: i64,
     xh: String,
     xm: String,
     zjhm: String,
@@ -133,6 +170,18 @@ struct ScanRow {
     status: RecordStatus,
     status_at: Option<String>,
     status_reason: String,
+}
+
+impl RecordStatus {
+    /// The standing word the reports use for a record of this status.
+    fn as_str_standing(self) -> &'static str {
+        match self {
+            RecordStatus::Photographed => "photographed",
+            RecordStatus::Waiting => "waiting",
+            RecordStatus::Skipped => "skipped",
+            RecordStatus::Voided => "not_scanned",
+        }
+    }
 }
 
 impl Store {
@@ -254,26 +303,24 @@ impl Store {
 
     fn scan_rows(&self) -> Result<Vec<ScanRow>, StoreError> {
         let mut stmt = self.conn().prepare(
-            "SELECT s.station, r.seq, r.session_id, r.xh, r.xm, r.zjhm, r.bh, r.fy, r.status, r.status_at, r.status_reason
+            "SELECT s.station, r.seq, r.xh, r.xm, r.zjhm, r.bh, r.fy, r.status, r.status_at, r.status_reason
              FROM records r JOIN sessions s ON s.id = r.session_id
              WHERE r.status != 'voided' ORDER BY r.session_id, r.seq",
         )?;
         let rows = stmt.query_map([], |r| {
             let station: String = r.get(0)?;
             let seq: i64 = r.get(1)?;
-            let status: String = r.get(8)?;
+            let status: String = r.get(7)?;
             Ok(ScanRow {
                 seq: super::display_seq(&station, seq),
-                seq_no: seq,
-                session: r.get(2)?,
-                xh: r.get(3)?,
-                xm: r.get(4)?,
-                zjhm: r.get(5)?,
-                bh: r.get(6)?,
-                fy: r.get(7)?,
+                xh: r.get(2)?,
+                xm: r.get(3)?,
+                zjhm: r.get(4)?,
+                bh: r.get(5)?,
+                fy: r.get(6)?,
                 status: RecordStatus::parse(&status).unwrap_or(RecordStatus::Voided),
-                status_at: r.get(9)?,
-                status_reason: r.get(10)?,
+                status_at: r.get(8)?,
+                status_reason: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -413,7 +460,11 @@ impl Store {
                 Some((RecordStatus::Voided, _)) => "not_scanned",
             };
             c.missing += 1;
-            c.missing_students.push(RosterStudent { xh: e.xh.clone(), xm: e.xm.clone(), state });
+            let reason = match state {
+                "skipped" => best_scan[i].map(|k| scans[k].status_reason.clone()).unwrap_or_default(),
+                _ => String::new(),
+            };
+            c.missing_students.push(RosterStudent { xh: e.xh.clone(), xm: e.xm.clone(), state, reason });
         }
         if let Some(c) = class {
             unmatched.retain(|u| u.code_class == c || u.roster_class == c);
@@ -421,29 +472,49 @@ impl Store {
         Ok(Report { classes: classes.into_values().collect(), unmatched, students })
     }
 
-    /// The register of a class: its scanned students in sequence order.
+    /// The register of a class. With a roster: every roster student of the
+    /// class in 学号 order with their best scan's number and standing, then
+    /// the class's scans that no roster row has, in number order. Without
+    /// one: the class's scans in number order.
     pub fn register_lines(&self, class: &str) -> Result<Vec<RegisterLine>, StoreError> {
+        let report = self.report(Some(class))?;
+        let mut lines: Vec<RegisterLine> = report
+            .students
+            .iter()
+            .filter(|s| s.class == class)
+            .map(|s| RegisterLine {
+                seq: s.seq.clone(),
+                xh: s.xh.clone(),
+                xm: s.xm.clone(),
+                class: s.class.clone(),
+                state: s.state,
+                reason: if s.state == "skipped" { s.reason.clone() } else { String::new() },
+                not_on_roster: false,
+            })
+            .collect();
+        lines.sort_by(|a, b| a.xh.cmp(&b.xh));
+        let has_roster = !lines.is_empty();
         let roster = self.roster()?;
         let scans = self.scan_rows()?;
         let matched = Self::match_scans(&roster, &scans);
-        let mut lines: Vec<(i64, i64, RegisterLine)> = scans
-            .iter()
-            .zip(&matched)
-            .filter_map(|(s, m)| {
-                let on_roster = m.map(|i| roster[i].class.as_str());
-                let in_class = on_roster.map_or(s.bh == class, |c| c == class);
-                in_class.then(|| {
-                    let line = RegisterLine {
-                        seq: s.seq.clone(),
-                        xh: s.xh.clone(),
-                        xm: s.xm.clone(),
-                        class: on_roster.unwrap_or(&s.bh).to_string(),
-                    };
-                    (s.session, s.seq_no, line)
-                })
-            })
-            .collect();
-        lines.sort_by_key(|(session, seq, _)| (*session, *seq));
-        Ok(lines.into_iter().map(|(_, _, l)| l).collect())
+        for (scan, m) in scans.iter().zip(&matched) {
+            // A scan joined to a roster row is on that row's class's register.
+            if m.is_none() && scan.bh == class {
+                lines.push(RegisterLine {
+                    seq: scan.seq.clone(),
+                    xh: scan.xh.clone(),
+                    xm: scan.xm.clone(),
+                    class: scan.bh.clone(),
+                    state: scan.status.as_str_standing(),
+                    reason: if scan.status == RecordStatus::Skipped {
+                        scan.status_reason.clone()
+                    } else {
+                        String::new()
+                    },
+                    not_on_roster: has_roster,
+                });
+            }
+        }
+        Ok(lines)
     }
 }

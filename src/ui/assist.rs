@@ -111,6 +111,38 @@ pub fn show(ui: &mut egui::Ui, state: &mut AssistState, lang: Language) {
     if !query.is_empty() {
         ui.label(RichText::new(search_answer(&state.report, &query, lang)).size(20.0));
     }
+    if !state.report.unmatched.is_empty() {
+        // First, where it cannot be missed: a scan no roster has is a
+        // student to look at now (a wrong class, a roster row missing).
+        let amber = Color32::from_rgb(170, 100, 0);
+        ui.label(
+            RichText::new(format!(
+                "{} {}",
+                tr(lang, "与名单不符的扫码", "Scans that do not match the rosters:"),
+                state.report.unmatched.len()
+            ))
+            .size(22.0)
+            .strong()
+            .color(amber),
+        );
+        egui::ScrollArea::vertical().id_salt("assist-unmatched-scroll").max_height(150.0).show(ui, |ui| {
+            egui::Grid::new("assist-unmatched").striped(true).num_columns(5).show(ui, |ui| {
+                for u in &state.report.unmatched {
+                    ui.label(&u.seq);
+                    ui.label(&u.xh);
+                    ui.label(&u.xm);
+                    ui.label(&u.code_class);
+                    ui.label(if u.reason == "not_on_roster" {
+                        tr(lang, "不在名单中", "not on any roster").to_string()
+                    } else {
+                        format!("{} {}", tr(lang, "名单班级", "roster class"), u.roster_class)
+                    });
+                    ui.end_row();
+                }
+            });
+        });
+        ui.separator();
+    }
     let Some(class) = state.report.classes.iter().find(|c| Some(&c.class) == state.selected.as_ref()).cloned() else {
         return;
     };
@@ -142,32 +174,15 @@ pub fn show(ui: &mut egui::Ui, state: &mut AssistState, lang: Language) {
     ui.separator();
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.heading(tr(lang, "未拍学生", "Students not yet photographed"));
-        egui::Grid::new("assist-missing").striped(true).num_columns(3).show(ui, |ui| {
+        egui::Grid::new("assist-missing").striped(true).num_columns(4).show(ui, |ui| {
             for m in &class.missing_students {
                 ui.label(&m.xh);
                 ui.label(&m.xm);
                 ui.label(state_label(m.state, lang));
+                ui.label(&m.reason);
                 ui.end_row();
             }
         });
-        if !state.report.unmatched.is_empty() {
-            ui.separator();
-            ui.heading(tr(lang, "与名单不符的扫码", "Scans that do not match the rosters"));
-            egui::Grid::new("assist-unmatched").striped(true).num_columns(5).show(ui, |ui| {
-                for u in &state.report.unmatched {
-                    ui.label(&u.seq);
-                    ui.label(&u.xh);
-                    ui.label(&u.xm);
-                    ui.label(&u.code_class);
-                    ui.label(if u.reason == "not_on_roster" {
-                        tr(lang, "不在名单中", "not on any roster").to_string()
-                    } else {
-                        format!("{} {}", tr(lang, "名单班级", "roster class"), u.roster_class)
-                    });
-                    ui.end_row();
-                }
-            });
-        }
         ui.separator();
         ui.heading(tr(lang, "全部班级", "All classes"));
         egui::Grid::new("assist-all").striped(true).num_columns(6).show(ui, |ui| {
