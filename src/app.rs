@@ -555,6 +555,38 @@ impl GradcapApp {
                     TaskOutput::Export(tasks::export(&db, &to, &options, progress))
                 });
             }
+            Command::Prints { class, jpeg } => {
+                if self.tasks.is_running(Task::Prints) {
+                    return;
+                }
+                let table = &self.settings.prints;
+                let made = crate::pdf::prints::Package::parse(&table.package, &table.sizes).and_then(|package| {
+                    let paper = crate::pdf::prints::paper_named(&table.paper, &table.papers)?.clone();
+                    Ok(crate::pdf::prints::PrintOptions {
+                        package,
+                        paper,
+                        caption: table.caption,
+                        jpeg_sheets: jpeg,
+                        thresholds: self.settings.photo_checks,
+                    })
+                });
+                let options = match made {
+                    Ok(options) => options,
+                    Err(e) => return self.fail(&e),
+                };
+                let db = self.db_path();
+                let target = self.ui.export_target.trim().to_string();
+                let base = if target.is_empty() {
+                    db.parent().unwrap_or(Path::new(".")).to_path_buf()
+                } else {
+                    PathBuf::from(target)
+                };
+                let to = base.join("prints");
+                self.start_task(Task::Prints, move |_| {
+                    let result = tasks::prints(&db, &class, &options, &to);
+                    TaskOutput::Prints(result, to)
+                });
+            }
             Command::OpenAssistWindow => {
                 let spawned = std::env::current_exe().and_then(|exe| {
                     std::process::Command::new(exe)
@@ -605,6 +637,10 @@ impl GradcapApp {
             }
             if let Some(st) = &self.station {
                 self.ui.export_history = st.export_history().unwrap_or_default();
+                self.ui.print_classes = st.store().photographed_classes().unwrap_or_default();
+                if !self.ui.print_classes.contains(&self.ui.print_class) {
+                    self.ui.print_class = self.ui.print_classes.first().cloned().unwrap_or_default();
+                }
             }
         }
         if view == View::Settings {

@@ -208,6 +208,31 @@ pub enum Command {
         #[arg(long, value_name = "OUT")]
         pdf: Option<PathBuf>,
     },
+    /// Print sheets (冲印排版) of a class's photos, in number order: each
+    /// student's package on the fewest sheets, cut from the originals.
+    Prints {
+        /// The class (班级).
+        #[arg(long, value_name = "C")]
+        class: String,
+        /// The folder the PDF or the JPEG sheets go into.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// The package, e.g. "8×二寸" or "4×二寸+8×一寸" (default: settings).
+        #[arg(long, value_name = "NAME")]
+        package: Option<String>,
+        /// 5寸, 6寸 or A4, or another paper of the settings' table (default: settings).
+        #[arg(long, value_name = "PAPER")]
+        paper: Option<String>,
+        /// pdf: one PDF; jpg: one JPEG per sheet at the paper's pixel size, 300 dpi.
+        #[arg(long, value_name = "FORMAT", default_value = "pdf", value_parser = ["pdf", "jpg"])]
+        format: String,
+        /// Print from an export bundle (a USB stick) instead of the station database.
+        #[arg(long, value_name = "DIR")]
+        bundle: Option<PathBuf>,
+        /// No caption strip (number, 学号, masked name) on the sheet's edge.
+        #[arg(long)]
+        no_caption: bool,
+    },
     /// The register (登记表) of a class as a PDF: its roster in 学号 order with numbers and status (or its scans in number order without a roster), a signature column.
     Register {
         #[arg(long, value_name = "C")]

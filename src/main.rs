@@ -153,6 +153,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Prints { class, to, package, paper, format, bundle, no_caption } => {
+            use gradcap::pdf::prints;
+            let (settings, _) = Settings::load_read_only(&cli.settings_path()?);
+            let table = &settings.prints;
+            let package = prints::Package::parse(package.as_deref().unwrap_or(&table.package), &table.sizes)?;
+            let paper = prints::paper_named(paper.as_deref().unwrap_or(&table.paper), &table.papers)?.clone();
+            let options = prints::PrintOptions {
+                package,
+                paper,
+                caption: table.caption && !*no_caption,
+                jpeg_sheets: format == "jpg",
+                thresholds: settings.photo_checks,
+            };
+            let sources = match bundle {
+                Some(dir) => prints::bundle_sources(dir, class)?,
+                None => prints::class_sources(&open_existing(&db()?)?, class)?,
+            };
+            let report = prints::write_prints(class, &sources, &options, to, &mut |done, total| {
+                errln!("冲印 / prints: {done}/{total}");
+            })?;
+            outln!(
+                "冲印 / prints: {} 人 / students, {} 张相纸 / sheets → {}",
+                report.students,
+                report.sheets,
+                to.display()
+            );
+            for file in &report.files {
+                outln!("{}", file.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Register { class, pdf, blank } => {
             let (bytes, students) = gradcap::pdf::class_register(&open_existing(&db()?)?, class, *blank)?;
             gradcap::pdf::write_file(pdf, &bytes)?;

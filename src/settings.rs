@@ -153,6 +153,8 @@ pub struct Settings {
     pub camera_exposure: Option<i64>,
     /// The webcam's white balance, locked (kelvin); `None`: automatic.
     pub camera_white_balance: Option<i64>,
+    /// Print sheets: the school's package, the paper, the size table.
+    pub prints: crate::pdf::prints::PrintSettings,
 }
 
 impl Default for Settings {
@@ -178,6 +180,7 @@ impl Default for Settings {
             shots: ShotSettings::default(),
             camera_exposure: None,
             camera_white_balance: None,
+            prints: crate::pdf::prints::PrintSettings::default(),
         }
     }
 }
@@ -240,6 +243,21 @@ impl Settings {
         }
         if self.shots.limit == 0 || self.shots.window_s == 0 {
             return bad("张数上限和快门窗口须大于 0", "the shot limit and the shutter window must be above 0");
+        }
+        let prints = &self.prints;
+        let package = crate::pdf::prints::Package::parse(&prints.package, &prints.sizes);
+        let paper = crate::pdf::prints::paper_named(&prints.paper, &prints.papers);
+        match (package, paper) {
+            (Ok(package), Ok(paper)) => {
+                if let Err(e) = crate::pdf::prints::layout_package(&package, paper, prints.caption) {
+                    let t = crate::text::Bilingual::text(&e);
+                    return bad(&t.zh, &t.en);
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                let t = crate::text::Bilingual::text(&e);
+                return bad(&t.zh, &t.en);
+            }
         }
         if !self.export_recipient.trim().is_empty() && crate::export::check_recipient(&self.export_recipient).is_err() {
             return bad("加密公钥应以 age1 开头", "the encryption key must be an age recipient (age1…)");
@@ -374,6 +392,18 @@ mod tests {
             Settings { min_kb: 50, max_kb: 40, ..Settings::default() },
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
+        }
+        let prints = |package: &str, paper: &str| {
+            let mut s = Settings::default();
+            s.prints.package = package.into();
+            s.prints.paper = paper.into();
+            s.validate()
+        };
+        assert!(prints("4×二寸+8×一寸", "5寸").is_ok());
+        for (package, paper, says) in [("8×三寸", "6寸", "三寸"), ("二寸", "6寸", "package"), ("8×二寸", "7寸", "7寸")]
+        {
+            let e = prints(package, paper).unwrap_err().to_string();
+            assert!(e.contains(says), "{e}");
         }
     }
 

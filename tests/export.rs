@@ -846,3 +846,80 @@ fn an_accepted_failed_check_goes_out_in_the_manifest() {
     assert!(row["checks_failed"].contains("face_count") && row["checks_failed"].contains("background"), "{row:?}");
     assert_eq!(row["accepted_failed"], row["checks_failed"], "{row:?}");
 }
+
+/// Prints from the station database and, the same, from the exported
+/// bundle on a USB stick: JPEG sheets at the paper's size with 300 dpi,
+/// one PDF, bad packages and papers refused with a message.
+#[test]
+fn prints_come_from_the_database_or_from_the_bundle_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, data) = (dir.path().join("station.sqlite"), dir.path().join("data"));
+    std::fs::create_dir(&data).unwrap();
+    ok(&run(&db, &["simulate", "--students", "4", "--date", "2026-06-01", "--seed", "61"]));
+    let usb = dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    ok(&run(&db, &["export", "--to", usb.to_str().unwrap()]));
+    let bundle = bundles(&usb).pop().unwrap();
+    let class = "演练 1班";
+    let photographed = gradcap::export::read_manifest(&bundle).unwrap().len();
+    assert!(photographed >= 2, "{photographed}");
+
+    let from_db = dir.path().join("prints-db");
+    let args = ["prints", "--class", class, "--to", from_db.to_str().unwrap(), "--format", "jpg", "--paper", "5寸"];
+    let out = ok(&run_in(&data, &db, &args, ""));
+    assert!(out.contains(&format!("{photographed} 人 / students, {} 张相纸", 2 * photographed)), "{out}");
+    let mut sheets: Vec<_> = std::fs::read_dir(&from_db).unwrap().flatten().map(|e| e.path()).collect();
+    sheets.sort();
+    assert_eq!(sheets.len(), 2 * photographed, "8×二寸 on 5寸: two sheets a student");
+    for sheet in &sheets {
+        let bytes = std::fs::read(sheet).unwrap();
+        let img = image::load_from_memory(&bytes).unwrap();
+        assert_eq!((img.width(), img.height()), (1051, 1500), "5寸 at 300 dpi");
+        let jfif = bytes.windows(5).position(|w| w == b"JFIF\0").unwrap();
+        assert_eq!(&bytes[jfif + 7..jfif + 12], &[1, 0x01, 0x2C, 0x01, 0x2C], "300 dpi in the file");
+    }
+
+    let from_stick = dir.path().join("prints-usb");
+    let bundle_arg = bundle.to_str().unwrap();
+    let args = [
+        "prints",
+        "--class",
+        class,
+        "--to",
+        from_stick.to_str().unwrap(),
+        "--format",
+        "jpg",
+        "--paper",
+        "5寸",
+        "--bundle",
+        bundle_arg,
+    ];
+    ok(&run_in(&data, &dir.path().join("no-database-here.sqlite"), &args, ""));
+    let mut stick: Vec<_> = std::fs::read_dir(&from_stick)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    stick.sort();
+    let names: Vec<_> = sheets.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(stick, names, "the same sheets from the stick");
+
+    let pdf_dir = dir.path().join("prints-pdf");
+    let args =
+        ["prints", "--class", class, "--to", pdf_dir.to_str().unwrap(), "--package", "4×二寸+8×一寸", "--paper", "A4"];
+    ok(&run_in(&data, &db, &args, ""));
+    let pdf = std::fs::read(pdf_dir.join(format!("{class}-冲印.pdf"))).unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    // 2480 × 3508 px at 300 dpi: A4 to the pixel.
+    assert!(contains(&pdf, b"/MediaBox [0 0 595.2 841.92]"), "A4 pages");
+
+    for (flag, value, says) in
+        [("--package", "8×三寸", "三寸"), ("--paper", "7寸", "7寸"), ("--package", "many", "8×二寸")]
+    {
+        let args = ["prints", "--class", class, "--to", pdf_dir.to_str().unwrap(), flag, value];
+        let err = fail(&run_in(&data, &db, &args, ""));
+        assert!(err.contains(says), "{err}");
+    }
+    let err = fail(&run_in(&data, &db, &["prints", "--class", "无此班", "--to", pdf_dir.to_str().unwrap()], ""));
+    assert!(err.contains("no photographed students"), "{err}");
+}

@@ -1046,3 +1046,32 @@ fn a_missing_camera_folder_is_said_plainly_and_watched_once_it_is_there() {
     step_until(&mut h, "the photo to check", |h| h.state().ui.review.is_some());
     step_until(&mut h, "the last file", |h| shows(h, "最近文件 IMG_0100.JPG"));
 }
+
+/// The export view makes a class's print sheets with the settings' package
+/// and paper, on a task, into `prints/` under the target folder.
+#[test]
+fn print_sheets_are_made_from_the_export_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), portrait_camera());
+    step_until(&mut h, "the camera picture", |h| h.state().ui.preview.is_some());
+    gun_scan(&mut h, &payload(41));
+    step_until(&mut h, "the number", |h| shows(h, "1-0001"));
+    press(&mut h, egui::Key::Space, Some(" "));
+    step_until(&mut h, "the photo to check", |h| h.state().ui.review.is_some());
+    press(&mut h, egui::Key::Enter, None);
+    step_until(&mut h, "the accepted message", |h| shows(h, "1-0001 已拍摄完成"));
+    h.get_by_label("导出").click();
+    h.tick();
+    let target = dir.path().join("usb");
+    h.state_mut().ui.export_target = target.display().to_string();
+    h.tick();
+    assert!(shows(&h, "套餐 8×二寸"), "the settings' package is shown");
+    h.get_by_label("JPEG 相纸文件（冲印店）").click();
+    h.tick();
+    h.get_by_label("生成冲印排版").click();
+    step_until(&mut h, "the sheets", |h| shows(h, "冲印排版完成"));
+    let sheets: Vec<_> = std::fs::read_dir(target.join("prints")).unwrap().flatten().collect();
+    assert_eq!(sheets.len(), 2, "8×二寸 on 6寸: two sheets");
+    let img = image::open(sheets[0].path()).unwrap();
+    assert_eq!((img.width(), img.height()), (1205, 1795));
+}

@@ -17,6 +17,8 @@ pub enum Task {
     Correction,
     /// Asking the OS for its cameras (the settings view).
     CameraList,
+    /// A class's print sheets.
+    Prints,
 }
 
 impl TaskKind for Task {
@@ -29,6 +31,7 @@ impl TaskKind for Task {
             Task::BundleCheck => "bundle-check",
             Task::Correction => "student-export",
             Task::CameraList => "camera-list",
+            Task::Prints => "prints",
         }
     }
 }
@@ -43,6 +46,7 @@ pub enum TaskOutput {
     BundleCheck(PathBuf, Result<BundleReport, ExportError>),
     Correction(Result<(PathBuf, usize), ExportError>),
     Cameras(Vec<String>),
+    Prints(Result<crate::pdf::prints::PrintReport, crate::pdf::prints::PrintError>, PathBuf),
 }
 
 impl GradcapApp {
@@ -62,6 +66,7 @@ impl GradcapApp {
         self.ui.export_running = self.tasks.is_running(Task::Export);
         self.ui.purge_running = self.tasks.is_running(Task::Purge);
         self.ui.backup_running = self.tasks.is_running(Task::Backup);
+        self.ui.prints_running = self.tasks.is_running(Task::Prints);
         if !self.tasks.is_running(Task::BundleCheck) {
             self.ui.bundle_checking = None;
         }
@@ -111,6 +116,8 @@ impl GradcapApp {
             TaskOutput::Correction(Ok((dir, files))) => self.say(messages::correction_written(&dir, files)),
             TaskOutput::Correction(Err(e)) => self.fail(&e),
             TaskOutput::Cameras(names) => self.ui.camera_names = names,
+            TaskOutput::Prints(Ok(report), dir) => self.say(messages::prints_written(&report, &dir)),
+            TaskOutput::Prints(Err(e), _) => self.fail(&e),
         }
     }
 
@@ -155,4 +162,17 @@ pub(super) fn export(
         }
     };
     crate::export::export_with(&mut store, to, options, &crate::station::now(), &mut report)
+}
+
+/// A class's print sheets from its own read-only connection (capture goes
+/// on while they are cut and written).
+pub(super) fn prints(
+    db: &Path,
+    class: &str,
+    options: &crate::pdf::prints::PrintOptions,
+    to: &Path,
+) -> Result<crate::pdf::prints::PrintReport, crate::pdf::prints::PrintError> {
+    let store = Store::open_read_only(db)?;
+    let sources = crate::pdf::prints::class_sources(&store, class)?;
+    crate::pdf::prints::write_prints(class, &sources, options, to, &mut |_, _| {})
 }

@@ -14,6 +14,7 @@
 //! documents' `class_*` functions read their data from the station database.
 
 mod font;
+pub mod prints;
 pub mod register;
 pub mod sheet;
 #[cfg(test)]
@@ -358,17 +359,33 @@ fn deflate(data: &[u8]) -> Vec<u8> {
     miniz_oxide::deflate::compress_to_vec_zlib(data, 6)
 }
 
-/// Add the page footers, subset and embed the font and write the PDF.
-fn finish_document(
+/// Add the page footers, subset and embed the font and write the PDF (A4).
+fn finish_document(f: FontCtx<'_>, pages: Vec<Content>, images: &Images, title: &str) -> Result<Vec<u8>, PdfError> {
+    finish_pages(f, pages, images, title, PageSetup { width_pt: PAGE_W, height_pt: PAGE_H, footers: true })
+}
+
+/// The size of a document's pages, and whether they carry page numbers.
+#[derive(Debug, Clone, Copy)]
+struct PageSetup {
+    width_pt: f32,
+    height_pt: f32,
+    footers: bool,
+}
+
+/// [`finish_document`] for pages of any size.
+fn finish_pages(
     mut f: FontCtx<'_>,
     mut pages: Vec<Content>,
     images: &Images,
     title: &str,
+    setup: PageSetup,
 ) -> Result<Vec<u8>, PdfError> {
     let total = pages.len();
-    for (i, c) in pages.iter_mut().enumerate() {
-        let footer = format!("第 {} 页 / 共 {} 页", i + 1, total);
-        f.text_center(c, &footer, PAGE_W / 2.0, FOOTER_Y, 9.0, SOFT_TEXT_GRAY);
+    if setup.footers {
+        for (i, c) in pages.iter_mut().enumerate() {
+            let footer = format!("第 {} 页 / 共 {} 页", i + 1, total);
+            f.text_center(c, &footer, setup.width_pt / 2.0, FOOTER_Y, 9.0, SOFT_TEXT_GRAY);
+        }
     }
 
     // The glyph set is complete only now, after every page has been laid out.
@@ -408,7 +425,7 @@ fn finish_document(
 
     for ((page_id, content_id), content) in page_ids.iter().zip(pages) {
         let mut page = pdf.page(*page_id);
-        page.media_box(Rect::new(0.0, 0.0, PAGE_W, PAGE_H));
+        page.media_box(Rect::new(0.0, 0.0, setup.width_pt, setup.height_pt));
         page.parent(page_tree_id);
         page.contents(*content_id);
         let mut resources = page.resources();

@@ -151,6 +151,10 @@ pub struct Assessment {
     /// the station compares it with the session's first photos.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backdrop_rgb: Option<[f32; 3]>,
+    /// The deliverable's rectangle in the (upright) original's pixels: x,
+    /// y, width, height. Prints are cut with the same geometry from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crop: Option<[u32; 4]>,
 }
 
 impl Assessment {
@@ -648,7 +652,13 @@ pub fn assess(img: &RgbImage, face: Option<&Face>, face_count: usize, auto_crop:
             );
         }
     }
-    Assessment { face: face.copied(), auto_crop, checks: b.checks, backdrop_rgb: backdrop.map(|(mean, _)| mean) }
+    Assessment {
+        face: face.copied(),
+        auto_crop,
+        checks: b.checks,
+        backdrop_rgb: backdrop.map(|(mean, _)| mean),
+        crop: None,
+    }
 }
 
 /// A framing hint for the live preview.

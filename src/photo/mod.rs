@@ -263,8 +263,9 @@ pub fn checked_with_faces(
     let image = crop_to_deliverable(frame, crop)?;
     let scale = DELIVERABLE_WIDTH as f32 / crop.width as f32;
     let face = main.map(|f| f.mapped(&crop, scale));
-    let assessment =
+    let mut assessment =
         checks::assess(&image, face.as_ref(), checks::count_faces(faces, &crop), main.is_some(), thresholds);
+    assessment.crop = Some([crop.x, crop.y, crop.width, crop.height]);
     Ok(CheckedPhoto { image, crop, assessment })
 }
 

@@ -161,6 +161,7 @@ impl RegisterLine {
 }
 
 struct ScanRow {
+    id: super::RecordId,
     seq: String,
     xh: String,
     xm: String,
@@ -303,7 +304,7 @@ impl Store {
 
     fn scan_rows(&self) -> Result<Vec<ScanRow>, StoreError> {
         let mut stmt = self.conn().prepare(
-            "SELECT s.station, r.seq, r.xh, r.xm, r.zjhm, r.bh, r.fy, r.status, r.status_at, r.status_reason
+            "SELECT s.station, r.seq, r.xh, r.xm, r.zjhm, r.bh, r.fy, r.status, r.status_at, r.status_reason, r.id
              FROM records r JOIN sessions s ON s.id = r.session_id
              WHERE r.status != 'voided' ORDER BY r.session_id, r.seq",
         )?;
@@ -312,6 +313,7 @@ impl Store {
             let seq: i64 = r.get(1)?;
             let status: String = r.get(7)?;
             Ok(ScanRow {
+                id: r.get(10)?,
                 seq: super::display_seq(&station, seq),
                 xh: r.get(2)?,
                 xm: r.get(3)?,
@@ -516,5 +518,37 @@ impl Store {
             }
         }
         Ok(lines)
+    }
+
+    /// The photographed records of `class` in number order: those joined to
+    /// a roster row of the class, and the class's scans no roster has.
+    pub fn photographed_in_class(&self, class: &str) -> Result<Vec<super::RecordId>, StoreError> {
+        let roster = self.roster()?;
+        let scans = self.scan_rows()?;
+        let matched = Self::match_scans(&roster, &scans);
+        Ok(scans
+            .iter()
+            .zip(&matched)
+            .filter(|(s, m)| {
+                s.status == RecordStatus::Photographed && m.map_or(s.bh == class, |i| roster[i].class == class)
+            })
+            .map(|(s, _)| s.id)
+            .collect())
+    }
+
+    /// The classes with photographed students (a roster row's class, else
+    /// the code's), sorted: what print sheets can be made for.
+    pub fn photographed_classes(&self) -> Result<Vec<String>, StoreError> {
+        let roster = self.roster()?;
+        let scans = self.scan_rows()?;
+        let matched = Self::match_scans(&roster, &scans);
+        let classes: std::collections::BTreeSet<String> = scans
+            .iter()
+            .zip(&matched)
+            .filter(|(s, _)| s.status == RecordStatus::Photographed)
+            .map(|(s, m)| m.map_or(s.bh.clone(), |i| roster[i].class.clone()))
+            .filter(|c| !c.trim().is_empty())
+            .collect();
+        Ok(classes.into_iter().collect())
     }
 }

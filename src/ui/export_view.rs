@@ -112,6 +112,8 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
         }
         outcome(ui, state, lang);
         ui.separator();
+        prints(ui, state, settings, lang, out);
+        ui.separator();
         ui.heading(tr(lang, "已完成的导出", "Verified exports"));
         history(ui, state, lang);
         ui.separator();
@@ -142,6 +144,39 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
                 });
             }
         });
+    });
+}
+
+/// Print sheets of a class: the settings' package and paper, into `prints/`
+/// under the target folder.
+fn prints(ui: &mut egui::Ui, state: &mut UiState, settings: &Settings, lang: Language, out: &mut Vec<Command>) {
+    ui.heading(tr(lang, "冲印排版", "Print sheets"));
+    if state.print_classes.is_empty() {
+        ui.weak(tr(lang, "还没有已拍的学生", "no photographed students yet"));
+        return;
+    }
+    ui.horizontal(|ui| {
+        ui.label(tr(lang, "班级", "Class"));
+        egui::ComboBox::from_id_salt("print-class").selected_text(state.print_class.clone()).show_ui(ui, |ui| {
+            for c in &state.print_classes {
+                ui.selectable_value(&mut state.print_class, c.clone(), c);
+            }
+        });
+        ui.label(format!(
+            "{} {} · {} {}",
+            tr(lang, "套餐", "package"),
+            settings.prints.package,
+            tr(lang, "相纸", "paper"),
+            settings.prints.paper
+        ));
+        ui.checkbox(&mut state.print_jpeg, tr(lang, "JPEG 相纸文件（冲印店）", "JPEG sheets (photo lab)"));
+        let ready = !state.prints_running && !state.print_class.is_empty();
+        if ui.add_enabled(ready, egui::Button::new(tr(lang, "生成冲印排版", "Make print sheets"))).clicked() {
+            out.push(Command::Prints { class: state.print_class.clone(), jpeg: state.print_jpeg });
+        }
+        if state.prints_running {
+            ui.spinner();
+        }
     });
 }
 

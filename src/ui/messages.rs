@@ -351,6 +351,17 @@ pub fn exported(report: &ExportReport) -> Feedback {
     )
 }
 
+pub fn prints_written(report: &crate::pdf::prints::PrintReport, dir: &Path) -> Feedback {
+    Feedback::new(
+        FeedbackKind::Success,
+        "✓",
+        Text::new(
+            format!("冲印排版完成：{} 人，{} 张相纸，{}", report.students, report.sheets, dir.display()),
+            format!("print sheets written: {} students, {} sheets, {}", report.students, report.sheets, dir.display()),
+        ),
+    )
+}
+
 pub fn correction_written(dir: &Path, files: usize) -> Feedback {
     Feedback::new(
         FeedbackKind::Success,

@@ -54,6 +54,20 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, current: &Settings, lang: 
                     tr(lang, "导出加密公钥（age1…）", "Export encryption key (age1…)"),
                     &mut draft.export_recipient,
                 );
+                text(
+                    ui,
+                    tr(lang, "冲印套餐（如 8×二寸 或 4×二寸+8×一寸）", "Print package (e.g. 8×二寸 or 4×二寸+8×一寸)"),
+                    &mut draft.prints.package,
+                );
+                ui.label(tr(lang, "冲印相纸", "Print paper"));
+                ui.horizontal(|ui| {
+                    let papers: Vec<String> = draft.prints.papers.iter().map(|p| p.name.clone()).collect();
+                    for paper in papers {
+                        ui.selectable_value(&mut draft.prints.paper, paper.clone(), paper);
+                    }
+                    ui.checkbox(&mut draft.prints.caption, tr(lang, "相纸边缘印序号、学号、姓名", "Caption on the sheet's edge"));
+                });
+                ui.end_row();
                 text(ui, tr(lang, "拍摄键", "Shoot key"), &mut draft.keys.shoot);
                 text(ui, tr(lang, "确认键", "Accept key"), &mut draft.keys.accept);
                 text(ui, tr(lang, "重拍键", "Re-shoot key"), &mut draft.keys.reshoot);

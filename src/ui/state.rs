@@ -107,6 +107,12 @@ pub enum Command {
     BindOldestShot,
     /// Set a file of the tray aside (audited); it stays in the folder.
     DiscardShot(crate::store::CameraFileId),
+    /// Print sheets of a class (the settings' package and paper), as one PDF
+    /// or as JPEG sheets, into `prints/` under the export target.
+    Prints {
+        class: String,
+        jpeg: bool,
+    },
 }
 
 /// The last export or bundle check, shown in the export view until the next.
@@ -219,6 +225,13 @@ pub struct UiState {
     pub export_encrypt: bool,
     /// Copy the studio camera's RAW files into the next export.
     pub export_raw: bool,
+    /// The classes print sheets can be made for (read when the export view opens).
+    pub print_classes: Vec<String>,
+    /// The class picked for print sheets.
+    pub print_class: String,
+    /// JPEG sheets (for a photo lab) instead of one PDF.
+    pub print_jpeg: bool,
+    pub prints_running: bool,
     /// The running export's latest progress and when its phase began.
     pub export_progress: Option<(crate::export::Progress, std::time::Instant)>,
     pub export_history: Vec<(String, String, String, i64)>,
