@@ -1,7 +1,7 @@
 //! The eframe application: owns the station, the camera, the scanner, the
 //! shutter and the task registry, and runs the frame loop. The loop reads
-//! like a table of contents ([`GradcapApp::frame`]): poll the workers and
-//! tasks, read the keys, draw the views (which only read state and return
+//! like a table of contents ([`GradcapApp::frame`]): poll the workers, the
+//! tasks and the file dialogs, read the keys, draw the views (which only read state and return
 //! [`Command`]s), then apply the commands in one place
 //! ([`GradcapApp::apply`]), the only place that calls the station or starts
 //! a task. Every message in the feedback band comes from [`ui::messages`].
@@ -35,6 +35,8 @@ use crate::ui::state::{
 use crate::worker::Wake;
 
 mod devices;
+pub mod dialogs;
+mod office;
 mod session;
 mod studio;
 mod tasks;
@@ -60,6 +62,8 @@ pub struct AppOptions {
     pub sound: Sound,
     /// Start in training mode (its own database, a banner on every screen).
     pub training: bool,
+    /// The file and folder dialogs; `None`: the system's ([`dialogs::NativeDialogs`]).
+    pub picker: Option<Arc<dyn dialogs::PathPicker>>,
 }
 
 /// The station application.
@@ -69,6 +73,8 @@ pub struct GradcapApp {
     pub station: Option<Station>,
     pub startup_error: Option<String>,
     capture: Option<Capture>,
+    /// The file or folder dialog that is open, on its own thread.
+    dialogs: dialogs::Dialogs,
     scanner: Option<ScanWorker>,
     framing: Option<FramingWorker>,
     shutter: Option<Shutter>,
@@ -115,7 +121,10 @@ impl GradcapApp {
         ui::install_style(ctx);
         let (settings, settings_warning) = Settings::load(&opts.settings_path);
         let wake = ctx.clone();
+        let dialog_wake = ctx.clone();
+        let picker = opts.picker.clone().unwrap_or_else(|| Arc::new(dialogs::NativeDialogs));
         let mut app = GradcapApp {
+            dialogs: dialogs::Dialogs::new(picker, Arc::new(move || dialog_wake.request_repaint())),
             gun: GunBuffer::new(opts.gun.clone()),
             training: opts.training,
             drive_devices: Vec::new(),
@@ -370,7 +379,7 @@ impl GradcapApp {
         match self.view {
             View::Operator => ui::operator::show(ctx, &mut self.ui, &self.settings, lang, &mut out),
             View::Records => ui::records::show(ctx, &mut self.ui, lang, &mut out),
-            View::Assist => ui::assist::show_tab(ctx, self.ui.assist.as_mut(), lang, &mut out),
+            View::Assist => ui::assist::show_tab(ctx, &mut self.ui, lang, &mut out),
             View::Settings => ui::settings_view::show(ctx, &mut self.ui, &self.settings, lang, &mut out),
             View::Export => ui::export_view::show(ctx, &mut self.ui, &self.settings, lang, &mut out),
         }
@@ -555,38 +564,14 @@ impl GradcapApp {
                     TaskOutput::Export(tasks::export(&db, &to, &options, progress))
                 });
             }
-            Command::Prints { class, jpeg } => {
-                if self.tasks.is_running(Task::Prints) {
-                    return;
+            Command::Pick(pick) => {
+                let title = dialogs::title(&pick).get(self.lang()).to_string();
+                if !self.dialogs.ask(pick, title) {
+                    self.say(messages::dialog_busy());
                 }
-                let table = &self.settings.prints;
-                let made = crate::pdf::prints::Package::parse(&table.package, &table.sizes).and_then(|package| {
-                    let paper = crate::pdf::prints::paper_named(&table.paper, &table.papers)?.clone();
-                    Ok(crate::pdf::prints::PrintOptions {
-                        package,
-                        paper,
-                        caption: table.caption,
-                        jpeg_sheets: jpeg,
-                        thresholds: self.settings.photo_checks,
-                    })
-                });
-                let options = match made {
-                    Ok(options) => options,
-                    Err(e) => return self.fail(&e),
-                };
-                let db = self.db_path();
-                let target = self.ui.export_target.trim().to_string();
-                let base = if target.is_empty() {
-                    db.parent().unwrap_or(Path::new(".")).to_path_buf()
-                } else {
-                    PathBuf::from(target)
-                };
-                let to = base.join("prints");
-                self.start_task(Task::Prints, move |_| {
-                    let result = tasks::prints(&db, &class, &options, &to);
-                    TaskOutput::Prints(result, to)
-                });
             }
+            Command::Picked(pick, path) => self.picked(pick, path),
+            Command::Prints { class, jpeg, to } => self.start_prints(class, jpeg, to),
             Command::OpenAssistWindow => {
                 let spawned = std::env::current_exe().and_then(|exe| {
                     std::process::Command::new(exe)
@@ -820,6 +805,7 @@ impl GradcapApp {
     pub fn frame(&mut self, ctx: &egui::Context) {
         let mut commands = self.poll_workers(ctx);
         self.poll_tasks();
+        commands.extend(self.poll_dialogs());
         commands.extend(self.read_keys(ctx));
         for command in commands {
             self.apply(command, ctx);

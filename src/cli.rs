@@ -70,6 +70,7 @@ impl Cli {
             system_fonts: true,
             sound: crate::sound::Sound::Speaker,
             training: self.training || self.demo,
+            picker: None,
         })
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
+use gradcap::app::dialogs::{ChosenPaths, PickKind};
 use gradcap::app::{AppOptions, CameraChoice, GradcapApp};
 use gradcap::camera::replay::ReplayFactory;
 use gradcap::camera::synth::{phone_frame, portrait, PhoneShot};
@@ -56,6 +57,15 @@ fn portrait_camera() -> CameraChoice {
 }
 
 fn harness(dir: &std::path::Path, camera: CameraChoice) -> Harness<'static, GradcapApp> {
+    harness_picking(dir, camera, Arc::new(ChosenPaths::default()))
+}
+
+/// [`harness`] whose file and folder dialogs answer with `chosen`'s paths.
+fn harness_picking(
+    dir: &std::path::Path,
+    camera: CameraChoice,
+    chosen: Arc<ChosenPaths>,
+) -> Harness<'static, GradcapApp> {
     let opts = AppOptions {
         db_path: dir.join("station.sqlite"),
         settings_path: dir.join("settings.json"),
@@ -66,6 +76,7 @@ fn harness(dir: &std::path::Path, camera: CameraChoice) -> Harness<'static, Grad
         sound: gradcap::sound::Sound::Recorder(CUES.with(|c| c.clone())),
         // Drill codes: the training database.
         training: true,
+        picker: Some(chosen),
     };
     let mut h = Harness::builder()
         .with_size(egui::vec2(1400.0, 850.0))
@@ -725,6 +736,7 @@ fn no_camera_means_no_capture_and_training_has_its_own_database_and_banner() {
         system_fonts: false,
         sound: gradcap::sound::Sound::Recorder(CUES.with(|c| c.clone())),
         training: false,
+        picker: None,
     };
     let mut h = Harness::builder()
         .with_size(egui::vec2(1400.0, 850.0))
@@ -1074,4 +1086,179 @@ fn print_sheets_are_made_from_the_export_view() {
     assert_eq!(sheets.len(), 2, "8×二寸 on 6寸: two sheets");
     let img = image::open(sheets[0].path()).unwrap();
     assert_eq!((img.width(), img.height()), (1205, 1795));
+}
+
+/// The office tasks without a terminal: each through its dialog (here a
+/// chosen path), the work on a task, the result in the window. A bad roster
+/// is refused with its rows named; then a good one, a schedule, the
+/// register and the sheet of the class.
+#[test]
+fn office_tasks_run_from_the_assistants_tab_through_file_dialogs() {
+    let dir = tempfile::tempdir().unwrap();
+    let chosen = Arc::new(ChosenPaths::default());
+    let mut h = harness_picking(dir.path(), CameraChoice::Off, chosen.clone());
+    h.get_by_label("助理核对").click();
+    h.tick();
+    step_until(&mut h, "the empty roster", |h| shows(h, "尚未导入名单"));
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "学号,姓名,班级\n1,张三,法学 2101\n1,李四,法学 2101\n2,王,法学 2101\n").unwrap();
+    chosen.push(bad);
+    h.get_by_label("导入名单…").click();
+    step_until(&mut h, "the refusal", |h| shows(h, "名单未导入"));
+    assert!(shows(&h, "第 3 行"), "the bad row is named by its number");
+    assert!(matches!(&chosen.asked()[0].1, PickKind::OpenFile { extensions } if extensions.contains(&"xlsx")));
+
+    let good = dir.path().join("roster.csv");
+    std::fs::write(&good, "学号,姓名,身份证号,班级\n2021000031,张三丰,110105194912310021,法学 2101\n").unwrap();
+    chosen.push(good);
+    h.get_by_label("导入名单…").click();
+    step_until(&mut h, "the import", |h| shows(h, "名单已导入：1 新增"));
+    step_until(&mut h, "the class's figures", |h| shows(h, "1 人未拍"));
+
+    let schedule = dir.path().join("schedule.csv");
+    std::fs::write(&schedule, "班级,日期,时间段,机位\n法学 2101,2026-06-01,9:00~9:50,1\n").unwrap();
+    chosen.push(schedule);
+    h.get_by_label("导入日程…").click();
+    step_until(&mut h, "the schedule", |h| shows(h, "日程已导入：1 新增"));
+
+    let register = dir.path().join("out").join("register.pdf");
+    chosen.push(register.clone());
+    step_until(&mut h, "the class's buttons", |h| shows(h, "登记表 PDF…"));
+    h.get_by_label("登记表 PDF…").click();
+    step_until(&mut h, "the register", |h| shows(h, "登记表已生成（1 人）"));
+    assert!(std::fs::read(&register).unwrap().starts_with(b"%PDF"));
+    assert!(matches!(&chosen.asked().last().unwrap().1, PickKind::SaveFile { name } if name == "法学 2101-登记表.pdf"));
+
+    let sheet = dir.path().join("sheet.pdf");
+    chosen.push(sheet.clone());
+    h.get_by_label("核对单 PDF…").click();
+    step_until(&mut h, "the sheet", |h| shows(h, "核对单已生成"));
+    assert!(std::fs::read(&sheet).unwrap().starts_with(b"%PDF"));
+
+    // A cancelled dialog does nothing.
+    h.get_by_label("导入日程…").click();
+    for _ in 0..10 {
+        h.tick();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(shows(&h, "核对单已生成"), "the last result stays");
+}
+
+/// The export target and the print sheets' folder are picked in dialogs too.
+#[test]
+fn the_export_target_and_the_prints_folder_come_from_folder_dialogs() {
+    let dir = tempfile::tempdir().unwrap();
+    let chosen = Arc::new(ChosenPaths::default());
+    let mut h = harness_picking(dir.path(), portrait_camera(), chosen.clone());
+    step_until(&mut h, "the camera picture", |h| h.state().ui.preview.is_some());
+    gun_scan(&mut h, &payload(42));
+    step_until(&mut h, "the number", |h| shows(h, "1-0001"));
+    press(&mut h, egui::Key::Space, Some(" "));
+    step_until(&mut h, "the photo to check", |h| h.state().ui.review.is_some());
+    press(&mut h, egui::Key::Enter, None);
+    step_until(&mut h, "the accepted message", |h| shows(h, "1-0001 已拍摄完成"));
+    h.get_by_label("导出").click();
+    step_until(&mut h, "the export view", |h| shows(h, "浏览…"));
+    let usb = dir.path().join("stick");
+    chosen.push(usb.clone());
+    h.get_by_label("浏览…").click();
+    step_until(&mut h, "the picked target", |h| h.state().ui.export_target == usb.display().to_string());
+    assert_eq!(chosen.asked()[0].1, PickKind::Folder);
+    let prints = dir.path().join("lab");
+    chosen.push(prints.clone());
+    h.get_by_label("选择文件夹生成…").click();
+    step_until(&mut h, "the sheets", |h| shows(h, "冲印排版完成"));
+    let pdf: Vec<_> = std::fs::read_dir(&prints).unwrap().flatten().collect();
+    assert_eq!(pdf.len(), 1, "one PDF for the class");
+    // One student's photos and record (the lookup's correction) into a picked folder.
+    let ctx = h.ctx.clone();
+    let record = h.state().station.as_ref().unwrap().search(&student(42).xh, 10).unwrap()[0].id;
+    h.state_mut().apply(Command::Show(View::Records), &ctx);
+    h.state_mut().apply(Command::Select(record), &ctx);
+    step_until(&mut h, "the record", |h| shows(h, "导出此学生到文件夹…"));
+    let folder = dir.path().join("for-the-office");
+    std::fs::create_dir(&folder).unwrap();
+    chosen.push(folder.clone());
+    h.get_by_label("导出此学生到文件夹…").click();
+    step_until(&mut h, "the correction", |h| shows(h, "已导出该学生的"));
+    let written: Vec<_> = std::fs::read_dir(&folder).unwrap().flatten().collect();
+    assert!(written[0].file_name().to_string_lossy().starts_with("勘误_"));
+}
+
+/// The office's bundle tools through their dialogs: a key pair, an
+/// encrypted bundle decrypted (bundle, key, destination: three dialogs),
+/// two stations' bundles merged (several folders picked at once).
+#[test]
+fn keys_decryption_and_merging_run_from_the_export_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_gradcap");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin).args(args).env_remove("GRADCAP_DATA_DIR").output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let chosen = Arc::new(ChosenPaths::default());
+    let mut h = harness_picking(dir.path(), CameraChoice::Off, chosen.clone());
+    h.get_by_label("导出").click();
+    step_until(&mut h, "the export view", |h| shows(h, "生成加密密钥…"));
+
+    let identity = dir.path().join("office-key.txt");
+    chosen.push(identity.clone());
+    h.get_by_label("生成加密密钥…").click();
+    step_until(&mut h, "the key pair", |h| shows(h, "密钥已生成"));
+    let recipient = h.state().ui.office_outcome.as_ref().unwrap().lines[0].clone();
+    assert!(recipient.starts_with("age1"), "{recipient}");
+    assert!(std::fs::read_to_string(&identity).unwrap().contains("AGE-SECRET-KEY-1"));
+
+    // Two stations' days, one exported encrypted to that key.
+    let (a, b) = (dir.path().join("a.sqlite"), dir.path().join("b.sqlite"));
+    let (usb_a, usb_b) = (dir.path().join("usb-a"), dir.path().join("usb-b"));
+    // Another school's drill students at station 2 (they repeat per school otherwise).
+    for (db, usb, station, school) in [(&a, &usb_a, "1", "10001"), (&b, &usb_b, "2", "10002")] {
+        std::fs::create_dir(usb).unwrap();
+        let db = db.to_str().unwrap();
+        let sim =
+            ["simulate", "--students", "2", "--station", station, "--date", "2026-06-01", "--school-code", school];
+        run(&[&["--db", db][..], &sim[..]].concat());
+        run(&["--db", db, "export", "--to", usb.to_str().unwrap()]);
+    }
+    let encrypted = dir.path().join("usb-enc");
+    std::fs::create_dir(&encrypted).unwrap();
+    run(&[
+        "--db",
+        a.to_str().unwrap(),
+        "export",
+        "--full",
+        "--to",
+        encrypted.to_str().unwrap(),
+        "--encrypt-to",
+        &recipient,
+    ]);
+    let only = |d: &Path| std::fs::read_dir(d).unwrap().flatten().next().unwrap().path();
+
+    let restored = dir.path().join("restored");
+    chosen.push(only(&encrypted));
+    chosen.push(identity.clone());
+    chosen.push(restored.clone());
+    h.get_by_label("解密导出包…").click();
+    step_until(&mut h, "the decrypted bundle", |h| shows(h, "导出包已解密并校验"));
+    let asked: Vec<PickKind> = chosen.asked().into_iter().map(|(_, k)| k).collect();
+    assert_eq!(
+        asked[1..4],
+        [PickKind::Folder, PickKind::OpenFile { extensions: &["txt", "key", "age"] }, PickKind::Folder]
+    );
+    assert!(std::fs::read_dir(&restored).unwrap().count() > 0);
+
+    // A folder picked in a dialog exists.
+    let merged = dir.path().join("merged");
+    std::fs::create_dir(&merged).unwrap();
+    chosen.push_many(vec![only(&usb_a), only(&usb_b)]);
+    chosen.push(merged.clone());
+    h.get_by_label("合并各机位导出包…").click();
+    step_until(&mut h, "the merge's answer", |h| shows(h, "导出包已合并并校验") || shows(h, "导出包未合并"));
+    assert!(shows(&h, "导出包已合并并校验"), "{:?}", h.state().ui.office_outcome);
+    assert_eq!(chosen.asked()[4].1, PickKind::Folders);
+    let bundle = only(&merged);
+    assert_eq!(gradcap::export::read_manifest(&bundle).unwrap().len(), 4, "both stations' students");
 }

@@ -19,6 +19,8 @@ pub enum Task {
     CameraList,
     /// A class's print sheets.
     Prints,
+    /// An office task: an import, a register or a sheet.
+    Office,
 }
 
 impl TaskKind for Task {
@@ -32,6 +34,7 @@ impl TaskKind for Task {
             Task::Correction => "student-export",
             Task::CameraList => "camera-list",
             Task::Prints => "prints",
+            Task::Office => "office",
         }
     }
 }
@@ -47,6 +50,7 @@ pub enum TaskOutput {
     Correction(Result<(PathBuf, usize), ExportError>),
     Cameras(Vec<String>),
     Prints(Result<crate::pdf::prints::PrintReport, crate::pdf::prints::PrintError>, PathBuf),
+    Office(crate::ui::state::OfficeOutcome),
 }
 
 impl GradcapApp {
@@ -67,6 +71,7 @@ impl GradcapApp {
         self.ui.purge_running = self.tasks.is_running(Task::Purge);
         self.ui.backup_running = self.tasks.is_running(Task::Backup);
         self.ui.prints_running = self.tasks.is_running(Task::Prints);
+        self.ui.office_running = self.tasks.is_running(Task::Office);
         if !self.tasks.is_running(Task::BundleCheck) {
             self.ui.bundle_checking = None;
         }
@@ -118,6 +123,14 @@ impl GradcapApp {
             TaskOutput::Cameras(names) => self.ui.camera_names = names,
             TaskOutput::Prints(Ok(report), dir) => self.say(messages::prints_written(&report, &dir)),
             TaskOutput::Prints(Err(e), _) => self.fail(&e),
+            TaskOutput::Office(outcome) => {
+                if outcome.ok {
+                    self.say(Feedback::new(ui::state::FeedbackKind::Success, "✓", outcome.title.clone()));
+                } else {
+                    self.say(Feedback::error(&outcome.title));
+                }
+                self.ui.office_outcome = Some(outcome);
+            }
         }
     }
 

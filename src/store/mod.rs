@@ -273,8 +273,23 @@ impl Store {
 
     fn configure(&self) -> Result<(), StoreError> {
         self.conn.busy_timeout(Duration::from_secs(5))?;
-        // journal_mode answers with a row; WAL is refused only for in-memory databases.
-        let _mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        // journal_mode answers with a row; WAL is refused only for in-memory
+        // databases. Switching a new file to WAL needs it to itself, and
+        // SQLite answers "busy" at once rather than through the busy handler
+        // when another process is opening it too: tried again for the
+        // busy timeout's length.
+        let started = std::time::Instant::now();
+        loop {
+            match self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+                Ok(_) => break,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < Duration::from_secs(5) =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         self.conn.execute_batch(
             "PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;",

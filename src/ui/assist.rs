@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Color32, RichText};
 
-use super::state::{AssistState, Command};
+use super::state::{AssistState, Command, Pick, UiState};
 use super::tr;
 use crate::roster::worker::ReportWorker;
 use crate::roster::ScheduleRow;
@@ -82,8 +82,8 @@ pub fn show(ui: &mut egui::Ui, state: &mut AssistState, lang: Language) {
         ui.label(
             RichText::new(tr(
                 lang,
-                "尚未导入名单（gradcap roster import 文件）",
-                "No roster yet (gradcap roster import FILE)",
+                "尚未导入名单：点“导入名单…”（或 gradcap roster import 文件）",
+                "No roster yet: “Import a roster…” (or gradcap roster import FILE)",
             ))
             .size(22.0),
         );
@@ -202,14 +202,40 @@ pub fn show(ui: &mut egui::Ui, state: &mut AssistState, lang: Language) {
 }
 
 /// The assistants' tab of the station's window: a button for the second
-/// window, then the figures.
-pub fn show_tab(ctx: &egui::Context, state: Option<&mut AssistState>, lang: Language, out: &mut Vec<Command>) {
+/// window, the office tasks (imports, the class's register and sheet, each
+/// through a file dialog, the result shown here), then the figures.
+pub fn show_tab(ctx: &egui::Context, ui_state: &mut UiState, lang: Language, out: &mut Vec<Command>) {
     egui::CentralPanel::default().show(ctx, |ui| {
-        if ui.button(tr(lang, "在新窗口打开（可放到第二屏幕）", "Open in a new window (second screen)")).clicked()
-        {
-            out.push(Command::OpenAssistWindow);
-        }
-        match state {
+        ui.horizontal_wrapped(|ui| {
+            if ui.button(tr(lang, "在新窗口打开（可放到第二屏幕）", "Open in a new window (second screen)")).clicked()
+            {
+                out.push(Command::OpenAssistWindow);
+            }
+            ui.separator();
+            let idle = !ui_state.office_running;
+            if ui.add_enabled(idle, egui::Button::new(tr(lang, "导入名单…", "Import a roster…"))).clicked() {
+                out.push(Command::Pick(Pick::Roster { valid_rows_only: ui_state.roster_valid_rows_only }));
+            }
+            ui.checkbox(&mut ui_state.roster_valid_rows_only, tr(lang, "只导入有效行", "valid rows only"));
+            if ui.add_enabled(idle, egui::Button::new(tr(lang, "导入日程…", "Import a schedule…"))).clicked() {
+                out.push(Command::Pick(Pick::Schedule));
+            }
+            let class = ui_state.assist.as_ref().and_then(|a| a.selected.clone());
+            if let Some(class) = class {
+                ui.separator();
+                if ui.add_enabled(idle, egui::Button::new(tr(lang, "登记表 PDF…", "Register PDF…"))).clicked() {
+                    out.push(Command::Pick(Pick::RegisterPdf { class: class.clone() }));
+                }
+                if ui.add_enabled(idle, egui::Button::new(tr(lang, "核对单 PDF…", "Sheet PDF…"))).clicked() {
+                    out.push(Command::Pick(Pick::SheetPdf { class }));
+                }
+            }
+            if ui_state.office_running {
+                ui.spinner();
+            }
+        });
+        super::office_outcome(ui, ui_state, lang);
+        match ui_state.assist.as_mut() {
             Some(state) => show(ui, state, lang),
             None => {
                 ui.label(tr(lang, "没有打开的数据库", "no database open"));

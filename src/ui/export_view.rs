@@ -7,7 +7,7 @@
 
 use egui::RichText;
 
-use super::state::{Command, ExportOutcome, UiState};
+use super::state::{Command, ExportOutcome, Pick, UiState};
 use super::tr;
 use crate::photo::checks::Level;
 use crate::settings::{Language, Settings};
@@ -35,6 +35,9 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
         ui.horizontal(|ui| {
             ui.label(tr(lang, "目标文件夹", "Target folder"));
             ui.add(egui::TextEdit::singleline(&mut state.export_target).desired_width(480.0));
+            if ui.button(tr(lang, "浏览…", "Browse…")).clicked() {
+                out.push(Command::Pick(Pick::ExportTarget));
+            }
         });
         let recipient = settings.export_recipient.trim();
         ui.horizontal(|ui| {
@@ -114,6 +117,8 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
         ui.separator();
         prints(ui, state, settings, lang, out);
         ui.separator();
+        office_tools(ui, state, lang, out);
+        ui.separator();
         ui.heading(tr(lang, "已完成的导出", "Verified exports"));
         history(ui, state, lang);
         ui.separator();
@@ -147,6 +152,28 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
     });
 }
 
+/// The office's bundle tools, each through its dialogs: a key pair for
+/// encrypted exports, decrypting a bundle, merging the stations' bundles.
+fn office_tools(ui: &mut egui::Ui, state: &UiState, lang: Language, out: &mut Vec<Command>) {
+    ui.heading(tr(lang, "办公室工具", "Office tools"));
+    ui.horizontal_wrapped(|ui| {
+        let idle = !state.office_running;
+        for (pick, zh, en) in [
+            (Pick::Keygen, "生成加密密钥…", "Make an encryption key…"),
+            (Pick::DecryptBundle, "解密导出包…", "Decrypt a bundle…"),
+            (Pick::MergeBundles, "合并各机位导出包…", "Merge the stations' bundles…"),
+        ] {
+            if ui.add_enabled(idle, egui::Button::new(tr(lang, zh, en))).clicked() {
+                out.push(Command::Pick(pick));
+            }
+        }
+        if state.office_running {
+            ui.spinner();
+        }
+    });
+    super::office_outcome(ui, state, lang);
+}
+
 /// Print sheets of a class: the settings' package and paper, into `prints/`
 /// under the target folder.
 fn prints(ui: &mut egui::Ui, state: &mut UiState, settings: &Settings, lang: Language, out: &mut Vec<Command>) {
@@ -172,7 +199,12 @@ fn prints(ui: &mut egui::Ui, state: &mut UiState, settings: &Settings, lang: Lan
         ui.checkbox(&mut state.print_jpeg, tr(lang, "JPEG 相纸文件（冲印店）", "JPEG sheets (photo lab)"));
         let ready = !state.prints_running && !state.print_class.is_empty();
         if ui.add_enabled(ready, egui::Button::new(tr(lang, "生成冲印排版", "Make print sheets"))).clicked() {
-            out.push(Command::Prints { class: state.print_class.clone(), jpeg: state.print_jpeg });
+            out.push(Command::Prints { class: state.print_class.clone(), jpeg: state.print_jpeg, to: None });
+        }
+        let pick = Pick::PrintsFolder { class: state.print_class.clone(), jpeg: state.print_jpeg };
+        if ui.add_enabled(ready, egui::Button::new(tr(lang, "选择文件夹生成…", "Into a folder…"))).clicked()
+        {
+            out.push(Command::Pick(pick));
         }
         if state.prints_running {
             ui.spinner();

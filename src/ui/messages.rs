@@ -362,6 +362,10 @@ pub fn prints_written(report: &crate::pdf::prints::PrintReport, dir: &Path) -> F
     )
 }
 
+pub fn dialog_busy() -> Feedback {
+    Feedback::info("…", Text::new("已有一个文件对话框打开", "a file dialog is open already"))
+}
+
 pub fn correction_written(dir: &Path, files: usize) -> Feedback {
     Feedback::new(
         FeedbackKind::Success,

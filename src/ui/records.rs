@@ -4,7 +4,7 @@
 
 use egui::{Color32, RichText, Vec2};
 
-use super::state::{Command, UiState};
+use super::state::{Command, Pick, UiState};
 use super::{short_time, tr};
 use crate::settings::Language;
 use crate::store::RecordStatus;
@@ -137,6 +137,9 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, lang: Language, out: &mut 
                 .clicked()
             {
                 out.push(Command::ExportStudent(r.id));
+            }
+            if ui.button(tr(lang, "导出此学生到文件夹…", "Export this student into a folder…")).clicked() {
+                out.push(Command::Pick(Pick::StudentFolder { record: r.id }));
             }
             ui.separator();
             ui.heading(tr(lang, "操作记录", "Audit trail"));

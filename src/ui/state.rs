@@ -112,7 +112,69 @@ pub enum Command {
     Prints {
         class: String,
         jpeg: bool,
+        /// A folder picked in a dialog, else `prints/` under the export target.
+        to: Option<PathBuf>,
     },
+    /// Open a file or folder dialog for `Pick`.
+    Pick(Pick),
+    /// The paths a dialog gave back (one, or several folders).
+    Picked(Pick, Vec<PathBuf>),
+}
+
+/// What a file or folder dialog picks a path for (the app opens it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pick {
+    /// A roster file to import (`valid_rows_only`: the valid rows, the others listed).
+    Roster {
+        valid_rows_only: bool,
+    },
+    /// A schedule file to import.
+    Schedule,
+    /// Where the register PDF of a class goes.
+    RegisterPdf {
+        class: String,
+    },
+    /// Where the reconciliation sheet PDF of a class goes.
+    SheetPdf {
+        class: String,
+    },
+    /// The folder a class's print sheets go into.
+    PrintsFolder {
+        class: String,
+        jpeg: bool,
+    },
+    /// The export's target folder.
+    ExportTarget,
+    /// Where a new age identity (private key) file goes.
+    Keygen,
+    /// An encrypted bundle to decrypt (its folder), then its identity file,
+    /// then where the restored bundle goes.
+    DecryptBundle,
+    DecryptIdentity {
+        bundle: PathBuf,
+    },
+    DecryptTo {
+        bundle: PathBuf,
+        identity: PathBuf,
+    },
+    /// The stations' bundles to merge (several folders), then where the merged one goes.
+    MergeBundles,
+    MergeTo {
+        bundles: Vec<PathBuf>,
+    },
+    /// The folder one student's takes and record go into (a correction, 勘误).
+    StudentFolder {
+        record: RecordId,
+    },
+}
+
+/// What the last office task (an import, a PDF) did: done or refused, its
+/// lines (an import's rows refused with their numbers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficeOutcome {
+    pub ok: bool,
+    pub title: Text,
+    pub lines: Vec<String>,
 }
 
 /// The last export or bundle check, shown in the export view until the next.
@@ -232,6 +294,11 @@ pub struct UiState {
     /// JPEG sheets (for a photo lab) instead of one PDF.
     pub print_jpeg: bool,
     pub prints_running: bool,
+    /// Roster import: the valid rows only, the others listed.
+    pub roster_valid_rows_only: bool,
+    /// The last office task's result (imports, PDFs), shown in the assistants' tab.
+    pub office_outcome: Option<OfficeOutcome>,
+    pub office_running: bool,
     /// The running export's latest progress and when its phase began.
     pub export_progress: Option<(crate::export::Progress, std::time::Instant)>,
     pub export_history: Vec<(String, String, String, i64)>,
