@@ -166,13 +166,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 jpeg_sheets: format == "jpg",
                 thresholds: settings.photo_checks,
             };
-            let sources = match bundle {
-                Some(dir) => prints::bundle_sources(dir, class)?,
-                None => prints::class_sources(&open_existing(&db()?)?, class)?,
+            let mut progress = |done: usize, total: usize| errln!("冲印 / prints: {done}/{total}");
+            let report = match bundle {
+                Some(dir) => {
+                    prints::write_prints(class, prints::bundle_sources(dir, class)?, &options, to, &mut progress)?
+                }
+                None => {
+                    let store = open_existing(&db()?)?;
+                    let sources = prints::class_sources(&store, class)?;
+                    prints::write_prints(class, sources, &options, to, &mut progress)?
+                }
             };
-            let report = prints::write_prints(class, &sources, &options, to, &mut |done, total| {
-                errln!("冲印 / prints: {done}/{total}");
-            })?;
             outln!(
                 "冲印 / prints: {} 人 / students, {} 张相纸 / sheets → {}",
                 report.students,

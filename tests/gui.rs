@@ -1059,19 +1059,24 @@ fn a_missing_camera_folder_is_said_plainly_and_watched_once_it_is_there() {
     step_until(&mut h, "the last file", |h| shows(h, "最近文件 IMG_0100.JPG"));
 }
 
+/// Scans student `i` as the day's first, shoots and accepts: one photographed record.
+fn photograph_first(h: &mut Harness<'static, GradcapApp>, i: usize) {
+    step_until(h, "the camera picture", |h| h.state().ui.preview.is_some());
+    gun_scan(h, &payload(i));
+    step_until(h, "the number", |h| shows(h, "1-0001"));
+    press(h, egui::Key::Space, Some(" "));
+    step_until(h, "the photo to check", |h| h.state().ui.review.is_some());
+    press(h, egui::Key::Enter, None);
+    step_until(h, "the accepted message", |h| shows(h, "1-0001 已拍摄完成"));
+}
+
 /// The export view makes a class's print sheets with the settings' package
 /// and paper, on a task, into `prints/` under the target folder.
 #[test]
 fn print_sheets_are_made_from_the_export_view() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = harness(dir.path(), portrait_camera());
-    step_until(&mut h, "the camera picture", |h| h.state().ui.preview.is_some());
-    gun_scan(&mut h, &payload(41));
-    step_until(&mut h, "the number", |h| shows(h, "1-0001"));
-    press(&mut h, egui::Key::Space, Some(" "));
-    step_until(&mut h, "the photo to check", |h| h.state().ui.review.is_some());
-    press(&mut h, egui::Key::Enter, None);
-    step_until(&mut h, "the accepted message", |h| shows(h, "1-0001 已拍摄完成"));
+    photograph_first(&mut h, 41);
     h.get_by_label("导出").click();
     h.tick();
     let target = dir.path().join("usb");
@@ -1151,13 +1156,7 @@ fn the_export_target_and_the_prints_folder_come_from_folder_dialogs() {
     let dir = tempfile::tempdir().unwrap();
     let chosen = Arc::new(ChosenPaths::default());
     let mut h = harness_picking(dir.path(), portrait_camera(), chosen.clone());
-    step_until(&mut h, "the camera picture", |h| h.state().ui.preview.is_some());
-    gun_scan(&mut h, &payload(42));
-    step_until(&mut h, "the number", |h| shows(h, "1-0001"));
-    press(&mut h, egui::Key::Space, Some(" "));
-    step_until(&mut h, "the photo to check", |h| h.state().ui.review.is_some());
-    press(&mut h, egui::Key::Enter, None);
-    step_until(&mut h, "the accepted message", |h| shows(h, "1-0001 已拍摄完成"));
+    photograph_first(&mut h, 42);
     h.get_by_label("导出").click();
     step_until(&mut h, "the export view", |h| shows(h, "浏览…"));
     let usb = dir.path().join("stick");

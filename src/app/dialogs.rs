@@ -104,10 +104,6 @@ pub struct ChosenPaths {
 }
 
 impl ChosenPaths {
-    pub fn new(paths: impl IntoIterator<Item = PathBuf>) -> Self {
-        ChosenPaths { paths: Mutex::new(paths.into_iter().map(|p| vec![p]).collect()), asked: Mutex::default() }
-    }
-
     /// The next answer: one path.
     pub fn push(&self, path: PathBuf) {
         self.push_many(vec![path]);
@@ -154,11 +150,6 @@ impl Dialogs {
     pub fn new(picker: Arc<dyn PathPicker>, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
         let (answers_tx, answers) = channel();
         Dialogs { picker, answers_tx, answers, open: None, wake }
-    }
-
-    /// A dialog is open (one at a time).
-    pub fn is_open(&self) -> bool {
-        self.open.is_some()
     }
 
     /// Opens the dialog `pick` needs, titled in `title`. False when one is

@@ -187,5 +187,5 @@ pub(super) fn prints(
 ) -> Result<crate::pdf::prints::PrintReport, crate::pdf::prints::PrintError> {
     let store = Store::open_read_only(db)?;
     let sources = crate::pdf::prints::class_sources(&store, class)?;
-    crate::pdf::prints::write_prints(class, &sources, options, to, &mut |_, _| {})
+    crate::pdf::prints::write_prints(class, sources, options, to, &mut |_, _| {})
 }

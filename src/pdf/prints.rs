@@ -523,24 +523,29 @@ pub fn student_prints(source: &PrintSource, options: &PrintOptions) -> Result<St
 
 /// Writes the prints of `sources` (one class, in number order) into `dir`:
 /// `{class}-冲印.pdf`, or `{class}-{seq}-{n}.jpg` per sheet.
+///
+/// `sources` are read one at a time (a class of 24 MP originals is never in
+/// memory at once); only the prints, at print size, are kept for the PDF.
 pub fn write_prints(
     class: &str,
-    sources: &[PrintSource],
+    sources: impl ExactSizeIterator<Item = Result<PrintSource, PrintError>>,
     options: &PrintOptions,
     dir: &Path,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<PrintReport, PrintError> {
-    if sources.is_empty() {
+    let total = sources.len();
+    if total == 0 {
         return Err(PrintError::NobodyPhotographed(class.to_string()));
     }
     let layouts = layout_package(&options.package, &options.paper, options.caption)?;
     std::fs::create_dir_all(dir).map_err(|e| write_error(dir, &e))?;
     let safe_class = crate::paths::safe_name(class);
-    let mut report = PrintReport { students: sources.len(), sheets: 0, files: Vec::new() };
+    let mut report = PrintReport { students: total, sheets: 0, files: Vec::new() };
     let mut students = Vec::new();
     let mut sheets = Vec::new();
-    for (n, source) in sources.iter().enumerate() {
-        let prints = student_prints(source, options)?;
+    for (n, source) in sources.enumerate() {
+        let source = source?;
+        let prints = student_prints(&source, options)?;
         if options.jpeg_sheets {
             for (k, layout) in layouts.iter().enumerate() {
                 let path = dir.join(format!("{safe_class}-{}-{}.jpg", crate::paths::safe_name(&source.seq), k + 1));
@@ -553,7 +558,7 @@ pub fn write_prints(
             students.push(prints);
         }
         report.sheets += layouts.len();
-        progress(n + 1, sources.len());
+        progress(n + 1, total);
     }
     if !options.jpeg_sheets {
         let title = format!("冲印 {class} / Prints");
@@ -571,34 +576,43 @@ fn write_error(path: &Path, e: &std::io::Error) -> PrintError {
 
 /// The photographed students of `class` in the station database, in number
 /// order, as print sources.
-pub fn class_sources(store: &crate::store::Store, class: &str) -> Result<Vec<PrintSource>, PrintError> {
-    let mut sources = Vec::new();
-    for id in store.photographed_in_class(class)? {
+pub fn class_sources<'a>(
+    store: &'a crate::store::Store,
+    class: &str,
+) -> Result<impl ExactSizeIterator<Item = Result<PrintSource, PrintError>> + 'a, PrintError> {
+    let ids = store.photographed_in_class(class)?;
+    Ok(ids.into_iter().map(move |id| {
         let record = store.record(id)?;
-        let Some(take) = store.primary_take(id)? else { continue };
+        let take = store.primary_take(id)?.ok_or(crate::store::StoreError::NotFound {
+            what_zh: "主照片",
+            what_en: "primary take",
+            id,
+        })?;
         let (original, _) = store.take_images(take.id)?;
         let crop =
             serde_json::from_str::<crate::photo::checks::Assessment>(&take.checks_json).ok().and_then(|a| a.crop);
-        sources.push(PrintSource {
+        Ok(PrintSource {
             seq: record.display_seq(),
             xh: record.code.xh.clone(),
             xm: record.code.xm.clone(),
             original_jpeg: original,
             crop,
-        });
-    }
-    Ok(sources)
+        })
+    }))
 }
 
 /// The students of `class` (the codes' 班级) in an export bundle, in its
 /// manifest's number order, as print sources: the office prints from a USB
 /// stick without the station's database. Each original is checked against
 /// the manifest's hash; the deliverable's rectangle is found again in it.
-pub fn bundle_sources(bundle: &Path, class: &str) -> Result<Vec<PrintSource>, PrintError> {
+pub fn bundle_sources<'a>(
+    bundle: &'a Path,
+    class: &str,
+) -> Result<impl ExactSizeIterator<Item = Result<PrintSource, PrintError>> + 'a, PrintError> {
     let unreadable = |seq: &str, reason: String| PrintError::Photo { seq: seq.to_string(), reason };
-    let rows = crate::export::read_manifest(bundle).map_err(|e| unreadable("manifest.json", e.to_string()))?;
-    let mut sources = Vec::new();
-    for row in rows.iter().filter(|r| r.get("bh").is_some_and(|b| b == class)) {
+    let mut rows = crate::export::read_manifest(bundle).map_err(|e| unreadable("manifest.json", e.to_string()))?;
+    rows.retain(|r| r.get("bh").is_some_and(|b| b == class));
+    Ok(rows.into_iter().map(move |row| {
         let field = |k: &str| row.get(k).cloned().unwrap_or_default();
         let seq = field("seq");
         // The manifest names the photo (`photos/F`); its original is `originals/F`.
@@ -609,9 +623,8 @@ pub fn bundle_sources(bundle: &Path, class: &str) -> Result<Vec<PrintSource>, Pr
         if crate::store::sha256_hex(&bytes) != field("original_sha256") {
             return Err(unreadable(&seq, format!("{rel}: 与清单的哈希不符 / does not match the manifest's hash")));
         }
-        sources.push(PrintSource { seq, xh: field("xh"), xm: field("xm"), original_jpeg: bytes, crop: None });
-    }
-    Ok(sources)
+        Ok(PrintSource { seq, xh: field("xh"), xm: field("xm"), original_jpeg: bytes, crop: None })
+    }))
 }
 
 #[cfg(test)]

@@ -160,6 +160,9 @@ impl RegisterLine {
     }
 }
 
+/// The rosters, the scans, and per scan the roster row it joins.
+type MatchedScans = (Vec<RosterEntry>, Vec<ScanRow>, Vec<Option<usize>>);
+
 struct ScanRow {
     id: super::RecordId,
     seq: String,
@@ -328,6 +331,14 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The rosters, every (non-voided) scan, and the roster row each joins.
+    fn matched_scans(&self) -> Result<MatchedScans, StoreError> {
+        let roster = self.roster()?;
+        let scans = self.scan_rows()?;
+        let matched = Self::match_scans(&roster, &scans);
+        Ok((roster, scans, matched))
+    }
+
     /// Matches every (non-voided) scan to the rosters; returns, per scan, the
     /// roster index it joins (if any).
     fn match_scans(roster: &[RosterEntry], scans: &[ScanRow]) -> Vec<Option<usize>> {
@@ -353,9 +364,7 @@ impl Store {
 
     /// The reconciliation per class (all classes, or only `class`).
     pub fn report(&self, class: Option<&str>) -> Result<Report, StoreError> {
-        let roster = self.roster()?;
-        let scans = self.scan_rows()?;
-        let matched = Self::match_scans(&roster, &scans);
+        let (roster, scans, matched) = self.matched_scans()?;
         // Per roster student: the best state across their scans.
         let mut best: Vec<Option<(RecordStatus, Option<String>)>> = vec![None; roster.len()];
         let mut best_scan: Vec<Option<usize>> = vec![None; roster.len()];
@@ -496,9 +505,7 @@ impl Store {
             .collect();
         lines.sort_by(|a, b| a.xh.cmp(&b.xh));
         let has_roster = !lines.is_empty();
-        let roster = self.roster()?;
-        let scans = self.scan_rows()?;
-        let matched = Self::match_scans(&roster, &scans);
+        let (_, scans, matched) = self.matched_scans()?;
         for (scan, m) in scans.iter().zip(&matched) {
             // A scan joined to a roster row is on that row's class's register.
             if m.is_none() && scan.bh == class {
@@ -523,9 +530,7 @@ impl Store {
     /// The photographed records of `class` in number order: those joined to
     /// a roster row of the class, and the class's scans no roster has.
     pub fn photographed_in_class(&self, class: &str) -> Result<Vec<super::RecordId>, StoreError> {
-        let roster = self.roster()?;
-        let scans = self.scan_rows()?;
-        let matched = Self::match_scans(&roster, &scans);
+        let (roster, scans, matched) = self.matched_scans()?;
         Ok(scans
             .iter()
             .zip(&matched)
@@ -539,9 +544,7 @@ impl Store {
     /// The classes with photographed students (a roster row's class, else
     /// the code's), sorted: what print sheets can be made for.
     pub fn photographed_classes(&self) -> Result<Vec<String>, StoreError> {
-        let roster = self.roster()?;
-        let scans = self.scan_rows()?;
-        let matched = Self::match_scans(&roster, &scans);
+        let (roster, scans, matched) = self.matched_scans()?;
         let classes: std::collections::BTreeSet<String> = scans
             .iter()
             .zip(&matched)

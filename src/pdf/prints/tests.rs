@@ -217,7 +217,8 @@ fn a_class_prints_in_number_order_as_a_pdf_or_as_jpeg_sheets() {
         jpeg_sheets: true,
         thresholds: Thresholds::default(),
     };
-    let report = write_prints("法学 2101", &sources, &options, dir.path(), &mut |_, _| {}).unwrap();
+    let report =
+        write_prints("法学 2101", sources.iter().cloned().map(Ok), &options, dir.path(), &mut |_, _| {}).unwrap();
     assert_eq!((report.students, report.sheets), (3, 6));
     let names: Vec<String> =
         report.files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
@@ -225,7 +226,8 @@ fn a_class_prints_in_number_order_as_a_pdf_or_as_jpeg_sheets() {
     let img = image::open(&report.files[0]).unwrap();
     assert_eq!((img.width(), img.height()), (1205, 1795));
     options.jpeg_sheets = false;
-    let report = write_prints("法学 2101", &sources, &options, dir.path(), &mut |_, _| {}).unwrap();
+    let report =
+        write_prints("法学 2101", sources.iter().cloned().map(Ok), &options, dir.path(), &mut |_, _| {}).unwrap();
     let pdf = std::fs::read(&report.files[0]).unwrap();
     let text = String::from_utf8_lossy(&pdf);
     // Each student's print embedded once, drawn four times on each of two sheets.
@@ -238,7 +240,7 @@ fn a_class_prints_in_number_order_as_a_pdf_or_as_jpeg_sheets() {
         assert!(at("2-0003") < at("2-0010") && at("2-0010") < at("2-0011"), "number order");
     }
     assert!(matches!(
-        write_prints("x", &[], &options, dir.path(), &mut |_, _| {}),
+        write_prints("x", std::iter::empty::<Result<PrintSource, PrintError>>(), &options, dir.path(), &mut |_, _| {}),
         Err(PrintError::NobodyPhotographed(_))
     ));
 }
