@@ -332,11 +332,36 @@ impl Settings {
 /// Every threshold a number ≥ 0, every range's minimum at most its maximum.
 fn thresholds_ok(t: &Thresholds) -> bool {
     let ranges = [t.eye_height_px, t.face_width_px, t.head_top_px, t.exposure];
-    let singles =
-        [t.eye_tilt_max_deg, t.sharpness_min, t.background_distance_max, t.background_spread_max, t.amber_margin];
+    let singles = [
+        t.eye_tilt_max_deg,
+        t.sharpness_min,
+        t.background_distance_max,
+        t.background_spread_max,
+        t.amber_margin,
+        t.eyes_open_min_pct,
+        t.mouth_open_max_pct,
+        t.teeth_max_pct,
+        t.head_yaw_max_deg,
+        t.head_pitch_max_deg,
+        t.illumination_uniformity_min_pct,
+        t.exposure_clipping_max_pct,
+        t.glasses_glare_max_pct,
+        t.clothing_distance_min,
+    ];
+    let percents = [
+        t.eyes_open_min_pct,
+        t.mouth_open_max_pct,
+        t.teeth_max_pct,
+        t.illumination_uniformity_min_pct,
+        t.exposure_clipping_max_pct,
+        t.glasses_glare_max_pct,
+    ];
     ranges.iter().flatten().chain(singles.iter()).all(|v| v.is_finite() && *v >= 0.0)
         && ranges.iter().all(|[lo, hi]| lo <= hi)
         && t.amber_margin < 0.5
+        && percents.iter().all(|v| *v <= 100.0)
+        && t.head_yaw_max_deg <= 90.0
+        && t.head_pitch_max_deg <= 90.0
 }
 
 #[cfg(test)]
@@ -427,6 +452,23 @@ mod tests {
         assert!(warning.unwrap().contains("thresholds"));
         s.photo_checks = crate::photo::checks::Thresholds { sharpness_min: -1.0, ..Default::default() };
         assert!(s.validate().is_err(), "negative");
+        s.photo_checks = crate::photo::checks::Thresholds { eyes_open_min_pct: 120.0, ..Default::default() };
+        assert!(s.validate().is_err(), "a share above 100 %");
+        s.photo_checks = crate::photo::checks::Thresholds { head_yaw_max_deg: f32::NAN, ..Default::default() };
+        assert!(s.validate().is_err(), "not a number");
+        // A file from before the student's checks keeps its own table and
+        // gets the new thresholds' defaults.
+        let mut old: serde_json::Value = serde_json::to_value(Settings::default()).unwrap();
+        old["photo_checks"].as_object_mut().unwrap().remove("eyes_open_min_pct");
+        old["photo_checks"]["eye_tilt_max_deg"] = serde_json::json!(4.0);
+        std::fs::write(&path, old.to_string()).unwrap();
+        let (loaded, warning) = Settings::load(&path);
+        assert!(warning.is_none(), "{warning:?}");
+        assert_eq!(loaded.photo_checks.eye_tilt_max_deg, 4.0);
+        assert_eq!(
+            loaded.photo_checks.eyes_open_min_pct,
+            crate::photo::checks::Thresholds::default().eyes_open_min_pct
+        );
         // An older file without the table gets the defaults.
         std::fs::write(&path, r#"{"station": "3"}"#).unwrap();
         assert_eq!(Settings::load(&path).0.photo_checks, crate::photo::checks::Thresholds::default());

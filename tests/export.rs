@@ -62,6 +62,10 @@ fn an_export_is_complete_verified_and_incremental() {
     for row in gradcap::export::read_manifest(b).unwrap() {
         assert!(["green", "amber", "red"].contains(&row["check_level"].as_str()), "{row:?}");
         assert!(row["check_values"].contains("eye_height=") && row["check_values"].contains("sharpness="), "{row:?}");
+        // The student's checks too (eyes, lips, pose, light, glare, clothing).
+        for name in gradcap::photo::checks::STUDENT_CHECKS {
+            assert!(row["check_values"].contains(&format!("{name}=")), "{name}: {row:?}");
+        }
         assert_eq!(row["checks_failed"].is_empty(), row["check_level"] != "red", "{row:?}");
     }
     let csv_header =

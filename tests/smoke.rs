@@ -121,7 +121,12 @@ fn a_scanner_gun_typing_twenty_codes_is_read_twenty_times_while_previewing_1080p
         if let Some(id) = id {
             break id;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "the station window did not appear");
+        if started.elapsed() > Duration::from_secs(120) {
+            // Say why: the station's own words, not only that it is missing.
+            let _ = station.kill();
+            let out = station.wait_with_output().unwrap();
+            panic!("the station window did not appear in 120 s:\n{}", String::from_utf8_lossy(&out.stderr));
+        }
         std::thread::sleep(Duration::from_millis(200));
     };
     // Let the camera and the workers come up: the scanner meets a busy station.

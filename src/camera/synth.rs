@@ -131,7 +131,8 @@ pub fn portrait(width: u32, height: u32, seed: u64) -> RgbImage {
         for side in [-1.0, 1.0] {
             let ex = l.face_cx + side * l.eye_dx;
             if in_ellipse(x, y, ex, l.eye_y, l.face_rx * 0.2, l.face_rx * 0.1) {
-                c = [240, 240, 240];
+                // The white of the eye: not a light's white (that would be glare).
+                c = [220, 216, 210];
             }
             if in_ellipse(x, y, ex, l.eye_y, l.face_rx * 0.08, l.face_rx * 0.08) {
                 c = [30, 25, 20];

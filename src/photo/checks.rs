@@ -13,7 +13,8 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{CropRect, DELIVERABLE_HEIGHT, DELIVERABLE_WIDTH};
+use super::mesh::Mesh;
+use super::{quality, CropRect, DELIVERABLE_HEIGHT, DELIVERABLE_WIDTH};
 
 /// The background colour CHSI asks for (light blue).
 pub const BACKGROUND_RGB: [f32; 3] = [100.0, 197.0, 255.0];
@@ -98,6 +99,26 @@ pub struct Thresholds {
     pub background_spread_max: f32,
     /// A passing value this close to a limit (share of the range) shows amber.
     pub amber_margin: f32,
+    /// Least eye opening: the smaller eye's lid gap, % of the inter-eye distance.
+    pub eyes_open_min_pct: f32,
+    /// Most inner-lip gap, % of the face height (forehead to chin).
+    pub mouth_open_max_pct: f32,
+    /// Most teeth showing, % of the inner mouth's area.
+    pub teeth_max_pct: f32,
+    /// Most the head may be turned left or right, degrees.
+    pub head_yaw_max_deg: f32,
+    /// Most the head may be raised or lowered, degrees.
+    pub head_pitch_max_deg: f32,
+    /// Least likeness of the light on the face's two halves (their
+    /// luminance histograms' intersection), %.
+    pub illumination_uniformity_min_pct: f32,
+    /// Most face pixels crushed to black or blown to white, %.
+    pub exposure_clipping_max_pct: f32,
+    /// Most near-white glare around an eye (where glasses sit), %.
+    pub glasses_glare_max_pct: f32,
+    /// Least colour distance of the clothing below the chin from the
+    /// backdrop (RGB distance, as the background check).
+    pub clothing_distance_min: f32,
 }
 
 impl Default for Thresholds {
@@ -112,6 +133,15 @@ impl Default for Thresholds {
             background_distance_max: 60.0,
             background_spread_max: 18.0,
             amber_margin: 0.1,
+            eyes_open_min_pct: 6.0,
+            mouth_open_max_pct: 3.0,
+            teeth_max_pct: 15.0,
+            head_yaw_max_deg: 10.0,
+            head_pitch_max_deg: 15.0,
+            illumination_uniformity_min_pct: 50.0,
+            exposure_clipping_max_pct: 5.0,
+            glasses_glare_max_pct: 5.0,
+            clothing_distance_min: 70.0,
         }
     }
 }
@@ -187,11 +217,40 @@ impl Assessment {
 }
 
 /// Where to crop a frame of `width` × `height` so the face lands at the
+/// target size and place ([`plan_crop_within`] with the default thresholds).
+pub fn plan_crop(face: &Face, width: u32, height: u32) -> CropRect {
+    plan_crop_within(face, width, height, &Thresholds::default())
+}
+
+/// Where to crop a frame of `width` × `height` so the face lands at the
 /// target size and place. The crop is shifted back inside the frame (the
 /// checks then catch eyes that did not land in the band) and never larger
-/// than the frame.
-pub fn plan_crop(face: &Face, width: u32, height: u32) -> CropRect {
-    let scale = TARGET_FACE_WIDTH / face.width().max(1.0);
+/// than the frame. When the frame's top edge stops the crop from bringing
+/// the eyes down into their band, it zooms in first, as far as the face
+/// width's band allows (short of its amber margin): a larger face puts the
+/// eyes lower in the photo.
+pub fn plan_crop_within(face: &Face, width: u32, height: u32, t: &Thresholds) -> CropRect {
+    let crop = plan_crop_at(face, width, height, TARGET_FACE_WIDTH);
+    let scale = DELIVERABLE_WIDTH as f32 / crop.width as f32;
+    let eye_y = (face.eye_mid()[1] - crop.y as f32) * scale;
+    let [lo, hi] = t.eye_height_px;
+    let wanted = lo + (hi - lo).max(0.0) * t.amber_margin;
+    if crop.y > 0 || eye_y >= wanted || eye_y <= 0.0 {
+        return crop;
+    }
+    let [_, face_hi] = t.face_width_px;
+    let face_max = face_hi - (face_hi - t.face_width_px[0]).max(0.0) * t.amber_margin;
+    let face_now = face.width() * scale;
+    let zoomed = (face_now * wanted / eye_y).min(face_max);
+    if zoomed <= face_now + 0.5 {
+        return crop;
+    }
+    plan_crop_at(face, width, height, zoomed)
+}
+
+/// [`plan_crop_within`]'s placement for a face `face_width` px wide in the photo.
+fn plan_crop_at(face: &Face, width: u32, height: u32, face_width: f32) -> CropRect {
+    let scale = face_width / face.width().max(1.0);
     // Never blown up more than 2×: a tiny face stays small (and fails its check).
     let mut w = (DELIVERABLE_WIDTH as f32 / scale).max(DELIVERABLE_WIDTH as f32 / 2.0);
     let mut h = w * DELIVERABLE_HEIGHT as f32 / DELIVERABLE_WIDTH as f32;
@@ -219,7 +278,7 @@ pub fn plan_crop(face: &Face, width: u32, height: u32) -> CropRect {
 /// top of the head lands (deliverable pixels), when it could be seen.
 pub fn place_crop(frame: &RgbImage, face: &Face, t: &Thresholds) -> (CropRect, Option<f32>) {
     let (width, height) = frame.dimensions();
-    let mut crop = plan_crop(face, width, height);
+    let mut crop = plan_crop_within(face, width, height, t);
     // Measured inside the planned crop, as the check will on the photo: its
     // top rows are the backdrop the head is told apart from.
     let region = image::imageops::crop_imm(frame, crop.x, crop.y, crop.width, crop.height);
@@ -259,22 +318,49 @@ fn rect_in(img: &RgbImage, x: f32, y: f32, w: f32, h: f32) -> Option<[u32; 4]> {
 }
 
 /// Sharpness inside `r`: the variance of the 4-neighbour Laplacian of the
-/// luminance over the variance of the luminance itself (× 100). Blur takes
-/// away fine detail relative to the coarse shading; light and exposure
-/// scale both alike, so a dark but sharp face still reads as sharp.
+/// luminance over the variance of the luminance's detail (× 100): the
+/// luminance less its own blur over an eighth of the region, so that the
+/// shading across a face lit from one side is not taken for detail. Blur
+/// takes away fine detail relative to the coarser features; light and
+/// exposure scale both alike, so a dark but sharp face still reads as sharp.
 pub fn sharpness(img: &RgbImage, r: [u32; 4]) -> f32 {
     let [x0, y0, x1, y1] = r;
-    let lum = |x: u32, y: u32| f64::from(luminance(img.get_pixel(x, y)));
+    let (w, h) = ((x1 - x0) as usize, (y1 - y0) as usize);
+    if w < 3 || h < 3 {
+        return 0.0;
+    }
+    let lum: Vec<f64> = (y0..y1)
+        .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+        .map(|(x, y)| f64::from(luminance(img.get_pixel(x, y))))
+        .collect();
+    // Integral image for the box blur.
+    let mut integral = vec![0f64; (w + 1) * (h + 1)];
+    for y in 0..h {
+        let mut row = 0f64;
+        for x in 0..w {
+            row += lum[y * w + x];
+            integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1] + row;
+        }
+    }
+    let radius = (w.min(h) / 8).max(2);
+    let smooth = |x: usize, y: usize| {
+        let (a, b) = (x.saturating_sub(radius), (x + radius + 1).min(w));
+        let (c, d) = (y.saturating_sub(radius), (y + radius + 1).min(h));
+        let sum = integral[d * (w + 1) + b] - integral[c * (w + 1) + b] - integral[d * (w + 1) + a]
+            + integral[c * (w + 1) + a];
+        sum / ((b - a) * (d - c)) as f64
+    };
     let (mut sum, mut sum2, mut n) = (0f64, 0f64, 0f64);
-    let (mut lsum, mut lsum2) = (0f64, 0f64);
-    for y in (y0 + 1)..(y1 - 1) {
-        for x in (x0 + 1)..(x1 - 1) {
-            let c = lum(x, y);
-            let l = lum(x - 1, y) + lum(x + 1, y) + lum(x, y - 1) + lum(x, y + 1) - 4.0 * c;
+    let (mut dsum, mut dsum2) = (0f64, 0f64);
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let c = lum[y * w + x];
+            let l = lum[y * w + x - 1] + lum[y * w + x + 1] + lum[(y - 1) * w + x] + lum[(y + 1) * w + x] - 4.0 * c;
             sum += l;
             sum2 += l * l;
-            lsum += c;
-            lsum2 += c * c;
+            let detail = c - smooth(x, y);
+            dsum += detail;
+            dsum2 += detail * detail;
             n += 1.0;
         }
     }
@@ -282,8 +368,8 @@ pub fn sharpness(img: &RgbImage, r: [u32; 4]) -> f32 {
         return 0.0;
     }
     let lap_var = sum2 / n - (sum / n).powi(2);
-    let lum_var = lsum2 / n - (lsum / n).powi(2);
-    (100.0 * lap_var / (lum_var + 25.0)) as f32
+    let detail_var = dsum2 / n - (dsum / n).powi(2);
+    (100.0 * lap_var / (detail_var + 25.0)) as f32
 }
 
 fn mean_luminance(img: &RgbImage, r: [u32; 4]) -> f32 {
@@ -462,9 +548,35 @@ impl Builder<'_> {
     }
 }
 
-/// Checks a 480×640 deliverable. `face` is the face the crop was built on
-/// (deliverable pixels), `face_count` how many faces the frame held.
+/// Checks a 480×640 deliverable without the face mesh ([`assess_with_mesh`]).
 pub fn assess(img: &RgbImage, face: Option<&Face>, face_count: usize, auto_crop: bool, t: &Thresholds) -> Assessment {
+    assess_with_mesh(img, face, None, face_count, auto_crop, t)
+}
+
+/// The checks the face mesh makes possible, in the order they are shown.
+pub const STUDENT_CHECKS: [&str; 8] = [
+    "eyes_open",
+    "mouth_closed",
+    "head_yaw",
+    "head_pitch",
+    "illumination_uniformity",
+    "exposure_clipping",
+    "glasses_glare",
+    "clothing_contrast",
+];
+
+/// Checks a 480×640 deliverable. `face` is the face the crop was built on
+/// and `mesh` its dense landmarks (both deliverable pixels), `face_count`
+/// how many faces the frame held. Without a mesh the student's checks
+/// ([`STUDENT_CHECKS`]) are not measured: shown amber, to be checked by eye.
+pub fn assess_with_mesh(
+    img: &RgbImage,
+    face: Option<&Face>,
+    mesh: Option<&Mesh>,
+    face_count: usize,
+    auto_crop: bool,
+    t: &Thresholds,
+) -> Assessment {
     let mut b = Builder { t, checks: Vec::new() };
     let (zh, en) = match face_count {
         0 => (
@@ -652,12 +764,217 @@ pub fn assess(img: &RgbImage, face: Option<&Face>, face_count: usize, auto_crop:
             );
         }
     }
-    Assessment {
-        face: face.copied(),
-        auto_crop,
-        checks: b.checks,
-        backdrop_rgb: backdrop.map(|(mean, _)| mean),
-        crop: None,
+    let backdrop_rgb = backdrop.map(|(mean, _)| mean);
+    match (face, mesh) {
+        (Some(_), Some(mesh)) => student_checks(&mut b, &quality::measure(img, mesh), backdrop_rgb),
+        (Some(_), None) => {
+            for name in STUDENT_CHECKS {
+                b.push(
+                    name,
+                    None,
+                    student_threshold(name, t),
+                    true,
+                    true,
+                    (
+                        "未能测量（找不到面部关键点），请目视确认".into(),
+                        "not measured (the face's landmarks were not found): check by eye".into(),
+                    ),
+                );
+            }
+        }
+        (None, _) => {
+            for name in STUDENT_CHECKS {
+                b.push(
+                    name,
+                    None,
+                    student_threshold(name, t),
+                    false,
+                    false,
+                    ("未找到人脸，无法测量".into(), "no face found to measure".into()),
+                );
+            }
+        }
+    }
+    Assessment { face: face.copied(), auto_crop, checks: b.checks, backdrop_rgb, crop: None }
+}
+
+/// A student check's threshold as the JSON and the manifest show it.
+fn student_threshold(name: &str, t: &Thresholds) -> Value {
+    match name {
+        "eyes_open" => json!(t.eyes_open_min_pct),
+        "mouth_closed" => json!({"opening_max": t.mouth_open_max_pct, "teeth_max": t.teeth_max_pct}),
+        "head_yaw" => json!(t.head_yaw_max_deg),
+        "head_pitch" => json!(t.head_pitch_max_deg),
+        "illumination_uniformity" => json!(t.illumination_uniformity_min_pct),
+        "exposure_clipping" => json!(t.exposure_clipping_max_pct),
+        "glasses_glare" => json!(t.glasses_glare_max_pct),
+        "clothing_contrast" => json!(t.clothing_distance_min),
+        _ => Value::Null,
+    }
+}
+
+/// Blue through green, as the notices name the shirts to avoid: hue
+/// 90°–270°, clearly coloured and not dark (a navy suit passes).
+fn blue_or_green(rgb: [f32; 3]) -> bool {
+    let (hue, saturation, value) = quality::hsv(rgb);
+    (90.0..=270.0).contains(&hue) && saturation >= 0.3 && value >= 0.35
+}
+
+/// The checks of what the notices ask of the student, from the mesh's measures.
+fn student_checks(b: &mut Builder<'_>, m: &quality::FaceMeasures, backdrop: Option<[f32; 3]>) {
+    let t = b.t;
+    let pct = |v: f32| v * 100.0;
+
+    let v = pct(m.eye_opening);
+    let min = t.eyes_open_min_pct;
+    let pass = v >= min;
+    let text = if pass {
+        (format!("双眼睁开（开度 {v:.0}%），合格"), format!("eyes open (opening {v:.0} %): fine"))
+    } else {
+        (
+            format!("眼睛闭合、半闭或看不清（开度 {v:.0}%，至少 {min:.0}%）：请自然睁眼后重拍"),
+            format!(
+                "eyes closed, half closed or not clearly seen (opening {v:.0} %, at least {min:.0} %): open the eyes and re-shoot"
+            ),
+        )
+    };
+    b.push("eyes_open", Some(v), student_threshold("eyes_open", t), pass, v < min * 1.25, text);
+
+    let (v, teeth) = (pct(m.mouth_opening), pct(m.teeth_share));
+    let (max, teeth_max) = (t.mouth_open_max_pct, t.teeth_max_pct);
+    let pass = v <= max && teeth <= teeth_max;
+    let text = if teeth > teeth_max {
+        (
+            format!("露出牙齿（口内 {teeth:.0}% 为牙齿，最多 {teeth_max:.0}%）：请自然闭合嘴唇，不露牙齿"),
+            format!("teeth showing ({teeth:.0} % of the mouth, at most {teeth_max:.0} %): close the lips, no teeth"),
+        )
+    } else if !pass {
+        (
+            format!("嘴唇张开（{v:.1}%，最多 {max:.1}%）：请自然闭合嘴唇后重拍"),
+            format!("lips apart ({v:.1} %, at most {max:.1} %): close the lips and re-shoot"),
+        )
+    } else {
+        (format!("嘴唇闭合（{v:.1}%），合格"), format!("lips closed ({v:.1} %): fine"))
+    };
+    let amber = v > max * 0.75 || teeth > teeth_max * 0.75;
+    b.push("mouth_closed", Some(v), student_threshold("mouth_closed", t), pass, amber, text);
+
+    let (v, max) = (m.yaw_deg.abs(), t.head_yaw_max_deg);
+    let pass = v <= max;
+    let text = if pass {
+        (format!("面部正对镜头（左右 {v:.0}°），合格"), format!("facing the camera (turned {v:.0}°): fine"))
+    } else {
+        let (zh, en) = if m.yaw_deg > 0.0 {
+            ("向画面右侧", "towards the picture's right")
+        } else {
+            ("向画面左侧", "towards the picture's left")
+        };
+        (
+            format!("头部{zh}转动 {v:.0}°（最多 {max:.0}°）：请面正对镜头，两耳都能看见"),
+            format!("head turned {en} by {v:.0}° (at most {max:.0}°): face the camera, both ears visible"),
+        )
+    };
+    b.push("head_yaw", Some(v), student_threshold("head_yaw", t), pass, v > max * 0.75, text);
+
+    let (v, max) = (m.pitch_deg.abs(), t.head_pitch_max_deg);
+    let pass = v <= max;
+    let text = if pass {
+        (format!("头部不抬不低（{v:.0}°），合格"), format!("head level ({v:.0}°): fine"))
+    } else {
+        let (zh, en) = if m.pitch_deg > 0.0 { ("低头", "lowered") } else { ("抬头", "raised") };
+        (
+            format!("{zh} {v:.0}°（最多 {max:.0}°）：请平视镜头后重拍"),
+            format!("head {en} by {v:.0}° (at most {max:.0}°): look straight into the lens and re-shoot"),
+        )
+    };
+    b.push("head_pitch", Some(v), student_threshold("head_pitch", t), pass, v > max * 0.75, text);
+
+    let (v, min) = (pct(m.illumination_uniformity), t.illumination_uniformity_min_pct);
+    let pass = v >= min;
+    let text = if pass {
+        (format!("面部光线均匀（{v:.0}%），合格"), format!("even light on the face ({v:.0} %): fine"))
+    } else {
+        (
+            format!("面部两侧光线不均（{v:.0}%，至少 {min:.0}%）：请调整灯光，避免阴阳脸"),
+            format!("uneven light on the face's halves ({v:.0} %, at least {min:.0} %): even out the lights"),
+        )
+    };
+    b.push(
+        "illumination_uniformity",
+        Some(v),
+        student_threshold("illumination_uniformity", t),
+        pass,
+        v < min * 1.25,
+        text,
+    );
+
+    let (under, over) = (pct(m.underexposed_share), pct(m.overexposed_share));
+    let (v, max) = (under.max(over), t.exposure_clipping_max_pct);
+    let pass = v <= max;
+    let text = if pass {
+        (format!("面部无死黑或过曝（{v:.1}%），合格"), format!("no crushed or blown face pixels ({v:.1} %): fine"))
+    } else if over >= under {
+        (
+            format!("面部 {over:.0}% 过曝成白色（最多 {max:.0}%）：请减光或降低曝光"),
+            format!("{over:.0} % of the face blown to white (at most {max:.0} %): reduce the light or the exposure"),
+        )
+    } else {
+        (
+            format!("面部 {under:.0}% 暗成死黑（最多 {max:.0}%）：请补光或提高曝光"),
+            format!("{under:.0} % of the face crushed to black (at most {max:.0} %): add light or raise the exposure"),
+        )
+    };
+    b.push("exposure_clipping", Some(v), student_threshold("exposure_clipping", t), pass, v > max * 0.75, text);
+
+    let (v, max) = (pct(m.glare_share), t.glasses_glare_max_pct);
+    let pass = v <= max;
+    let text = if pass {
+        (format!("眼部无反光（{v:.1}%），合格"), format!("no glare around the eyes ({v:.1} %): fine"))
+    } else {
+        (
+            format!("眼镜反光（眼部 {v:.0}% 为反光，最多 {max:.0}%）：请调整灯光角度或眼镜后重拍"),
+            format!("glare on glasses ({v:.0} % of the eye region, at most {max:.0} %): move the lights or tilt the glasses"),
+        )
+    };
+    b.push("glasses_glare", Some(v), student_threshold("glasses_glare", t), pass, v > max * 0.75, text);
+
+    let min = t.clothing_distance_min;
+    match m.clothing_rgb {
+        Some(rgb) => {
+            // Against the standard blue, and the backdrop as seen when it is
+            // one (an office wall or a dark picture's black is no backdrop to
+            // stand out from).
+            let seen = backdrop.filter(|b| distance(*b, BACKGROUND_RGB) <= t.background_distance_max * 1.5);
+            let d = seen.map_or(f32::INFINITY, |b| distance(rgb, b)).min(distance(rgb, BACKGROUND_RGB));
+            let hue_fails = blue_or_green(rgb);
+            let pass = d >= min && !hue_fails;
+            let [r, g, bl] = rgb;
+            let text = if d < min {
+                (
+                    format!("衣服颜色与背景太接近（RGB {r:.0},{g:.0},{bl:.0}，相差 {d:.0}，至少 {min:.0}）：请换非蓝色上衣"),
+                    format!("clothing too close to the backdrop (RGB {r:.0},{g:.0},{bl:.0}, {d:.0} apart, at least {min:.0}): change to a top that is not blue"),
+                )
+            } else if hue_fails {
+                (
+                    format!("上衣为蓝色或绿色（RGB {r:.0},{g:.0},{bl:.0}）：按要求请换其他颜色上衣"),
+                    format!("a blue or green top (RGB {r:.0},{g:.0},{bl:.0}): the notices ask for another colour"),
+                )
+            } else {
+                (
+                    format!("衣服颜色与背景区分明显（相差 {d:.0}），合格"),
+                    format!("clothing distinct from the backdrop ({d:.0}): fine"),
+                )
+            };
+            b.push("clothing_contrast", Some(d), student_threshold("clothing_contrast", t), pass, d < min * 1.25, text);
+        }
+        None => b.push(
+            "clothing_contrast",
+            None,
+            student_threshold("clothing_contrast", t),
+            true,
+            true,
+            ("照片中看不到衣服，请目视确认".into(), "no clothing in the picture: check by eye".into()),
+        ),
     }
 }
 
@@ -677,6 +994,12 @@ pub enum Hint {
     HeadCut,
     /// Too much space above the head.
     SpaceAbove,
+    EyesClosed,
+    MouthOpen,
+    NotFacing,
+    UnevenLight,
+    Glare,
+    ClothingLikeBackdrop,
     Good,
 }
 
@@ -697,6 +1020,12 @@ impl Hint {
             Hint::SpaceAbove => {
                 ("头顶留白太多：请升高相机或靠近", "too much space above the head: raise the camera or move closer")
             }
+            Hint::EyesClosed => ("请睁眼", "open your eyes"),
+            Hint::MouthOpen => ("请闭合嘴唇", "close your lips"),
+            Hint::NotFacing => ("请正对镜头", "face the camera"),
+            Hint::UnevenLight => ("光线不均", "uneven light"),
+            Hint::Glare => ("眼镜反光", "glare on glasses"),
+            Hint::ClothingLikeBackdrop => ("衣服颜色接近背景", "clothing too close to the backdrop"),
             Hint::Good => ("位置合适", "framing good"),
         }
     }
@@ -706,7 +1035,7 @@ impl Hint {
 /// pixels), for the crop [`plan_crop`] would place.
 pub fn framing_hints(faces: &[Face], width: u32, height: u32, t: &Thresholds) -> Vec<Hint> {
     let Some(face) = main_face(faces) else { return vec![Hint::NoFace] };
-    framing_hints_for(faces, &plan_crop(face, width, height), None, t)
+    framing_hints_for(faces, &plan_crop_within(face, width, height, t), None, t)
 }
 
 /// Framing hints for `crop`, with the top of the head in the photo
@@ -747,6 +1076,27 @@ pub fn framing_hints_for(faces: &[Face], crop: &CropRect, head_top: Option<f32>,
     }
     if hints.is_empty() {
         hints.push(Hint::Good);
+    }
+    hints
+}
+
+/// The hints for the student's checks that failed (an assessment of the
+/// photo the current frame would make), in the checks' order.
+pub fn student_hints(checks: &[Check]) -> Vec<Hint> {
+    let mut hints = Vec::new();
+    for c in checks.iter().filter(|c| !c.pass) {
+        let hint = match c.name.as_str() {
+            "eyes_open" => Hint::EyesClosed,
+            "mouth_closed" => Hint::MouthOpen,
+            "head_yaw" | "head_pitch" => Hint::NotFacing,
+            "illumination_uniformity" => Hint::UnevenLight,
+            "glasses_glare" => Hint::Glare,
+            "clothing_contrast" => Hint::ClothingLikeBackdrop,
+            _ => continue,
+        };
+        if !hints.contains(&hint) {
+            hints.push(hint);
+        }
     }
     hints
 }
@@ -818,6 +1168,39 @@ mod tests {
     }
 
     #[test]
+    fn the_students_failed_checks_become_hints_and_blue_or_green_tops_are_named() {
+        let t = Thresholds::default();
+        let (img, face) = studio(250.0, 240.0, 0.0, [100, 197, 255]);
+        let mut a = assess(&img, Some(&face), 1, true, &t);
+        assert!(student_hints(&a.checks).is_empty(), "nothing failed");
+        for c in a.checks.iter_mut() {
+            c.pass = false;
+        }
+        assert_eq!(
+            student_hints(&a.checks),
+            [
+                Hint::EyesClosed,
+                Hint::MouthOpen,
+                Hint::NotFacing,
+                Hint::UnevenLight,
+                Hint::Glare,
+                Hint::ClothingLikeBackdrop
+            ]
+        );
+        // No face: the student's checks fail with the rest, unmeasured.
+        let none = assess(&img, None, 0, false, &t);
+        for name in STUDENT_CHECKS {
+            let c = check(&none, name);
+            assert!(!c.pass && c.value.is_none(), "{c:?}");
+        }
+        assert!(blue_or_green([70.0, 130.0, 200.0]), "a blue shirt");
+        assert!(blue_or_green([60.0, 160.0, 80.0]), "a green shirt");
+        assert!(!blue_or_green([30.0, 40.0, 80.0]), "a navy suit");
+        assert!(!blue_or_green([250.0, 250.0, 250.0]), "a white shirt");
+        assert!(!blue_or_green([150.0, 30.0, 40.0]), "a red top");
+    }
+
+    #[test]
     fn a_good_studio_photo_passes_every_check() {
         let t = Thresholds::default();
         let (img, face) = studio(250.0, 240.0, 0.0, [100, 197, 255]);
@@ -825,7 +1208,14 @@ mod tests {
         for c in &a.checks {
             assert!(c.pass, "{}: {:?} vs {} — {}", c.name, c.value, c.threshold, c.message_en);
         }
-        assert_eq!(a.level(), Level::Green, "{:#?}", a.checks);
+        // Without the face mesh the student's checks are not measured: amber,
+        // to be checked by eye; everything else is green.
+        for c in &a.checks {
+            let student = STUDENT_CHECKS.contains(&c.name.as_str());
+            assert_eq!(c.level, if student { Level::Amber } else { Level::Green }, "{c:?}");
+            assert_eq!(student, c.value.is_none(), "{c:?}");
+        }
+        assert_eq!(a.checks.len(), 9 + STUDENT_CHECKS.len());
         assert!((check(&a, "head_top").value.unwrap() - (250.0 - 0.7 * 240.0)).abs() < 3.0);
     }
 
@@ -876,6 +1266,7 @@ mod tests {
         // One amber check and the rest green: the photo is amber.
         let (img, face) = studio(250.0, 240.0, 0.0, [100, 197, 255]);
         let mut a = assess(&img, Some(&face), 1, true, &t);
+        a.checks.retain(|c| !STUDENT_CHECKS.contains(&c.name.as_str()));
         assert_eq!(a.level(), Level::Green);
         a.checks[1].level = Level::Amber;
         assert_eq!(a.level(), Level::Amber);

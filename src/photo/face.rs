@@ -74,6 +74,11 @@ pub fn detect_for_photo(img: &RgbImage) -> Result<Vec<Face>, FaceError> {
     shared()?.detect_for_photo(img)
 }
 
+/// [`FaceDetector::mesh_start`] with the shared detector.
+pub fn mesh_start(img: &RgbImage, face: &Face) -> Result<Option<Face>, FaceError> {
+    shared()?.mesh_start(img, face)
+}
+
 const INPUT: usize = 128;
 const NUM_ANCHORS: usize = 896;
 const NUM_COORDS: usize = 16;
@@ -278,9 +283,56 @@ impl FaceDetector {
             .map(|(_, c)| c))
     }
 
+    /// The detection MediaPipe's own Face Mesh would start from for `face`
+    /// (still-image mode): BlazeFace on the whole frame letterboxed into the
+    /// 128×128 input with plain bilinear sampling, as MediaPipe samples it,
+    /// merged the same way; the one overlapping `face`, with the network's
+    /// eye points (not moved to the pupils). A face too small for the whole
+    /// frame is looked for in tiles. `None` when no view sees it.
+    pub fn mesh_start(&self, img: &RgbImage, face: &Face) -> Result<Option<Face>, FaceError> {
+        let (w, h) = (img.width() as f32, img.height() as f32);
+        if w < 1.0 || h < 1.0 {
+            return Err(FaceError::EmptyImage);
+        }
+        let s0 = w.max(h) / INPUT as f32;
+        let whole = View { ox: (w - INPUT as f32 * s0) / 2.0, oy: (h - INPUT as f32 * s0) / 2.0, scale: s0 };
+        // Too small for the whole frame: square tiles of half the short
+        // side, overlapping by half, in reading order, those holding the
+        // face's centre (the reference script looks the same way).
+        let side = (img.width().min(img.height()) / 2).max(1);
+        let step = (side / 2).max(1) as usize;
+        let (cx, cy) = (face.bbox[0] + face.bbox[2] / 2.0, face.bbox[1] + face.bbox[3] / 2.0);
+        let holds = |x0: u32, y0: u32| {
+            (x0 as f32..(x0 + side) as f32).contains(&cx) && (y0 as f32..(y0 + side) as f32).contains(&cy)
+        };
+        let tiles = (0..=img.height().saturating_sub(side)).step_by(step).flat_map(|y0| {
+            (0..=img.width().saturating_sub(side)).step_by(step).filter(move |&x0| holds(x0, y0)).map(move |x0| View {
+                ox: x0 as f32,
+                oy: y0 as f32,
+                scale: side as f32 / INPUT as f32,
+            })
+        });
+        for view in std::iter::once(whole).chain(tiles) {
+            let raws = self.decode(&self.net.run(&sample_view_bilinear(img, view))?, view)?;
+            let best = weighted_nms(raws, self.config.iou_threshold)
+                .into_iter()
+                .map(|r| (iou(&r.bbox, &face.bbox), r))
+                .filter(|(o, _)| *o > 0.3)
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((_, r)) = best {
+                return Ok(Some(to_face(r)));
+            }
+        }
+        Ok(None)
+    }
+
     fn run_view(&self, img: &RgbImage, view: View) -> Result<Vec<Raw>, FaceError> {
         let input = sample_view(img, view);
-        let out = self.net.run(&input)?;
+        self.decode(&self.net.run(&input)?, view)
+    }
+
+    /// The detections in the network's outputs for `view`.
+    fn decode(&self, out: &[Vec<f32>], view: View) -> Result<Vec<Raw>, FaceError> {
         let (Some(reg), Some(cls)) = (out.first(), out.get(1)) else {
             return Err(FaceError::Model("model has fewer than 2 outputs".into()));
         };
@@ -397,6 +449,40 @@ fn sample_view(img: &RgbImage, view: View) -> Vec<f32> {
             let o = (v * INPUT + u) * 3;
             for c in 0..3 {
                 out[o + c] = acc[c] as f32 * k - 1.0;
+            }
+        }
+    }
+    out
+}
+
+/// Fill the 128×128×3 input in [-1, 1] as MediaPipe does: input pixel u
+/// reads the image at `ox + u · scale` (pixel centres on whole numbers),
+/// bilinearly, black outside the image.
+fn sample_view_bilinear(img: &RgbImage, view: View) -> Vec<f32> {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let raw = img.as_raw();
+    let at = |x: i64, y: i64, c: usize| -> f32 {
+        if x < 0 || y < 0 || x >= w || y >= h {
+            0.0
+        } else {
+            f32::from(raw[((y * w + x) * 3) as usize + c])
+        }
+    };
+    let mut out = vec![-1.0f32; INPUT * INPUT * 3];
+    for v in 0..INPUT {
+        let sy = view.oy + v as f32 * view.scale;
+        for u in 0..INPUT {
+            let sx = view.ox + u as f32 * view.scale;
+            if sx <= -1.0 || sy <= -1.0 || sx >= w as f32 || sy >= h as f32 {
+                continue;
+            }
+            let (x0, y0) = (sx.floor() as i64, sy.floor() as i64);
+            let (ax, ay) = (sx - x0 as f32, sy - y0 as f32);
+            let o = (v * INPUT + u) * 3;
+            for c in 0..3 {
+                let top = at(x0, y0, c) * (1.0 - ax) + at(x0 + 1, y0, c) * ax;
+                let bottom = at(x0, y0 + 1, c) * (1.0 - ax) + at(x0 + 1, y0 + 1, c) * ax;
+                out[o + c] = (top * (1.0 - ay) + bottom * ay) / 127.5 - 1.0;
             }
         }
     }

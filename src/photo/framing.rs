@@ -1,6 +1,8 @@
 //! Live framing hints: a named worker finds the face in the newest camera
 //! frame a few times a second and says where the crop would go and what to
-//! fix (too small, too large, too high, too low, tilted). Never on the UI
+//! fix (too small, too large, too high, too low, tilted; eyes closed, lips
+//! apart, not facing the camera, uneven light, glare, clothing like the
+//! backdrop). Never on the UI
 //! thread; frames that arrive meanwhile are skipped, never queued.
 
 use std::sync::Arc;
@@ -36,13 +38,19 @@ pub fn frame_framing(rgb: &image::RgbImage, thresholds: &Thresholds) -> Framing 
         Some(f) => checks::place_crop(rgb, f, thresholds),
         None => (centred_crop(w, h), None),
     };
-    Framing {
-        frame_size: [w, h],
-        crop,
-        face,
-        hints: checks::framing_hints_for(&faces, &crop, head_top, thresholds),
-        detect_ms: started.elapsed().as_secs_f64() * 1000.0,
+    let mut hints = checks::framing_hints_for(&faces, &crop, head_top, thresholds);
+    // What the photo this frame would make fails of the student's checks
+    // (eyes, lips, facing, light, glare, clothing): said before the shot.
+    if face.is_some() {
+        if let Ok(checked) = super::checked_with_faces(rgb, &faces, thresholds) {
+            let student = checks::student_hints(&checked.assessment.checks);
+            if !student.is_empty() {
+                hints.retain(|h| *h != Hint::Good);
+                hints.extend(student);
+            }
+        }
     }
+    Framing { frame_size: [w, h], crop, face, hints, detect_ms: started.elapsed().as_secs_f64() * 1000.0 }
 }
 
 /// The running framing thread.

@@ -9,7 +9,9 @@
 pub mod checks;
 pub mod face;
 pub mod framing;
+pub mod mesh;
 pub mod net;
+pub mod quality;
 
 use image::imageops::FilterType;
 use image::RgbImage;
@@ -263,8 +265,24 @@ pub fn checked_with_faces(
     let image = crop_to_deliverable(frame, crop)?;
     let scale = DELIVERABLE_WIDTH as f32 / crop.width as f32;
     let face = main.map(|f| f.mapped(&crop, scale));
-    let mut assessment =
-        checks::assess(&image, face.as_ref(), checks::count_faces(faces, &crop), main.is_some(), thresholds);
+    // The dense landmarks from the full-resolution frame, then in the
+    // deliverable's pixels; without them the student's checks say so.
+    let mesh = main.and_then(|f| match mesh::landmarks(frame, f) {
+        Ok(m) if m.presence >= mesh::MIN_PRESENCE => Some(m.mapped(&crop, scale)),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!("face mesh failed: {e}");
+            None
+        }
+    });
+    let mut assessment = checks::assess_with_mesh(
+        &image,
+        face.as_ref(),
+        mesh.as_ref(),
+        checks::count_faces(faces, &crop),
+        main.is_some(),
+        thresholds,
+    );
     assessment.crop = Some([crop.x, crop.y, crop.width, crop.height]);
     Ok(CheckedPhoto { image, crop, assessment })
 }

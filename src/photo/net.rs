@@ -1,10 +1,12 @@
-//! A small convolutional-network runner for the face model: NHWC float32
-//! tensors and the eight operators BlazeFace uses (2-D and depthwise
-//! convolution, ReLU, add, pad, max-pool, reshape, concatenation).
+//! A small convolutional-network runner for the face models: NHWC float32
+//! tensors and the nine operators BlazeFace and Face Mesh use (2-D and
+//! depthwise convolution, ReLU, PReLU, add, pad, max-pool, reshape,
+//! concatenation).
 //!
-//! The graph comes from `assets/face/blazeface.bin` (made from the TFLite
-//! file by `scripts/export_blazeface.py`): a JSON header of tensors and
-//! operators and the float32 weights. A dedicated runner instead of a general
+//! The graphs come from `assets/face/blazeface.bin` and
+//! `assets/face/face_mesh.bin` (made from the TFLite files by
+//! `scripts/export_tflite.py`): a JSON header of tensors and operators and
+//! the float32 weights. A dedicated runner instead of a general
 //! inference engine keeps the build small; the operators follow TFLite's
 //! definitions (SAME padding puts the extra row/column at the end).
 
@@ -157,8 +159,18 @@ impl Net {
         }
         let net = Net { header, constants, conv_weights };
         for op in &net.header.ops {
-            if !["conv_2d", "depthwise_conv_2d", "relu", "add", "pad", "max_pool_2d", "reshape", "concatenation"]
-                .contains(&op.op.as_str())
+            if ![
+                "conv_2d",
+                "depthwise_conv_2d",
+                "relu",
+                "prelu",
+                "add",
+                "pad",
+                "max_pool_2d",
+                "reshape",
+                "concatenation",
+            ]
+            .contains(&op.op.as_str())
             {
                 return Err(NetError::Format(format!("operator {} is not supported", op.op)));
             }
@@ -229,6 +241,7 @@ impl Net {
                 let x = input(0)?;
                 Tensor { shape: x.shape.clone(), data: x.data.iter().map(|v| v.max(0.0)).collect() }
             }
+            "prelu" => prelu(input(0)?, input(1)?)?,
             "add" => {
                 let (a, b) = (input(0)?, input(1)?);
                 if a.data.len() != b.data.len() {
@@ -378,6 +391,24 @@ fn depthwise(x: &Tensor, w: &Tensor, b: &Tensor, op: &OpSpec, out_shape: &[usize
     Ok(Tensor { shape: out_shape.to_vec(), data: out })
 }
 
+/// Parametric ReLU with one slope per channel (TFLite PRELU with its alpha
+/// broadcast over height and width): `x` where positive, `alpha[c] · x` where not.
+fn prelu(x: &Tensor, alpha: &Tensor) -> Result<Tensor, NetError> {
+    let (_, _, c) = x.hwc()?;
+    if alpha.data.len() != c {
+        return Err(NetError::Run(format!("prelu of {:?} with slopes {:?}", x.shape, alpha.shape)));
+    }
+    let mut data = x.data.clone();
+    for pixel in data.chunks_exact_mut(c) {
+        for (v, &a) in pixel.iter_mut().zip(&alpha.data) {
+            if *v < 0.0 {
+                *v *= a;
+            }
+        }
+    }
+    Ok(Tensor { shape: x.shape.clone(), data })
+}
+
 fn pad(x: &Tensor, paddings: &Tensor, out_shape: &[usize]) -> Result<Tensor, NetError> {
     let (h, w, c) = x.hwc()?;
     let p: Vec<usize> = paddings.data.iter().map(|v| v.max(0.0) as usize).collect();
@@ -447,6 +478,15 @@ mod tests {
         // 128 → 64 with a 5×5 kernel, stride 2: 3 padded, 1 before, 2 after.
         assert_eq!(pad_before(128, 64, 5, 2, Padding::Same), 1);
         assert_eq!(pad_before(16, 16, 3, 1, Padding::Same), 1);
+    }
+
+    #[test]
+    fn prelu_scales_only_the_negative_values_per_channel() {
+        let x = Tensor { shape: vec![1, 1, 2, 2], data: vec![1.0, -2.0, -4.0, 3.0] };
+        let alpha = Tensor { shape: vec![1, 1, 2], data: vec![0.5, 0.25] };
+        assert_eq!(prelu(&x, &alpha).map(|t| t.data).ok(), Some(vec![1.0, -0.5, -2.0, 3.0]));
+        let wrong = Tensor { shape: vec![3], data: vec![0.0; 3] };
+        assert!(prelu(&x, &wrong).is_err());
     }
 
     #[test]

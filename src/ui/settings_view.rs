@@ -246,5 +246,29 @@ fn thresholds(ui: &mut egui::Ui, t: &mut crate::photo::checks::Thresholds, lang:
         range(ui, tr(lang, "面部亮度（0–255）", "Face brightness (0–255)"), &mut t.exposure, 255.0);
         one(ui, tr(lang, "背景色差上限", "Most background colour distance"), &mut t.background_distance_max, 450.0);
         one(ui, tr(lang, "背景不均匀上限", "Most background spread"), &mut t.background_spread_max, 128.0);
+        one(ui, tr(lang, "睁眼开度下限（%）", "Least eye opening (%)"), &mut t.eyes_open_min_pct, 100.0);
+        one(ui, tr(lang, "嘴唇张开上限（%）", "Most lip opening (%)"), &mut t.mouth_open_max_pct, 100.0);
+        one(ui, tr(lang, "露齿上限（%）", "Most teeth showing (%)"), &mut t.teeth_max_pct, 100.0);
+        one(ui, tr(lang, "头部左右转动上限（°）", "Most head turn (°)"), &mut t.head_yaw_max_deg, 90.0);
+        one(ui, tr(lang, "头部抬低上限（°）", "Most head raise or lower (°)"), &mut t.head_pitch_max_deg, 90.0);
+        one(
+            ui,
+            tr(lang, "面部光线均匀下限（%）", "Least even light on the face (%)"),
+            &mut t.illumination_uniformity_min_pct,
+            100.0,
+        );
+        one(
+            ui,
+            tr(lang, "面部死黑或过曝上限（%）", "Most crushed or blown face (%)"),
+            &mut t.exposure_clipping_max_pct,
+            100.0,
+        );
+        one(ui, tr(lang, "眼镜反光上限（%）", "Most glare on glasses (%)"), &mut t.glasses_glare_max_pct, 100.0);
+        one(
+            ui,
+            tr(lang, "衣服与背景色差下限", "Least clothing–backdrop colour distance"),
+            &mut t.clothing_distance_min,
+            450.0,
+        );
     });
 }

@@ -1,17 +1,22 @@
-"""Export MediaPipe's BlazeFace short-range model to gradcap's graph format.
+"""Export MediaPipe's face models to gradcap's graph format.
 
-Source: face_detection_short_range.tflite from the `mediapipe` wheel on PyPI
-(mediapipe/modules/face_detection/, Apache-2.0). Its weights are float16
-tensors behind DEQUANTIZE ops; they are widened to float32 here.
+Sources, from the `mediapipe` 0.10.14 wheel on PyPI (Apache-2.0):
+- face_detection_short_range.tflite (mediapipe/modules/face_detection/):
+  BlazeFace, -> assets/face/blazeface.bin
+- face_landmark.tflite (mediapipe/modules/face_landmark/): Face Mesh, 468
+  points, -> assets/face/face_mesh.bin
+Their weights are float16 tensors behind DEQUANTIZE ops; they are widened to
+float32 here.
 
-Output (assets/face/blazeface.bin): b"GCNN", u32 little-endian length of a
+Output: b"GCNN", u32 little-endian length of a
 JSON header, the header, then float32 little-endian data. The header lists
 tensors (shape, offset into the data in floats or null) and operators in
 order (op name, inputs, outputs, stride, padding, activation, ...), all that
 src/photo/net.rs needs to run it. Conversion-time only: needs `tflite` and
 `numpy` from PyPI.
 
-usage: python export_blazeface.py face_detection_short_range.tflite assets/face/blazeface.bin
+usage: python export_tflite.py face_detection_short_range.tflite assets/face/blazeface.bin
+       python export_tflite.py face_landmark.tflite assets/face/face_mesh.bin
 """
 import json
 import struct
@@ -93,14 +98,14 @@ for i in range(g.OperatorsLength()):
         o = tflite.ConcatenationOptions()
         o.Init(opts.Bytes, opts.Pos)
         entry.update(axis=o.Axis(), activation=act_names[o.FusedActivationFunction()])
-    elif name in ("RELU", "PAD", "RESHAPE"):
+    elif name in ("RELU", "PRELU", "PAD", "RESHAPE"):
         pass
     else:
         raise SystemExit(f"operator {name} not handled")
     ops.append(entry)
 
 header = {
-    "source": "mediapipe face_detection_short_range.tflite (Apache-2.0)",
+    "source": f"mediapipe {src.rsplit('/', 1)[-1]} (Apache-2.0)",
     "inputs": [g.Inputs(i) for i in range(g.InputsLength())],
     "outputs": [g.Outputs(i) for i in range(g.OutputsLength())],
     "tensors": tensors,
