@@ -55,6 +55,14 @@ fn main() {
     println!("    of which the mesh  {:7.1} ms (its start detection + 468 points)", median(mesh.clone()));
     println!("    and its measures   {:7.1} ms", median(measures.clone()));
     println!("  JPEG size search     {:7.1} ms", median(encode.clone()));
+    let framing: Vec<f64> = (0..9)
+        .map(|_| {
+            let a = Instant::now();
+            black_box(photo::framing::frame_framing(&frame, &t));
+            a.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    println!("  live framing hints   {:7.1} ms (the framing worker's work per frame, every 250 ms)", median(framing));
     divan::main();
 }
 

@@ -61,10 +61,17 @@ with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=4, re
         if not faces:
             # Faces too small for the short-range detector on the whole
             # frame (obama_and_biden.jpg): square tiles of half the short
-            # side, overlapping by half, the same face kept once.
+            # side, overlapping by half (the last flush with the far edge),
+            # the same face kept once. gradcap looks the same way.
             side = min(w, h) // 2
-            for y0 in range(0, max(h - side, 0) + 1, side // 2):
-                for x0 in range(0, max(w - side, 0) + 1, side // 2):
+
+            def offsets(n):
+                """Tile starts every half tile, the last flush with the far edge."""
+                starts = list(range(0, max(n - side, 0) + 1, side // 2))
+                return starts if starts[-1] == max(n - side, 0) else starts + [max(n - side, 0)]
+
+            for y0 in offsets(h):
+                for x0 in offsets(w):
                     tile = img[y0:y0 + side, x0:x0 + side]
                     for face in run(mesh, tile, x0, y0):
                         nose = np.array(face[1][:2])

@@ -362,6 +362,9 @@ fn thresholds_ok(t: &Thresholds) -> bool {
         && percents.iter().all(|v| *v <= 100.0)
         && t.head_yaw_max_deg <= 90.0
         && t.head_pitch_max_deg <= 90.0
+        // No two RGB colours are farther apart than 441.7.
+        && t.clothing_distance_min <= 441.0
+        && t.background_distance_max <= 442.0
 }
 
 #[cfg(test)]
@@ -454,6 +457,8 @@ mod tests {
         assert!(s.validate().is_err(), "negative");
         s.photo_checks = crate::photo::checks::Thresholds { eyes_open_min_pct: 120.0, ..Default::default() };
         assert!(s.validate().is_err(), "a share above 100 %");
+        s.photo_checks = crate::photo::checks::Thresholds { clothing_distance_min: 445.0, ..Default::default() };
+        assert!(s.validate().is_err(), "farther than any two colours");
         s.photo_checks = crate::photo::checks::Thresholds { head_yaw_max_deg: f32::NAN, ..Default::default() };
         assert!(s.validate().is_err(), "not a number");
         // A file from before the student's checks keeps its own table and

@@ -246,6 +246,8 @@ fn degraded_variants_pass_or_fail_the_right_checks() {
 
     let cases: Vec<(&str, RgbImage, &[&str])> = vec![
         ("blurred", image::imageops::blur(&base, 5.0), &["sharpness"]),
+        // Slightly out of focus: still a re-shoot.
+        ("slightly blurred", image::imageops::blur(&base, 1.5), &["sharpness"]),
         // Dark enough that a share of the face is crushed to black too.
         ("dark", map(&base, |p| p.map(|v| v * 0.3)), &["exposure", "exposure_clipping"]),
         // Blown out (a strong gamma lift; a face clipped to white loses its

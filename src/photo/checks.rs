@@ -89,7 +89,7 @@ pub struct Thresholds {
     /// Top of the head (hair), px from the top.
     pub head_top_px: [f32; 2],
     /// Least sharpness on the face: variance of the Laplacian over variance
-    /// of the luminance, × 100 (see [`sharpness`]).
+    /// of the luminance's detail, × 50 (see [`sharpness`]).
     pub sharpness_min: f32,
     /// Mean face luminance (0–255): under / over exposed outside this.
     pub exposure: [f32; 2],
@@ -318,7 +318,7 @@ fn rect_in(img: &RgbImage, x: f32, y: f32, w: f32, h: f32) -> Option<[u32; 4]> {
 }
 
 /// Sharpness inside `r`: the variance of the 4-neighbour Laplacian of the
-/// luminance over the variance of the luminance's detail (× 100): the
+/// luminance over the variance of the luminance's detail (× 50): the
 /// luminance less its own blur over an eighth of the region, so that the
 /// shading across a face lit from one side is not taken for detail. Blur
 /// takes away fine detail relative to the coarser features; light and
@@ -369,7 +369,11 @@ pub fn sharpness(img: &RgbImage, r: [u32; 4]) -> f32 {
     }
     let lap_var = sum2 / n - (sum / n).powi(2);
     let detail_var = dsum2 / n - (dsum / n).powi(2);
-    (100.0 * lap_var / (detail_var + 25.0)) as f32
+    // × 50 rather than × 100: the detail's variance is about half the whole
+    // luminance's on a face, so the values and the threshold keep the scale
+    // they had when the whole luminance was the measure (mild blur, σ 1–1.5
+    // px, fails as it did).
+    (50.0 * lap_var / (detail_var + 25.0)) as f32
 }
 
 fn mean_luminance(img: &RgbImage, r: [u32; 4]) -> f32 {
@@ -832,9 +836,9 @@ fn student_checks(b: &mut Builder<'_>, m: &quality::FaceMeasures, backdrop: Opti
         (format!("双眼睁开（开度 {v:.0}%），合格"), format!("eyes open (opening {v:.0} %): fine"))
     } else {
         (
-            format!("眼睛闭合、半闭或看不清（开度 {v:.0}%，至少 {min:.0}%）：请自然睁眼后重拍"),
+            format!("眼睛闭合、半闭或看不清（开度 {v:.1}%，至少 {min:.1}%）：请自然睁眼后重拍"),
             format!(
-                "eyes closed, half closed or not clearly seen (opening {v:.0} %, at least {min:.0} %): open the eyes and re-shoot"
+                "eyes closed, half closed or not clearly seen (opening {v:.1} %, at least {min:.1} %): open the eyes and re-shoot"
             ),
         )
     };
@@ -845,8 +849,8 @@ fn student_checks(b: &mut Builder<'_>, m: &quality::FaceMeasures, backdrop: Opti
     let pass = v <= max && teeth <= teeth_max;
     let text = if teeth > teeth_max {
         (
-            format!("露出牙齿（口内 {teeth:.0}% 为牙齿，最多 {teeth_max:.0}%）：请自然闭合嘴唇，不露牙齿"),
-            format!("teeth showing ({teeth:.0} % of the mouth, at most {teeth_max:.0} %): close the lips, no teeth"),
+            format!("露出牙齿（口内 {teeth:.1}% 为牙齿，最多 {teeth_max:.1}%）：请自然闭合嘴唇，不露牙齿"),
+            format!("teeth showing ({teeth:.1} % of the mouth, at most {teeth_max:.1} %): close the lips, no teeth"),
         )
     } else if !pass {
         (
@@ -870,8 +874,8 @@ fn student_checks(b: &mut Builder<'_>, m: &quality::FaceMeasures, backdrop: Opti
             ("向画面左侧", "towards the picture's left")
         };
         (
-            format!("头部{zh}转动 {v:.0}°（最多 {max:.0}°）：请面正对镜头，两耳都能看见"),
-            format!("head turned {en} by {v:.0}° (at most {max:.0}°): face the camera, both ears visible"),
+            format!("头部{zh}转动 {v:.1}°（最多 {max:.1}°）：请面正对镜头，两耳都能看见"),
+            format!("head turned {en} by {v:.1}° (at most {max:.1}°): face the camera, both ears visible"),
         )
     };
     b.push("head_yaw", Some(v), student_threshold("head_yaw", t), pass, v > max * 0.75, text);
@@ -883,8 +887,8 @@ fn student_checks(b: &mut Builder<'_>, m: &quality::FaceMeasures, backdrop: Opti
     } else {
         let (zh, en) = if m.pitch_deg > 0.0 { ("低头", "lowered") } else { ("抬头", "raised") };
         (
-            format!("{zh} {v:.0}°（最多 {max:.0}°）：请平视镜头后重拍"),
-            format!("head {en} by {v:.0}° (at most {max:.0}°): look straight into the lens and re-shoot"),
+            format!("{zh} {v:.1}°（最多 {max:.1}°）：请平视镜头后重拍"),
+            format!("head {en} by {v:.1}° (at most {max:.1}°): look straight into the lens and re-shoot"),
         )
     };
     b.push("head_pitch", Some(v), student_threshold("head_pitch", t), pass, v > max * 0.75, text);
@@ -895,8 +899,8 @@ fn student_checks(b: &mut Builder<'_>, m: &quality::FaceMeasures, backdrop: Opti
         (format!("面部光线均匀（{v:.0}%），合格"), format!("even light on the face ({v:.0} %): fine"))
     } else {
         (
-            format!("面部两侧光线不均（{v:.0}%，至少 {min:.0}%）：请调整灯光，避免阴阳脸"),
-            format!("uneven light on the face's halves ({v:.0} %, at least {min:.0} %): even out the lights"),
+            format!("面部两侧光线不均（{v:.1}%，至少 {min:.1}%）：请调整灯光，避免阴阳脸"),
+            format!("uneven light on the face's halves ({v:.1} %, at least {min:.1} %): even out the lights"),
         )
     };
     b.push(
@@ -915,13 +919,13 @@ fn student_checks(b: &mut Builder<'_>, m: &quality::FaceMeasures, backdrop: Opti
         (format!("面部无死黑或过曝（{v:.1}%），合格"), format!("no crushed or blown face pixels ({v:.1} %): fine"))
     } else if over >= under {
         (
-            format!("面部 {over:.0}% 过曝成白色（最多 {max:.0}%）：请减光或降低曝光"),
-            format!("{over:.0} % of the face blown to white (at most {max:.0} %): reduce the light or the exposure"),
+            format!("面部 {over:.1}% 过曝成白色（最多 {max:.1}%）：请减光或降低曝光"),
+            format!("{over:.1} % of the face blown to white (at most {max:.1} %): reduce the light or the exposure"),
         )
     } else {
         (
-            format!("面部 {under:.0}% 暗成死黑（最多 {max:.0}%）：请补光或提高曝光"),
-            format!("{under:.0} % of the face crushed to black (at most {max:.0} %): add light or raise the exposure"),
+            format!("面部 {under:.1}% 暗成死黑（最多 {max:.1}%）：请补光或提高曝光"),
+            format!("{under:.1} % of the face crushed to black (at most {max:.1} %): add light or raise the exposure"),
         )
     };
     b.push("exposure_clipping", Some(v), student_threshold("exposure_clipping", t), pass, v > max * 0.75, text);
@@ -932,8 +936,8 @@ fn student_checks(b: &mut Builder<'_>, m: &quality::FaceMeasures, backdrop: Opti
         (format!("眼部无反光（{v:.1}%），合格"), format!("no glare around the eyes ({v:.1} %): fine"))
     } else {
         (
-            format!("眼镜反光（眼部 {v:.0}% 为反光，最多 {max:.0}%）：请调整灯光角度或眼镜后重拍"),
-            format!("glare on glasses ({v:.0} % of the eye region, at most {max:.0} %): move the lights or tilt the glasses"),
+            format!("眼镜反光（眼部 {v:.1}% 为反光，最多 {max:.1}%）：请调整灯光角度或眼镜后重拍"),
+            format!("glare on glasses ({v:.1} % of the eye region, at most {max:.1} %): move the lights or tilt the glasses"),
         )
     };
     b.push("glasses_glare", Some(v), student_threshold("glasses_glare", t), pass, v > max * 0.75, text);
@@ -1000,6 +1004,8 @@ pub enum Hint {
     UnevenLight,
     Glare,
     ClothingLikeBackdrop,
+    /// Part of the face crushed to black or blown to white.
+    Clipping,
     Good,
 }
 
@@ -1026,6 +1032,7 @@ impl Hint {
             Hint::UnevenLight => ("光线不均", "uneven light"),
             Hint::Glare => ("眼镜反光", "glare on glasses"),
             Hint::ClothingLikeBackdrop => ("衣服颜色接近背景", "clothing too close to the backdrop"),
+            Hint::Clipping => ("面部过曝或死黑：请调整灯光", "part of the face blown out or black: adjust the light"),
             Hint::Good => ("位置合适", "framing good"),
         }
     }
@@ -1092,6 +1099,7 @@ pub fn student_hints(checks: &[Check]) -> Vec<Hint> {
             "illumination_uniformity" => Hint::UnevenLight,
             "glasses_glare" => Hint::Glare,
             "clothing_contrast" => Hint::ClothingLikeBackdrop,
+            "exposure_clipping" => Hint::Clipping,
             _ => continue,
         };
         if !hints.contains(&hint) {
@@ -1183,6 +1191,7 @@ mod tests {
                 Hint::MouthOpen,
                 Hint::NotFacing,
                 Hint::UnevenLight,
+                Hint::Clipping,
                 Hint::Glare,
                 Hint::ClothingLikeBackdrop
             ]

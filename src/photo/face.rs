@@ -305,8 +305,19 @@ impl FaceDetector {
         let holds = |x0: u32, y0: u32| {
             (x0 as f32..(x0 + side) as f32).contains(&cx) && (y0 as f32..(y0 + side) as f32).contains(&cy)
         };
-        let tiles = (0..=img.height().saturating_sub(side)).step_by(step).flat_map(|y0| {
-            (0..=img.width().saturating_sub(side)).step_by(step).filter(move |&x0| holds(x0, y0)).map(move |x0| View {
+        // The last tile of a row or column flush with the far edge, so the
+        // whole frame is covered.
+        let offsets = |len: u32| {
+            let last = len.saturating_sub(side);
+            let mut v: Vec<u32> = (0..=last).step_by(step).collect();
+            if v.last() != Some(&last) {
+                v.push(last);
+            }
+            v
+        };
+        let (xs, ys) = (offsets(img.width()), offsets(img.height()));
+        let tiles = ys.into_iter().flat_map(|y0| {
+            xs.clone().into_iter().filter(move |&x0| holds(x0, y0)).map(move |x0| View {
                 ox: x0 as f32,
                 oy: y0 as f32,
                 scale: side as f32 / INPUT as f32,

@@ -2,8 +2,9 @@
 //! frame a few times a second and says where the crop would go and what to
 //! fix (too small, too large, too high, too low, tilted; eyes closed, lips
 //! apart, not facing the camera, uneven light, glare, clothing like the
-//! backdrop). Never on the UI
-//! thread; frames that arrive meanwhile are skipped, never queued.
+//! backdrop). Never on the UI thread; frames that arrive meanwhile are
+//! skipped, never queued; it rests at least as long as it worked, so it
+//! takes at most half of one core however slow the machine.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,7 +43,7 @@ pub fn frame_framing(rgb: &image::RgbImage, thresholds: &Thresholds) -> Framing 
     // What the photo this frame would make fails of the student's checks
     // (eyes, lips, facing, light, glare, clothing): said before the shot.
     if face.is_some() {
-        if let Ok(checked) = super::checked_with_faces(rgb, &faces, thresholds) {
+        if let Ok(checked) = super::checked_with_crop(rgb, &faces, crop, thresholds) {
             let student = checks::student_hints(&checked.assessment.checks);
             if !student.is_empty() {
                 hints.retain(|h| *h != Hint::Good);
@@ -71,15 +72,25 @@ impl FramingWorker {
         let worker = Worker::spawn("framing", wake, move |out| {
             let mut last_seq = 0;
             while !out.stopping() {
+                let Some(frame) = slot.wait_newer(last_seq, Duration::from_millis(500)) else { continue };
+                last_seq = frame.number;
                 let started = Instant::now();
-                if let Some(frame) = slot.wait_newer(last_seq, Duration::from_millis(500)) {
-                    last_seq = frame.number;
-                    if !out.send(frame_framing(&frame.rgb, &thresholds)) {
-                        return;
-                    }
+                if !out.send(frame_framing(&frame.rgb, &thresholds)) {
+                    return;
                 }
-                let rest = Duration::from_millis(interval_ms).saturating_sub(started.elapsed());
-                std::thread::sleep(rest);
+                // At most half of one core: on a slow laptop the hints come
+                // less often rather than taking the UI's and the scanner's
+                // time. Rested in short steps, so a stop is seen at once.
+                let worked = started.elapsed();
+                let rest = Duration::from_millis(interval_ms).saturating_sub(worked).max(worked);
+                let until = Instant::now() + rest;
+                while !out.stopping() {
+                    let left = until.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    std::thread::sleep(left.min(Duration::from_millis(20)));
+                }
             }
         })?;
         Ok(FramingWorker { worker })

@@ -257,11 +257,22 @@ pub fn checked_with_faces(
     faces: &[checks::Face],
     thresholds: &checks::Thresholds,
 ) -> Result<CheckedPhoto, PhotoError> {
-    let main = checks::main_face(faces);
-    let crop = match main {
+    let crop = match checks::main_face(faces) {
         Some(f) => checks::place_crop(frame, f, thresholds).0,
         None => centred_crop(frame.width(), frame.height()),
     };
+    checked_with_crop(frame, faces, crop, thresholds)
+}
+
+/// [`checked_with_faces`] with the crop already placed (the live framing
+/// has placed it for its hints).
+pub fn checked_with_crop(
+    frame: &RgbImage,
+    faces: &[checks::Face],
+    crop: CropRect,
+    thresholds: &checks::Thresholds,
+) -> Result<CheckedPhoto, PhotoError> {
+    let main = checks::main_face(faces);
     let image = crop_to_deliverable(frame, crop)?;
     let scale = DELIVERABLE_WIDTH as f32 / crop.width as f32;
     let face = main.map(|f| f.mapped(&crop, scale));

@@ -31,7 +31,7 @@ pub struct FaceMeasures {
     pub pitch_deg: f32,
     /// Histogram intersection of the two face halves' luminance, 0–1 (1: the same light).
     pub illumination_uniformity: f32,
-    /// Share of face pixels crushed to black (luminance ≤ 25), 0–1.
+    /// Share of face pixels (brows down) crushed to black (luminance ≤ 25), 0–1.
     pub underexposed_share: f32,
     /// Share of face pixels blown to white (luminance ≥ 247), 0–1.
     pub overexposed_share: f32,
@@ -263,10 +263,16 @@ pub fn illumination_uniformity(img: &RgbImage, mesh: &Mesh) -> f32 {
     hist[0].iter().zip(&hist[1]).map(|(l, r)| (l / a).min(r / b)).sum()
 }
 
-/// Shares of face pixels at luminance ≤ 25 and ≥ 247 (OFIQ's ranges).
+/// Shares of face pixels at luminance ≤ 25 and ≥ 247 (OFIQ's ranges), in
+/// the face's outline from the brows down (black bangs over the forehead
+/// are hair, not a crushed face).
 fn clipping(img: &RgbImage, mesh: &Mesh) -> (f32, f32) {
     let (mut dark, mut bright, mut n) = (0u32, 0u32, 0u32);
+    let brow_y = mesh.xy(BRIDGE)[1] - 0.05 * face_height(mesh);
     for_each_inside(&face_polygon(mesh), img.width(), img.height(), |x, y| {
+        if (y as f32 + 0.5) < brow_y {
+            return;
+        }
         let l = luminance(img.get_pixel(x, y));
         dark += u32::from(l <= 25.0);
         bright += u32::from(l >= 247.0);

@@ -268,7 +268,7 @@ fn thresholds(ui: &mut egui::Ui, t: &mut crate::photo::checks::Thresholds, lang:
             ui,
             tr(lang, "衣服与背景色差下限", "Least clothing–backdrop colour distance"),
             &mut t.clothing_distance_min,
-            450.0,
+            441.0,
         );
     });
 }
