@@ -1148,6 +1148,17 @@ fn office_tasks_run_from_the_assistants_tab_through_file_dialogs() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(shows(&h, "核对单已生成"), "the last result stays");
+
+    // A desktop without the XDG portal: no dialog can open, and the window
+    // says so and names the command that does the same, instead of doing
+    // nothing as a cancel would.
+    chosen.push_error(gradcap::app::dialogs::PickError::NoPortal);
+    h.get_by_label("导入名单…").click();
+    step_until(&mut h, "the missing portal", |h| shows(h, "xdg-desktop-portal"));
+    // And the next dialog opens again.
+    chosen.push(dir.path().join("roster.csv"));
+    h.get_by_label("导入名单…").click();
+    step_until(&mut h, "the import after it", |h| shows(h, "名单已导入：0 新增"));
 }
 
 /// The export target and the print sheets' folder are picked in dialogs too.

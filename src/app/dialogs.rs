@@ -76,7 +76,72 @@ pub fn kind(pick: &Pick) -> PickKind {
 /// Shows a dialog and answers with the paths chosen (none: cancelled).
 /// Called on the dialog thread, never on the UI's.
 pub trait PathPicker: Send + Sync + std::fmt::Debug {
-    fn pick(&self, title: &str, kind: &PickKind) -> Vec<PathBuf>;
+    fn pick(&self, title: &str, kind: &PickKind) -> Result<Vec<PathBuf>, PickError>;
+}
+
+/// Why no dialog could be shown (as opposed to the user cancelling it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PickError {
+    #[error("no desktop session bus: file dialogs cannot be shown")]
+    NoSessionBus,
+    #[error("no XDG desktop portal with a file chooser: file dialogs cannot be shown")]
+    NoPortal,
+}
+
+impl crate::text::Bilingual for PickError {
+    fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        let cli = "命令行可做同样的事（gradcap roster import、register、sheet、prints、merge、keygen、decrypt）";
+        let cli_en =
+            "the command line does the same (gradcap roster import, register, sheet, prints, merge, keygen, decrypt)";
+        match self {
+            Self::NoSessionBus => Text::new(
+                format!("无法打开文件对话框：没有桌面会话总线（D-Bus）。请在桌面会话中运行；{cli}"),
+                format!("cannot open a file dialog: no desktop session bus (D-Bus); run in a desktop session, or {cli_en}"),
+            ),
+            Self::NoPortal => Text::new(
+                format!("无法打开文件对话框：本机没有 XDG 桌面门户（请安装 xdg-desktop-portal 和 xdg-desktop-portal-gtk）；{cli}"),
+                format!(
+                    "cannot open a file dialog: this machine has no XDG desktop portal (install xdg-desktop-portal and xdg-desktop-portal-gtk), or {cli_en}"
+                ),
+            ),
+        }
+    }
+}
+
+/// Whether a file dialog can be shown on this Linux desktop: a session bus
+/// (`DBUS_SESSION_BUS_ADDRESS`, or `bus` in `XDG_RUNTIME_DIR`) and, in one
+/// of the data folders, the portal's D-Bus service and a portal backend
+/// that offers a file chooser. Without them rfd's dialog returns nothing,
+/// which would look like a cancel.
+pub fn portal_status(session_bus: bool, data_dirs: &[PathBuf]) -> Result<(), PickError> {
+    if !session_bus {
+        return Err(PickError::NoSessionBus);
+    }
+    let service = data_dirs.iter().any(|d| d.join("dbus-1/services/org.freedesktop.portal.Desktop.service").is_file());
+    let chooser = data_dirs.iter().any(|d| {
+        std::fs::read_dir(d.join("xdg-desktop-portal/portals")).into_iter().flatten().flatten().any(|e| {
+            e.path().extension().is_some_and(|x| x == "portal")
+                && std::fs::read_to_string(e.path())
+                    .is_ok_and(|t| t.contains("org.freedesktop.impl.portal.FileChooser"))
+        })
+    });
+    if service && chooser {
+        Ok(())
+    } else {
+        Err(PickError::NoPortal)
+    }
+}
+
+/// [`portal_status`] of this session, from its environment.
+#[cfg(target_os = "linux")]
+fn this_desktop() -> Result<(), PickError> {
+    let bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+        || std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).join("bus").exists());
+    let dirs = std::env::var("XDG_DATA_DIRS").ok().filter(|v| !v.is_empty());
+    let dirs: Vec<PathBuf> =
+        dirs.as_deref().unwrap_or("/usr/local/share:/usr/share").split(':').map(PathBuf::from).collect();
+    portal_status(bus, &dirs)
 }
 
 /// The system's dialogs.
@@ -84,14 +149,16 @@ pub trait PathPicker: Send + Sync + std::fmt::Debug {
 pub struct NativeDialogs;
 
 impl PathPicker for NativeDialogs {
-    fn pick(&self, title: &str, kind: &PickKind) -> Vec<PathBuf> {
+    fn pick(&self, title: &str, kind: &PickKind) -> Result<Vec<PathBuf>, PickError> {
+        #[cfg(target_os = "linux")]
+        this_desktop()?;
         let dialog = rfd::FileDialog::new().set_title(title);
-        match kind {
+        Ok(match kind {
             PickKind::OpenFile { extensions } => dialog.add_filter("", extensions).pick_file().into_iter().collect(),
             PickKind::SaveFile { name } => dialog.set_file_name(name).save_file().into_iter().collect(),
             PickKind::Folder => dialog.pick_folder().into_iter().collect(),
             PickKind::Folders => dialog.pick_folders().unwrap_or_default(),
-        }
+        })
     }
 }
 
@@ -99,7 +166,7 @@ impl PathPicker for NativeDialogs {
 /// by a chosen path). Empty: cancelled.
 #[derive(Debug, Default)]
 pub struct ChosenPaths {
-    paths: Mutex<VecDeque<Vec<PathBuf>>>,
+    paths: Mutex<VecDeque<Result<Vec<PathBuf>, PickError>>>,
     asked: Mutex<Vec<(String, PickKind)>>,
 }
 
@@ -112,7 +179,14 @@ impl ChosenPaths {
     /// The next answer: several paths (folders picked together).
     pub fn push_many(&self, paths: Vec<PathBuf>) {
         if let Ok(mut answers) = self.paths.lock() {
-            answers.push_back(paths);
+            answers.push_back(Ok(paths));
+        }
+    }
+
+    /// The next dialog cannot be shown at all.
+    pub fn push_error(&self, e: PickError) {
+        if let Ok(mut answers) = self.paths.lock() {
+            answers.push_back(Err(e));
         }
     }
 
@@ -123,19 +197,19 @@ impl ChosenPaths {
 }
 
 impl PathPicker for ChosenPaths {
-    fn pick(&self, title: &str, kind: &PickKind) -> Vec<PathBuf> {
+    fn pick(&self, title: &str, kind: &PickKind) -> Result<Vec<PathBuf>, PickError> {
         if let Ok(mut asked) = self.asked.lock() {
             asked.push((title.to_string(), kind.clone()));
         }
-        self.paths.lock().ok().and_then(|mut p| p.pop_front()).unwrap_or_default()
+        self.paths.lock().ok().and_then(|mut p| p.pop_front()).unwrap_or(Ok(Vec::new()))
     }
 }
 
 /// The dialog that is open, if one is, and the answers coming back.
 pub struct Dialogs {
     picker: Arc<dyn PathPicker>,
-    answers_tx: Sender<(Pick, Vec<PathBuf>)>,
-    answers: Receiver<(Pick, Vec<PathBuf>)>,
+    answers_tx: Sender<(Pick, Result<Vec<PathBuf>, PickError>)>,
+    answers: Receiver<(Pick, Result<Vec<PathBuf>, PickError>)>,
     open: Option<Pick>,
     wake: Arc<dyn Fn() + Send + Sync>,
 }
@@ -173,10 +247,45 @@ impl Dialogs {
     }
 
     /// The answer of the dialog that closed, if one did: the pick and the
-    /// paths (none: cancelled).
-    pub fn poll(&mut self) -> Option<(Pick, Vec<PathBuf>)> {
+    /// paths (none: cancelled), or why no dialog could be shown.
+    pub fn poll(&mut self) -> Option<(Pick, Result<Vec<PathBuf>, PickError>)> {
         let answer = self.answers.try_recv().ok()?;
         self.open = None;
         Some(answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dialog_needs_a_session_bus_the_portal_and_a_file_chooser() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_path_buf();
+        assert_eq!(portal_status(false, std::slice::from_ref(&data)), Err(PickError::NoSessionBus));
+        assert_eq!(portal_status(true, std::slice::from_ref(&data)), Err(PickError::NoPortal));
+        std::fs::create_dir_all(data.join("dbus-1/services")).unwrap();
+        std::fs::write(data.join("dbus-1/services/org.freedesktop.portal.Desktop.service"), "[D-BUS Service]\n")
+            .unwrap();
+        // The portal alone, with a backend that has no file chooser: still none.
+        std::fs::create_dir_all(data.join("xdg-desktop-portal/portals")).unwrap();
+        std::fs::write(
+            data.join("xdg-desktop-portal/portals/wlr.portal"),
+            "Interfaces=org.freedesktop.impl.portal.Screenshot;\n",
+        )
+        .unwrap();
+        assert_eq!(portal_status(true, std::slice::from_ref(&data)), Err(PickError::NoPortal));
+        std::fs::write(
+            data.join("xdg-desktop-portal/portals/gtk.portal"),
+            "[portal]\nInterfaces=org.freedesktop.impl.portal.FileChooser;org.freedesktop.impl.portal.AppChooser;\n",
+        )
+        .unwrap();
+        // Found in any of the data folders.
+        let other = dir.path().join("elsewhere");
+        assert_eq!(portal_status(true, &[other, data]), Ok(()));
+        use crate::text::Bilingual as _;
+        let text = PickError::NoPortal.text();
+        assert!(text.zh.contains("xdg-desktop-portal") && text.en.contains("gradcap roster import"), "{text:?}");
     }
 }

@@ -11,7 +11,12 @@ impl GradcapApp {
     /// 2. (with the tasks) Dialogs: the paths the open one gave back, as a command.
     pub(super) fn poll_dialogs(&mut self) -> Vec<Command> {
         match self.dialogs.poll() {
-            Some((pick, paths)) if !paths.is_empty() => vec![Command::Picked(pick, paths)],
+            Some((pick, Ok(paths))) if !paths.is_empty() => vec![Command::Picked(pick, paths)],
+            // No dialog could be shown: say why and what else does the job.
+            Some((_, Err(e))) => {
+                self.fail(&e);
+                Vec::new()
+            }
             // Cancelled: nothing happens.
             _ => Vec::new(),
         }
