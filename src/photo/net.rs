@@ -102,6 +102,10 @@ pub struct Net {
     constants: Vec<Option<Tensor>>,
     /// Convolution weights transposed to `[kh][kw][in][out]` for the inner loop.
     conv_weights: Vec<Option<Vec<f32>>>,
+    /// For each tensor, the last operator that reads it (`usize::MAX` for
+    /// the graph's outputs): a run drops each activation after its last
+    /// reader, so only the live ones are in memory.
+    last_use: Vec<usize>,
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
@@ -157,7 +161,20 @@ impl Net {
             }
             conv_weights[idx] = Some(t);
         }
-        let net = Net { header, constants, conv_weights };
+        let mut last_use = vec![0usize; header.tensors.len()];
+        for (i, op) in header.ops.iter().enumerate() {
+            for t in op.inputs.iter().filter_map(|&t| usize::try_from(t).ok()) {
+                if let Some(slot) = last_use.get_mut(t) {
+                    *slot = i;
+                }
+            }
+        }
+        for &t in &header.outputs {
+            if let Some(slot) = last_use.get_mut(t) {
+                *slot = usize::MAX;
+            }
+        }
+        let net = Net { header, constants, conv_weights, last_use };
         for op in &net.header.ops {
             if ![
                 "conv_2d",
@@ -198,10 +215,17 @@ impl Net {
             return Err(NetError::Run(format!("input of {} values for shape {shape:?}", input.len())));
         }
         values[first] = Some(Tensor { shape, data: input.to_vec() });
-        for op in &self.header.ops {
+        for (i, op) in self.header.ops.iter().enumerate() {
             let out = self.apply(op, &values)?;
             let idx = *op.outputs.first().ok_or_else(|| NetError::Format("operator without output".into()))?;
             values[idx] = Some(out);
+            for t in op.inputs.iter().filter_map(|&t| usize::try_from(t).ok()) {
+                if self.last_use.get(t) == Some(&i) {
+                    if let Some(v) = values.get_mut(t) {
+                        *v = None;
+                    }
+                }
+            }
         }
         self.header
             .outputs
@@ -487,6 +511,20 @@ mod tests {
         assert_eq!(prelu(&x, &alpha).map(|t| t.data).ok(), Some(vec![1.0, -0.5, -2.0, 3.0]));
         let wrong = Tensor { shape: vec![3], data: vec![0.0; 3] };
         assert!(prelu(&x, &wrong).is_err());
+    }
+
+    #[test]
+    fn activations_are_dropped_after_their_last_reader_not_before() {
+        // x → relu → r; r + x → out: x is read by both operators.
+        let header = r#"{"inputs":[0],"outputs":[2],"tensors":[{"shape":[1,1,1,2],"offset":null},
+            {"shape":[1,1,1,2],"offset":null},{"shape":[1,1,1,2],"offset":null}],
+            "ops":[{"op":"relu","inputs":[0],"outputs":[1]},{"op":"add","inputs":[1,0],"outputs":[2]}]}"#;
+        let mut bytes = b"GCNN".to_vec();
+        bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        let net = Net::from_bytes(&bytes).unwrap();
+        assert_eq!(net.last_use, [1, 1, usize::MAX]);
+        assert_eq!(net.run(&[-1.0, 2.0]).unwrap(), [vec![-1.0, 4.0]]);
     }
 
     #[test]
