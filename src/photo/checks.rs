@@ -133,7 +133,7 @@ impl Default for Thresholds {
             background_distance_max: 60.0,
             background_spread_max: 18.0,
             amber_margin: 0.1,
-            eyes_open_min_pct: 6.0,
+            eyes_open_min_pct: 7.0,
             mouth_open_max_pct: 3.0,
             teeth_max_pct: 15.0,
             head_yaw_max_deg: 10.0,
@@ -600,8 +600,8 @@ pub fn assess_with_mesh(
         face.map(|f| f.eye_mid()[1]),
         t.eye_height_px,
         ("眼睛距上边", "eyes from the top"),
-        ("偏高，请降低相机或让学生坐低", "too high: lower the camera or the student"),
-        ("偏低，请升高相机或让学生坐直", "too low: raise the camera or have the student sit up"),
+        ("偏高，请升高相机或让学生坐低", "too high: raise the camera or have the student sit lower"),
+        ("偏低，请降低相机或让学生坐直", "too low: lower the camera or have the student sit up"),
     );
     b.range(
         "face_width",
@@ -642,8 +642,8 @@ pub fn assess_with_mesh(
         top,
         t.head_top_px,
         ("头顶距上边", "top of the head from the top"),
-        ("头顶太靠上，请降低相机", "head too close to the top: lower the camera"),
-        ("头顶留白太多，请升高相机或靠近", "too much space above the head: raise the camera or move closer"),
+        ("头顶太靠上，请升高相机", "head too close to the top: raise the camera"),
+        ("头顶留白太多，请降低相机或靠近", "too much space above the head: lower the camera or move closer"),
     );
     // Without the head's outline against the backdrop the value is an
     // estimate from the eyes: a pass is shown amber, to be checked by eye.
@@ -673,8 +673,8 @@ pub fn assess_with_mesh(
         (format!("清晰度 {sharp:.0}，合格"), format!("sharpness {sharp:.0}: fine"))
     } else {
         (
-            format!("照片模糊（清晰度 {sharp:.0}，至少 {min:.0}），请对焦、保持不动后重拍"),
-            format!("blurred (sharpness {sharp:.0}, at least {min:.0}): focus, hold still and re-shoot"),
+            format!("照片模糊（清晰度 {sharp:.1}，至少 {min:.1}），请对焦、保持不动后重拍"),
+            format!("blurred (sharpness {sharp:.1}, at least {min:.1}): focus, hold still and re-shoot"),
         )
     };
     b.push("sharpness", Some(sharp), json!(min), pass, sharp < min * 1.25, (zh, en));
@@ -1016,15 +1016,15 @@ impl Hint {
             Hint::SeveralFaces => ("画面中不止一人", "more than one face"),
             Hint::TooSmall => ("脸太小：请靠近", "face too small: move closer"),
             Hint::TooLarge => ("脸太大：请后退", "face too large: step back"),
-            Hint::TooHigh => ("脸太靠上：请降低相机", "face too high: lower the camera"),
-            Hint::TooLow => ("脸太靠下：请升高相机", "face too low: raise the camera"),
+            Hint::TooHigh => ("脸太靠上：请升高相机", "face too high: raise the camera"),
+            Hint::TooLow => ("脸太靠下：请降低相机", "face too low: lower the camera"),
             Hint::OffCentre => ("脸不在中间", "face off centre"),
             Hint::Tilted => ("头部倾斜：请摆正", "head tilted: straighten it"),
             Hint::HeadCut => {
-                ("头顶太靠上：请降低相机或后退", "head too close to the top: lower the camera or step back")
+                ("头顶太靠上：请升高相机或后退", "head too close to the top: raise the camera or step back")
             }
             Hint::SpaceAbove => {
-                ("头顶留白太多：请升高相机或靠近", "too much space above the head: raise the camera or move closer")
+                ("头顶留白太多：请降低相机或靠近", "too much space above the head: lower the camera or move closer")
             }
             Hint::EyesClosed => ("请睁眼", "open your eyes"),
             Hint::MouthOpen => ("请闭合嘴唇", "close your lips"),

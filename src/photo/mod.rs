@@ -315,6 +315,8 @@ pub fn make_checked(
 pub enum PhotoFileError {
     #[error("图像无法读取 / cannot read the image: {0}")]
     Read(String),
+    #[error("文件为空（0 字节）/ the file is empty (0 bytes)")]
+    Empty,
     #[error(transparent)]
     Photo(#[from] PhotoError),
     #[error("写入 / writing {path}: {reason}")]
@@ -325,7 +327,10 @@ impl crate::text::Bilingual for PhotoFileError {
     fn text(&self) -> crate::text::Text {
         use crate::text::Text;
         match self {
-            Self::Read(reason) => Text::new("图像无法读取", format!("cannot read the image: {reason}")),
+            Self::Read(reason) => {
+                Text::new(format!("图像无法读取：{reason}"), format!("cannot read the image: {reason}"))
+            }
+            Self::Empty => Text::new("文件为空（0 字节）", "the file is empty (0 bytes)"),
             Self::Photo(e) => e.text(),
             Self::Write { path, reason } => {
                 Text::new(format!("写入 {path} 失败：{reason}"), format!("writing {path}: {reason}"))
@@ -347,6 +352,9 @@ pub struct CheckedFile {
 /// (a phone photo stored sideways is turned upright before anything else).
 pub fn read_upright(file: &std::path::Path) -> Result<RgbImage, PhotoFileError> {
     use image::ImageDecoder as _;
+    if std::fs::metadata(file).is_ok_and(|m| m.len() == 0) {
+        return Err(PhotoFileError::Empty);
+    }
     let read = |e: image::ImageError| PhotoFileError::Read(e.to_string());
     let reader = image::ImageReader::open(file).map_err(|e| PhotoFileError::Read(e.to_string()))?;
     let reader = reader.with_guessed_format().map_err(|e| PhotoFileError::Read(e.to_string()))?;
@@ -387,18 +395,33 @@ impl CheckedFile {
     /// The same for people: a line for the photo, then one per check.
     pub fn lines(&self, file: &std::path::Path) -> Vec<String> {
         let a = &self.checked.assessment;
+        let level = match a.level() {
+            checks::Level::Green => "green",
+            checks::Level::Amber => "amber",
+            checks::Level::Red => "red",
+        };
+        let size = match self.deliverable.fit {
+            SizeFit::InRange => "",
+            SizeFit::BelowMin => ", 小于大小范围 / below the size range",
+            SizeFit::AboveMax => ", 大于大小范围 / above the size range",
+        };
         let head = format!(
-            "{} → {} ({:?}, {} bytes)",
+            "{} → {} ({level}, {} bytes{size})",
             file.display(),
             self.path.display(),
-            a.level(),
             self.deliverable.jpeg.len()
         );
+        // A passing value near its limit shows "near" (amber), as in the window.
+        let status = |c: &checks::Check| match (c.pass, c.level) {
+            (false, _) => "FAIL",
+            (true, checks::Level::Amber) => "near",
+            (true, _) => "ok",
+        };
         std::iter::once(head)
             .chain(
                 a.checks
                     .iter()
-                    .map(|c| format!("  {:<22} {:>5}  {}", c.name, if c.pass { "ok" } else { "FAIL" }, c.message_zh)),
+                    .map(|c| format!("  {:<24} {:>4}  {} / {}", c.name, status(c), c.message_zh, c.message_en)),
             )
             .collect()
     }

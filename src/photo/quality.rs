@@ -73,9 +73,9 @@ pub fn lid_gap(mesh: &Mesh) -> f32 {
 }
 
 /// Per eye, the opening the pixels show: in the columns over the middle of
-/// the eye (where the iris is), the number of dark pixels (iris, pupil)
-/// within ±15 % of the inter-eye distance of the eye's centre, the median
-/// over those columns, over the inter-eye distance. Dark is nearer the
+/// the eye (where the iris is), the longest run of dark pixels (iris,
+/// pupil; gaps of a catchlight bridged) within ±15 % of the inter-eye distance of the eye's
+/// centre, the median over those columns, over the inter-eye distance. Dark is nearer the
 /// window's darkest than the skin under the eye, so a bright or a dark
 /// picture reads alike. A closed eye shows only its lash line; skin over
 /// the eye shows nothing (nothing much darker than the skin: 0).
@@ -114,9 +114,34 @@ pub fn visible_opening(img: &RgbImage, mesh: &Mesh, eye: &[usize]) -> f32 {
         return 0.0;
     }
     let dark = (darkest + skin) / 2.0;
-    let mut counts: Vec<usize> = window.iter().map(|col| col.iter().filter(|&&v| v < dark).count()).collect();
-    counts.sort_unstable();
-    counts[counts.len() / 2] as f32 / iod
+    // The longest dark run per column, across gaps of up to 3 % of the
+    // inter-eye distance (a catchlight in the iris): the iris is one run;
+    // the creases of a closed lid are thin lines with skin between them,
+    // however many there are.
+    let bridge = (iod * 0.03).max(2.0) as usize;
+    let run = |col: &Vec<f32>| {
+        let (mut best, mut start, mut last) = (0usize, None::<usize>, 0usize);
+        for (i, &v) in col.iter().enumerate() {
+            if v >= dark {
+                continue;
+            }
+            match start {
+                Some(s) if i - last <= bridge + 1 => {
+                    last = i;
+                    best = best.max(i - s + 1);
+                }
+                _ => {
+                    start = Some(i);
+                    last = i;
+                    best = best.max(1);
+                }
+            }
+        }
+        best
+    };
+    let mut runs: Vec<usize> = window.iter().map(run).collect();
+    runs.sort_unstable();
+    runs[runs.len() / 2] as f32 / iod
 }
 
 /// The eye opening: the smaller eye's, as the lids of the mesh and the
