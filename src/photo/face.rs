@@ -323,8 +323,14 @@ impl FaceDetector {
                 scale: side as f32 / INPUT as f32,
             })
         });
+        // As MediaPipe reads it: plain bilinear, black outside, in [-1, 1].
+        let input = |view: View| {
+            sample_bilinear(img, INPUT, Border::Black, (1.0 / 127.5, -1.0), |u, v| {
+                [view.ox + u as f32 * view.scale, view.oy + v as f32 * view.scale]
+            })
+        };
         for view in std::iter::once(whole).chain(tiles) {
-            let raws = self.decode(&self.net.run(&sample_view_bilinear(img, view))?, view)?;
+            let raws = self.decode(&self.net.run(&input(view))?, view)?;
             let best = weighted_nms(raws, self.config.iou_threshold)
                 .into_iter()
                 .map(|r| (iou(&r.bbox, &face.bbox), r))
@@ -466,34 +472,51 @@ fn sample_view(img: &RgbImage, view: View) -> Vec<f32> {
     out
 }
 
-/// Fill the 128×128×3 input in [-1, 1] as MediaPipe does: input pixel u
-/// reads the image at `ox + u · scale` (pixel centres on whole numbers),
-/// bilinearly, black outside the image.
-fn sample_view_bilinear(img: &RgbImage, view: View) -> Vec<f32> {
-    let (w, h) = (img.width() as i64, img.height() as i64);
+/// What a network input reads outside the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Border {
+    /// Black (the detector's letterbox).
+    Black,
+    /// The edge pixels repeated (the mesh's region).
+    Edge,
+}
+
+/// A `size`×`size`×3 network input read from `img` as MediaPipe's warps
+/// read it: input pixel (u, v) reads the image at `at(u, v)` (pixel centres
+/// on whole numbers), bilinearly, and each channel value x becomes
+/// `x · scale + offset`.
+pub(super) fn sample_bilinear(
+    img: &RgbImage,
+    size: usize,
+    border: Border,
+    (scale, offset): (f32, f32),
+    at: impl Fn(usize, usize) -> [f32; 2],
+) -> Vec<f32> {
+    let (w, h) = (i64::from(img.width()), i64::from(img.height()));
     let raw = img.as_raw();
-    let at = |x: i64, y: i64, c: usize| -> f32 {
-        if x < 0 || y < 0 || x >= w || y >= h {
-            0.0
-        } else {
-            f32::from(raw[((y * w + x) * 3) as usize + c])
+    let px = |x: i64, y: i64, c: usize| -> f32 {
+        let inside = (0..w).contains(&x) && (0..h).contains(&y);
+        match border {
+            Border::Black if !inside => 0.0,
+            _ => f32::from(raw[((y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) * 3) as usize + c]),
         }
     };
-    let mut out = vec![-1.0f32; INPUT * INPUT * 3];
-    for v in 0..INPUT {
-        let sy = view.oy + v as f32 * view.scale;
-        for u in 0..INPUT {
-            let sx = view.ox + u as f32 * view.scale;
-            if sx <= -1.0 || sy <= -1.0 || sx >= w as f32 || sy >= h as f32 {
-                continue;
-            }
+    let mut out = vec![0f32; size * size * 3];
+    if w == 0 || h == 0 {
+        return out;
+    }
+    for v in 0..size {
+        for u in 0..size {
+            let [sx, sy] = at(u, v);
+            // Far outside: as the nearest edge, or black (and no index overflows).
+            let (sx, sy) = (sx.clamp(-2.0, w as f32 + 1.0), sy.clamp(-2.0, h as f32 + 1.0));
             let (x0, y0) = (sx.floor() as i64, sy.floor() as i64);
             let (ax, ay) = (sx - x0 as f32, sy - y0 as f32);
-            let o = (v * INPUT + u) * 3;
+            let o = (v * size + u) * 3;
             for c in 0..3 {
-                let top = at(x0, y0, c) * (1.0 - ax) + at(x0 + 1, y0, c) * ax;
-                let bottom = at(x0, y0 + 1, c) * (1.0 - ax) + at(x0 + 1, y0 + 1, c) * ax;
-                out[o + c] = (top * (1.0 - ay) + bottom * ay) / 127.5 - 1.0;
+                let top = px(x0, y0, c) * (1.0 - ax) + px(x0 + 1, y0, c) * ax;
+                let bottom = px(x0, y0 + 1, c) * (1.0 - ax) + px(x0 + 1, y0 + 1, c) * ax;
+                out[o + c] = (top * (1.0 - ay) + bottom * ay) * scale + offset;
             }
         }
     }

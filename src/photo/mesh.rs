@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use image::RgbImage;
 
 use super::checks::Face;
-use super::face::FaceError;
+use super::face::{sample_bilinear, Border, FaceError};
 use super::net::Net;
 use super::CropRect;
 
@@ -214,33 +214,12 @@ impl MeshModel {
     }
 }
 
-/// The 192×192×3 input: each tensor pixel mapped into the region, sampled
-/// bilinearly, edge pixels repeated outside the image, RGB in 0–1.
+/// The 192×192×3 input as MediaPipe's OpenCV warp makes it: the region's
+/// corners onto the tensor's, tensor pixel u at u / 192 of the way across,
+/// edge pixels repeated outside the image, RGB in 0–1.
 fn sample_roi(img: &RgbImage, roi: &Roi) -> Vec<f32> {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let raw = img.as_raw();
-    let at = |x: usize, y: usize, c: usize| f32::from(raw[(y * w + x) * 3 + c]);
-    let mut out = vec![0f32; INPUT * INPUT * 3];
     let n = INPUT as f32;
-    for v in 0..INPUT {
-        for u in 0..INPUT {
-            // As MediaPipe's OpenCV warp: the region's corners onto the
-            // tensor's, tensor pixel u at u / 192 of the way across, read
-            // with pixel centres on whole numbers.
-            let [sx, sy] = roi.point(u as f32 / n, v as f32 / n);
-            let (fx, fy) = (sx.clamp(0.0, (w - 1) as f32), sy.clamp(0.0, (h - 1) as f32));
-            let (x0, y0) = (fx.floor() as usize, fy.floor() as usize);
-            let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-            let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
-            let o = (v * INPUT + u) * 3;
-            for c in 0..3 {
-                let top = at(x0, y0, c) * (1.0 - ax) + at(x1, y0, c) * ax;
-                let bottom = at(x0, y1, c) * (1.0 - ax) + at(x1, y1, c) * ax;
-                out[o + c] = (top * (1.0 - ay) + bottom * ay) / 255.0;
-            }
-        }
-    }
-    out
+    sample_bilinear(img, INPUT, Border::Edge, (1.0 / 255.0, 0.0), |u, v| roi.point(u as f32 / n, v as f32 / n))
 }
 
 #[cfg(test)]
