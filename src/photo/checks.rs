@@ -511,6 +511,18 @@ impl Builder<'_> {
         });
     }
 
+    /// A student's check with one limit: `value` at most `limit` (`Most`) or
+    /// at least (`Least`), amber within a quarter of the limit; `fine` is
+    /// said when it passes, `wrong` when it does not.
+    fn limit(&mut self, name: &str, value: f32, limit: (Limit, f32), fine: (String, String), wrong: (String, String)) {
+        let (pass, amber) = match limit {
+            (Limit::Most, max) => (value <= max, value > max * 0.75),
+            (Limit::Least, min) => (value >= min, value < min * 1.25),
+        };
+        let threshold = student_threshold(name, self.t);
+        self.push(name, Some(value), threshold, pass, amber, if pass { fine } else { wrong });
+    }
+
     /// A value that must lie in `[lo, hi]`; `low`/`high` say what is wrong.
     fn range(
         &mut self,
@@ -769,34 +781,22 @@ pub fn assess_with_mesh(
         }
     }
     let backdrop_rgb = backdrop.map(|(mean, _)| mean);
-    match (face, mesh) {
-        (Some(_), Some(mesh)) => student_checks(&mut b, &quality::measure(img, mesh), backdrop_rgb),
-        (Some(_), None) => {
-            for name in STUDENT_CHECKS {
-                b.push(
-                    name,
-                    None,
-                    student_threshold(name, t),
-                    true,
-                    true,
-                    (
-                        "未能测量（找不到面部关键点），请目视确认".into(),
-                        "not measured (the face's landmarks were not found): check by eye".into(),
-                    ),
-                );
-            }
-        }
-        (None, _) => {
-            for name in STUDENT_CHECKS {
-                b.push(
-                    name,
-                    None,
-                    student_threshold(name, t),
-                    false,
-                    false,
-                    ("未找到人脸，无法测量".into(), "no face found to measure".into()),
-                );
-            }
+    if let (Some(_), Some(mesh)) = (face, mesh) {
+        student_checks(&mut b, &quality::measure(img, mesh), backdrop_rgb);
+    } else {
+        // Not measured: with a face but no mesh, a pass shown amber (check
+        // by eye); without a face, failed like the face's other checks.
+        let pass = face.is_some();
+        let (zh, en) = if pass {
+            (
+                "未能测量（找不到面部关键点），请目视确认",
+                "not measured (the face's landmarks were not found): check by eye",
+            )
+        } else {
+            ("未找到人脸，无法测量", "no face found to measure")
+        };
+        for name in STUDENT_CHECKS {
+            b.push(name, None, student_threshold(name, t), pass, pass, (zh.into(), en.into()));
         }
     }
     Assessment { face: face.copied(), auto_crop, checks: b.checks, backdrop_rgb, crop: None }
@@ -817,6 +817,15 @@ fn student_threshold(name: &str, t: &Thresholds) -> Value {
     }
 }
 
+/// Which side of a student check's limit passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    /// The value may be at most the limit.
+    Most,
+    /// The value must be at least the limit.
+    Least,
+}
+
 /// Blue through green, as the notices name the shirts to avoid: hue
 /// 90°–270°, clearly coloured and not dark (a navy suit passes).
 fn blue_or_green(rgb: [f32; 3]) -> bool {
@@ -829,20 +838,19 @@ fn student_checks(b: &mut Builder<'_>, m: &quality::FaceMeasures, backdrop: Opti
     let t = b.t;
     let pct = |v: f32| v * 100.0;
 
-    let v = pct(m.eye_opening);
-    let min = t.eyes_open_min_pct;
-    let pass = v >= min;
-    let text = if pass {
-        (format!("双眼睁开（开度 {v:.0}%），合格"), format!("eyes open (opening {v:.0} %): fine"))
-    } else {
+    let (v, min) = (pct(m.eye_opening), t.eyes_open_min_pct);
+    b.limit(
+        "eyes_open",
+        v,
+        (Limit::Least, min),
+        (format!("双眼睁开（开度 {v:.0}%），合格"), format!("eyes open (opening {v:.0} %): fine")),
         (
             format!("眼睛闭合、半闭或看不清（开度 {v:.1}%，至少 {min:.1}%）：请自然睁眼后重拍"),
             format!(
                 "eyes closed, half closed or not clearly seen (opening {v:.1} %, at least {min:.1} %): open the eyes and re-shoot"
             ),
-        )
-    };
-    b.push("eyes_open", Some(v), student_threshold("eyes_open", t), pass, v < min * 1.25, text);
+        ),
+    );
 
     let (v, teeth) = (pct(m.mouth_opening), pct(m.teeth_share));
     let (max, teeth_max) = (t.mouth_open_max_pct, t.teeth_max_pct);
@@ -864,60 +872,50 @@ fn student_checks(b: &mut Builder<'_>, m: &quality::FaceMeasures, backdrop: Opti
     b.push("mouth_closed", Some(v), student_threshold("mouth_closed", t), pass, amber, text);
 
     let (v, max) = (m.yaw_deg.abs(), t.head_yaw_max_deg);
-    let pass = v <= max;
-    let text = if pass {
-        (format!("面部正对镜头（左右 {v:.0}°），合格"), format!("facing the camera (turned {v:.0}°): fine"))
+    let (zh, en) = if m.yaw_deg > 0.0 {
+        ("向画面右侧", "towards the picture's right")
     } else {
-        let (zh, en) = if m.yaw_deg > 0.0 {
-            ("向画面右侧", "towards the picture's right")
-        } else {
-            ("向画面左侧", "towards the picture's left")
-        };
+        ("向画面左侧", "towards the picture's left")
+    };
+    b.limit(
+        "head_yaw",
+        v,
+        (Limit::Most, max),
+        (format!("面部正对镜头（左右 {v:.0}°），合格"), format!("facing the camera (turned {v:.0}°): fine")),
         (
             format!("头部{zh}转动 {v:.1}°（最多 {max:.1}°）：请面正对镜头，两耳都能看见"),
             format!("head turned {en} by {v:.1}° (at most {max:.1}°): face the camera, both ears visible"),
-        )
-    };
-    b.push("head_yaw", Some(v), student_threshold("head_yaw", t), pass, v > max * 0.75, text);
+        ),
+    );
 
     let (v, max) = (m.pitch_deg.abs(), t.head_pitch_max_deg);
-    let pass = v <= max;
-    let text = if pass {
-        (format!("头部不抬不低（{v:.0}°），合格"), format!("head level ({v:.0}°): fine"))
-    } else {
-        let (zh, en) = if m.pitch_deg > 0.0 { ("低头", "lowered") } else { ("抬头", "raised") };
+    let (zh, en) = if m.pitch_deg > 0.0 { ("低头", "lowered") } else { ("抬头", "raised") };
+    b.limit(
+        "head_pitch",
+        v,
+        (Limit::Most, max),
+        (format!("头部不抬不低（{v:.0}°），合格"), format!("head level ({v:.0}°): fine")),
         (
             format!("{zh} {v:.1}°（最多 {max:.1}°）：请平视镜头后重拍"),
             format!("head {en} by {v:.1}° (at most {max:.1}°): look straight into the lens and re-shoot"),
-        )
-    };
-    b.push("head_pitch", Some(v), student_threshold("head_pitch", t), pass, v > max * 0.75, text);
+        ),
+    );
 
     let (v, min) = (pct(m.illumination_uniformity), t.illumination_uniformity_min_pct);
-    let pass = v >= min;
-    let text = if pass {
-        (format!("面部光线均匀（{v:.0}%），合格"), format!("even light on the face ({v:.0} %): fine"))
-    } else {
+    b.limit(
+        "illumination_uniformity",
+        v,
+        (Limit::Least, min),
+        (format!("面部光线均匀（{v:.0}%），合格"), format!("even light on the face ({v:.0} %): fine")),
         (
             format!("面部两侧光线不均（{v:.1}%，至少 {min:.1}%）：请调整灯光，避免阴阳脸"),
             format!("uneven light on the face's halves ({v:.1} %, at least {min:.1} %): even out the lights"),
-        )
-    };
-    b.push(
-        "illumination_uniformity",
-        Some(v),
-        student_threshold("illumination_uniformity", t),
-        pass,
-        v < min * 1.25,
-        text,
+        ),
     );
 
     let (under, over) = (pct(m.underexposed_share), pct(m.overexposed_share));
     let (v, max) = (under.max(over), t.exposure_clipping_max_pct);
-    let pass = v <= max;
-    let text = if pass {
-        (format!("面部无死黑或过曝（{v:.1}%），合格"), format!("no crushed or blown face pixels ({v:.1} %): fine"))
-    } else if over >= under {
+    let wrong = if over >= under {
         (
             format!("面部 {over:.1}% 过曝成白色（最多 {max:.1}%）：请减光或降低曝光"),
             format!("{over:.1} % of the face blown to white (at most {max:.1} %): reduce the light or the exposure"),
@@ -928,19 +926,25 @@ fn student_checks(b: &mut Builder<'_>, m: &quality::FaceMeasures, backdrop: Opti
             format!("{under:.1} % of the face crushed to black (at most {max:.1} %): add light or raise the exposure"),
         )
     };
-    b.push("exposure_clipping", Some(v), student_threshold("exposure_clipping", t), pass, v > max * 0.75, text);
+    b.limit(
+        "exposure_clipping",
+        v,
+        (Limit::Most, max),
+        (format!("面部无死黑或过曝（{v:.1}%），合格"), format!("no crushed or blown face pixels ({v:.1} %): fine")),
+        wrong,
+    );
 
     let (v, max) = (pct(m.glare_share), t.glasses_glare_max_pct);
-    let pass = v <= max;
-    let text = if pass {
-        (format!("眼部无反光（{v:.1}%），合格"), format!("no glare around the eyes ({v:.1} %): fine"))
-    } else {
+    b.limit(
+        "glasses_glare",
+        v,
+        (Limit::Most, max),
+        (format!("眼部无反光（{v:.1}%），合格"), format!("no glare around the eyes ({v:.1} %): fine")),
         (
             format!("眼镜反光（眼部 {v:.1}% 为反光，最多 {max:.1}%）：请调整灯光角度或眼镜后重拍"),
             format!("glare on glasses ({v:.1} % of the eye region, at most {max:.1} %): move the lights or tilt the glasses"),
-        )
-    };
-    b.push("glasses_glare", Some(v), student_threshold("glasses_glare", t), pass, v > max * 0.75, text);
+        ),
+    );
 
     let min = t.clothing_distance_min;
     match m.clothing_rgb {
