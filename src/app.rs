@@ -617,7 +617,7 @@ impl GradcapApp {
             self.list_drives();
             if self.ui.export_target.is_empty() {
                 if let Some(d) = self.ui.drives.first() {
-                    self.ui.export_target = d.display().to_string();
+                    self.ui.export_target = d.path.display().to_string();
                 }
             }
             if let Some(st) = &self.station {

@@ -92,7 +92,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Ok(path)
     };
     let Some(command) = &cli.command else {
-        gradcap::app::window::run_station(cli.station_options()?)?;
+        if let Err(e) = gradcap::app::window::run_station(cli.station_options()?) {
+            gradcap::app::window::report_start_error(&e);
+            return Err(e.into());
+        }
         return Ok(ExitCode::SUCCESS);
     };
     match command {

@@ -61,34 +61,123 @@ pub fn free_space(path: &Path) -> Option<u64> {
     fs4::available_space(dir).ok()
 }
 
+/// A drive the export can write to, as the export view lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drive {
+    pub path: PathBuf,
+    /// The volume label where the system gives one (Windows), else empty.
+    pub label: String,
+}
+
+impl Drive {
+    fn at(path: PathBuf) -> Self {
+        Drive { path, label: String::new() }
+    }
+
+    /// `E:\ (KINGSTON)`, or the path alone.
+    pub fn display(&self) -> String {
+        if self.label.is_empty() {
+            self.path.display().to_string()
+        } else {
+            format!("{} ({})", self.path.display(), self.label)
+        }
+    }
+}
+
 /// Mounted removable drives the export can write to. Linux: every mount
 /// point under `/media` or `/run/media` (any depth: `/media/usb0` and
 /// `/media/USER/LABEL` alike) and every mount of a block device the kernel
 /// calls removable (`/sys/class/block/*/removable`), wherever mounted;
-/// macOS: `/Volumes/*` but the system volume; Windows: drive letters D–Z
-/// that exist (the letters cannot be told apart from fixed disks without
-/// the OS's drive-type call). Any folder can be typed instead.
-pub fn removable_targets() -> Vec<PathBuf> {
+/// macOS: `/Volumes/*` but the system volume; Windows: the drive letters
+/// `GetDriveTypeW` calls removable (with a medium), then fixed and network
+/// drives other than the system drive (a USB hard disk calls itself fixed),
+/// each with its volume label. Any folder can be typed instead.
+pub fn removable_targets() -> Vec<Drive> {
     let mut out = Vec::new();
     // Bytes, not text: one mount point that is not UTF-8 must not hide the rest.
     if let Ok(mounts) = std::fs::read("/proc/self/mounts") {
-        out = removable_mounts(&mounts, &block_device_is_removable);
+        out = removable_mounts(&mounts, &block_device_is_removable).into_iter().map(Drive::at).collect();
     }
     for vol in std::fs::read_dir("/Volumes").into_iter().flatten().flatten() {
         let is_system = std::fs::canonicalize(vol.path()).map(|p| p == Path::new("/")).unwrap_or(false);
         if vol.path().is_dir() && !is_system && vol.file_name() != "Macintosh HD" {
-            out.push(vol.path());
+            out.push(Drive::at(vol.path()));
         }
     }
-    if cfg!(windows) {
-        for letter in b'D'..=b'Z' {
-            let p = PathBuf::from(format!("{}:\\", letter as char));
-            if p.is_dir() {
-                out.push(p);
-            }
-        }
-    }
+    #[cfg(windows)]
+    out.extend(windows::drives().into_iter().map(|d| Drive { path: d.root, label: d.label }));
     out
+}
+
+#[cfg(windows)]
+mod windows;
+
+/// Renames `from` over `to`. On Windows a file that another program holds
+/// open without sharing its deletion (an antivirus scan, a preview, a backup
+/// tool) cannot be replaced or removed for a moment: the rename is tried
+/// again for up to [`REPLACE_RETRY_MS`]. Elsewhere it is one `rename`.
+pub fn replace(from: &Path, to: &Path) -> std::io::Result<()> {
+    let started = std::time::Instant::now();
+    let mut pause_ms = 10;
+    loop {
+        match std::fs::rename(from, to) {
+            Err(e) if held_by_another(&e) && started.elapsed().as_millis() < u128::from(REPLACE_RETRY_MS) => {
+                std::thread::sleep(std::time::Duration::from_millis(pause_ms));
+                pause_ms = (pause_ms * 2).min(200);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long [`replace`] keeps trying while another program holds the file.
+pub const REPLACE_RETRY_MS: u64 = 5_000;
+
+/// Windows' "in use" answers: access denied (a file open without
+/// FILE_SHARE_DELETE, or one being deleted), sharing and lock violations.
+fn held_by_another(e: &std::io::Error) -> bool {
+    cfg!(windows) && matches!(e.raw_os_error(), Some(5 | 32 | 33))
+}
+
+/// Writes a file a user or the station reads later so that it is whole or
+/// not there: the bytes go to `NAME.partial` beside it, are flushed to the
+/// drive (fsync; FlushFileBuffers on Windows), and the file is renamed into
+/// place ([`replace`]), the folder synced where the system allows it.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir)?;
+    }
+    let partial = partial_path(path);
+    let written = std::fs::File::create(&partial).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| replace(&partial, path)) {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e);
+    }
+    sync_dir(dir.unwrap_or(Path::new(".")));
+    Ok(())
+}
+
+/// `NAME.partial` beside `path`.
+pub fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+/// Syncs a folder's entries (a rename in it) to the drive: Unix only; on
+/// Windows the rename is durable once the file's own buffers are flushed.
+pub fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
 }
 
 /// The mount points in `mounts` (the text of `/proc/self/mounts`) that are
@@ -356,7 +445,8 @@ pub fn remove_stale_partials(dir: &Path, is_ours: &dyn Fn(&str) -> bool) -> Vec<
     removed
 }
 
-/// The device a path is on (`st_dev`), where the platform says (Unix); the
+/// The device a path is on (`st_dev` on Unix, the volume serial number on
+/// Windows); the
 /// export compares it, not the path, to know the drive is still the one chosen.
 pub fn device_id(path: &Path) -> Option<u64> {
     #[cfg(unix)]
@@ -364,7 +454,11 @@ pub fn device_id(path: &Path) -> Option<u64> {
         use std::os::unix::fs::MetadataExt as _;
         std::fs::metadata(path).ok().map(|m| m.dev())
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        windows::volume_serial(path)
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = path;
         None

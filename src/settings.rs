@@ -317,15 +317,8 @@ impl Settings {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let tmp: PathBuf = path.with_extension("json.tmp");
         let json = serde_json::to_vec_pretty(self).map_err(|e| err(std::io::Error::other(e)))?;
-        {
-            use std::io::Write as _;
-            let mut f = std::fs::File::create(&tmp).map_err(err)?;
-            f.write_all(&json).map_err(err)?;
-            f.sync_all().map_err(err)?;
-        }
-        std::fs::rename(&tmp, path).map_err(err)
+        crate::paths::write_atomic(path, &json).map_err(err)
     }
 }
 

@@ -125,8 +125,12 @@ impl GradcapApp {
     /// Looks for removable drives, remembering each one's device as listed.
     pub(super) fn list_drives(&mut self) {
         self.ui.drives = crate::paths::removable_targets();
-        self.drive_devices =
-            self.ui.drives.iter().filter_map(|d| crate::paths::device_id(d).map(|dev| (d.clone(), dev))).collect();
+        self.drive_devices = self
+            .ui
+            .drives
+            .iter()
+            .filter_map(|d| crate::paths::device_id(&d.path).map(|dev| (d.path.clone(), dev)))
+            .collect();
     }
 
     pub(super) fn usb_factory(&self) -> UsbFactory {

@@ -9,19 +9,59 @@ use crate::settings::Language;
 use crate::store::Store;
 
 /// A window that did not open.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum WindowError {
-    #[error("无法启动图形界面 / cannot start the GUI: {0}")]
     Start(String),
+}
+
+impl std::error::Error for WindowError {}
+
+/// The bilingual text, joined as the CLI prints it (written once, below).
+impl std::fmt::Display for WindowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", crate::text::Bilingual::text(self))
+    }
 }
 
 impl crate::text::Bilingual for WindowError {
     fn text(&self) -> crate::text::Text {
         match self {
+            Self::Start(reason) if is_no_opengl(reason) => crate::text::Text::new(
+                format!(
+                    "无法启动图形界面：这台电脑没有可用的 OpenGL 2（远程桌面、虚拟机或过旧的显卡驱动）。\
+                     请更新显卡驱动，或在这台电脑本机上（不经远程桌面）运行；命令行（gradcap export、verify 等）仍可使用。（{reason}）"
+                ),
+                format!(
+                    "cannot start the GUI: this computer offers no OpenGL 2 (a remote-desktop session, a virtual \
+                     machine or an old graphics driver). Update the graphics driver or run it on the computer itself, \
+                     not over remote desktop; the commands (gradcap export, verify …) still work. ({reason})"
+                ),
+            ),
             Self::Start(reason) => {
                 crate::text::Text::new(format!("无法启动图形界面：{reason}"), format!("cannot start the GUI: {reason}"))
             }
         }
+    }
+}
+
+/// glutin's and eframe's words for a missing or too old OpenGL.
+fn is_no_opengl(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    ["glutin", "opengl", "no gl", "gl config", "wgl", "egl"].iter().any(|w| r.contains(w))
+}
+
+/// Says a window that did not open where a person sees it: on Windows, whose
+/// station is started by a double click and has no console to read, in a
+/// message box too.
+pub fn report_start_error(e: &WindowError) {
+    let text = crate::text::Bilingual::text(e);
+    if cfg!(windows) {
+        let _ = rfd::MessageDialog::new()
+            .set_level(rfd::MessageLevel::Error)
+            .set_title("gradcap")
+            .set_description(format!("{}\n\n{}", text.zh, text.en))
+            .set_buttons(rfd::MessageButtons::Ok)
+            .show();
     }
 }
 

@@ -113,20 +113,21 @@ pub fn write_drill_codes(
         }
     }
     let index_err = |e: csv::Error| DrillError::Index(e.to_string());
-    let mut index = csv::Writer::from_path(out.join("index.csv")).map_err(index_err)?;
+    let mut index = csv::Writer::from_writer(Vec::new());
     index.write_record(["file", "xh", "xm", "zjhm", "bh", "fy", "cc", "cjm", "payload"]).map_err(index_err)?;
     for student in students {
         let code = drill_code(student, school_code, sjc_ms);
         let payload = code.to_payload();
         let file = format!("{}.png", file_stem(&student.xh));
         let png = render_png(&payload, 8)?;
-        std::fs::write(out.join(&file), png)
+        crate::paths::write_atomic(&out.join(&file), &png)
             .map_err(|e| DrillError::Write { path: file.to_string(), reason: e.to_string() })?;
         index
             .write_record([&file, &code.xh, &code.xm, &code.zjhm, &code.bh, &code.fy, &code.cc, &code.cjm, &payload])
             .map_err(index_err)?;
     }
-    index.flush().map_err(|e| DrillError::Index(e.to_string()))?;
+    let index = index.into_inner().map_err(|e| DrillError::Index(e.to_string()))?;
+    crate::paths::write_atomic(&out.join("index.csv"), &index).map_err(|e| DrillError::Index(e.to_string()))?;
     Ok(())
 }
 

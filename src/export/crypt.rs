@@ -231,7 +231,7 @@ pub fn decrypt(bundle: &Path, identity: &Path, to: &Path) -> Result<DecryptRepor
         return Err(ExportError::BadBundle(check.findings.join("; ")));
     }
     let dest = to.join(&name);
-    std::fs::rename(&partial, &dest).map_err(|e| write_err(&dest, e))?;
+    crate::paths::replace(&partial, &dest).map_err(|e| write_err(&dest, e))?;
     Ok(DecryptReport { bundle: dest, records: check.records, files: written.len() })
 }
 

@@ -55,7 +55,7 @@ pub fn export_student(
     let mut written = Vec::new();
     let mut write = |name: String, bytes: &[u8]| -> Result<(), ExportError> {
         let path = dir.join(name);
-        std::fs::write(&path, bytes).map_err(|e| write_err(&path, e))?;
+        crate::paths::write_atomic(&path, bytes).map_err(|e| write_err(&path, e))?;
         written.push(path);
         Ok(())
     };

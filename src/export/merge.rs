@@ -230,7 +230,7 @@ pub fn merge(bundles: &[PathBuf], to: &Path, options: &MergeOptions, now: &str) 
     if !check.ok() {
         return Err(ExportError::Mismatch { path: check.findings.join("; ") });
     }
-    std::fs::rename(&partial, &bundle).map_err(|e| write_err(&bundle, e))?;
+    crate::paths::replace(&partial, &bundle).map_err(|e| write_err(&bundle, e))?;
     if let Ok(dir) = std::fs::File::open(to) {
         let _ = dir.sync_all();
     }

@@ -584,7 +584,7 @@ pub fn export_with(
     if bundle.exists() {
         return Err(ExportError::Exists(bundle.display().to_string()));
     }
-    std::fs::rename(&partial, &bundle).map_err(|e| write_err(&bundle, e))?;
+    crate::paths::replace(&partial, &bundle).map_err(|e| write_err(&bundle, e))?;
     if let Ok(dir) = std::fs::File::open(target) {
         let _ = dir.sync_all();
     }

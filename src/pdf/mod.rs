@@ -570,12 +570,10 @@ pub fn document_header(store: &Store, class: &str) -> RegisterHeader {
     }
 }
 
-/// Writes `bytes` to `path`, making its folder first.
+/// Writes `bytes` to `path`, making its folder first: whole or not at all
+/// (`.partial`, flushed, renamed).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), DocumentError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
-    }
-    std::fs::write(path, bytes).map_err(|e| write_err(path, e))
+    crate::paths::write_atomic(path, bytes).map_err(|e| write_err(path, e))
 }
 
 fn write_err(path: &Path, e: std::io::Error) -> DocumentError {

@@ -550,7 +550,7 @@ pub fn write_prints(
             for (k, layout) in layouts.iter().enumerate() {
                 let path = dir.join(format!("{safe_class}-{}-{}.jpg", crate::paths::safe_name(&source.seq), k + 1));
                 let bytes = render_sheet_jpeg(layout, &prints)?;
-                std::fs::write(&path, bytes).map_err(|e| write_error(&path, &e))?;
+                crate::paths::write_atomic(&path, &bytes).map_err(|e| write_error(&path, &e))?;
                 report.files.push(path);
             }
         } else {
@@ -564,7 +564,7 @@ pub fn write_prints(
         let title = format!("冲印 {class} / Prints");
         let bytes = prints_pdf(&sheets, &students, &title)?;
         let path = dir.join(format!("{safe_class}-冲印.pdf"));
-        std::fs::write(&path, bytes).map_err(|e| write_error(&path, &e))?;
+        crate::paths::write_atomic(&path, &bytes).map_err(|e| write_error(&path, &e))?;
         report.files.push(path);
     }
     Ok(report)

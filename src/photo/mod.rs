@@ -446,10 +446,7 @@ pub fn check_file(
     let path = out.join(name);
     let write =
         |reason: std::io::Error| PhotoFileError::Write { path: path.display().to_string(), reason: reason.to_string() };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(write)?;
-    }
-    std::fs::write(&path, &deliverable.jpeg).map_err(write)?;
+    crate::paths::write_atomic(&path, &deliverable.jpeg).map_err(write)?;
     Ok(CheckedFile { checked, deliverable, path })
 }
 

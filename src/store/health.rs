@@ -145,19 +145,8 @@ impl Store {
         let Some(db) = self.path() else { return Ok(()) };
         let witness = self.current_witness()?;
         let path = witness_path(db);
-        let tmp = path.with_extension("witness.tmp");
         let bytes = serde_json::to_vec(&witness).map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
-        {
-            use std::io::Write as _;
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, &path)?;
-        #[cfg(unix)]
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::File::open(dir)?.sync_all()?;
-        }
+        crate::paths::write_atomic(&path, &bytes)?;
         Ok(())
     }
 

@@ -348,7 +348,7 @@ impl Store {
         // Opened for writing: Windows flushes only a handle with write access.
         std::fs::OpenOptions::new().write(true).open(&partial)?.sync_all()?;
         let report = Store::open_read_only(&partial)?.verify()?;
-        std::fs::rename(&partial, &final_path)?;
+        crate::paths::replace(&partial, &final_path)?;
         Ok((final_path, report))
     }
 

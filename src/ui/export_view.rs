@@ -22,9 +22,9 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
             } else {
                 ui.label(tr(lang, "发现的 U 盘：", "Drives found:"));
                 for d in &state.drives {
-                    let text = d.display().to_string();
-                    if ui.selectable_label(state.export_target == text, &text).clicked() {
-                        state.export_target = text;
+                    let path = d.path.display().to_string();
+                    if ui.selectable_label(state.export_target == path, d.display()).clicked() {
+                        state.export_target = path;
                     }
                 }
             }
@@ -270,7 +270,7 @@ fn outcome(ui: &mut egui::Ui, state: &UiState, lang: Language) {
         ),
     };
     let color = level_color(level);
-    egui::Frame::group(ui.style()).stroke(egui::Stroke::new(2.0, color)).show(ui, |ui| {
+    egui::Frame::group(ui.style()).stroke(egui::Stroke::new(2.0_f32, color)).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new(title).size(20.0).strong().color(color));
         for line in lines {

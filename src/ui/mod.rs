@@ -348,7 +348,7 @@ pub const TRAINING_COLOR: Color32 = Color32::from_rgb(255, 170, 0);
 pub fn office_outcome(ui: &mut egui::Ui, state: &state::UiState, lang: Language) {
     let Some(outcome) = &state.office_outcome else { return };
     let colour = if outcome.ok { egui::Color32::from_rgb(22, 140, 60) } else { egui::Color32::from_rgb(190, 30, 30) };
-    egui::Frame::group(ui.style()).stroke(egui::Stroke::new(2.0, colour)).show(ui, |ui| {
+    egui::Frame::group(ui.style()).stroke(egui::Stroke::new(2.0_f32, colour)).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(egui::RichText::new(outcome.title.get(lang)).strong().color(colour));
         egui::ScrollArea::vertical().id_salt("office-lines").max_height(140.0).show(ui, |ui| {

@@ -162,12 +162,12 @@ fn review(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Languag
         let eyes = Color32::from_rgb(0, 230, 120);
         let (eye_band, hair_band) = bands(settings);
         for y in [eye_band.0, eye_band.1] {
-            painter.line_segment([to_screen(0.0, y), to_screen(480.0, y)], Stroke::new(1.0, eyes));
+            painter.line_segment([to_screen(0.0, y), to_screen(480.0, y)], Stroke::new(1.0_f32, eyes));
         }
         for y in [hair_band.0, hair_band.1] {
             painter.line_segment(
                 [to_screen(0.0, y), to_screen(480.0, y)],
-                Stroke::new(1.0, Color32::from_rgb(255, 200, 0)),
+                Stroke::new(1.0_f32, Color32::from_rgb(255, 200, 0)),
             );
         }
         if let Some(face) = &review.assessment.face {
@@ -175,7 +175,7 @@ fn review(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Languag
                 painter.circle_stroke(
                     to_screen(eye[0], eye[1]),
                     4.0,
-                    Stroke::new(1.5, Color32::from_rgb(255, 60, 200)),
+                    Stroke::new(1.5_f32, Color32::from_rgb(255, 60, 200)),
                 );
             }
         }
@@ -501,14 +501,14 @@ fn preview(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Langua
         0.0,
         dim,
     );
-    painter.rect_stroke(crop, 0.0, Stroke::new(2.0, Color32::WHITE), StrokeKind::Inside);
+    painter.rect_stroke(crop, 0.0, Stroke::new(2.0_f32, Color32::WHITE), StrokeKind::Inside);
     if let Some(f) = framing {
         if let Some(face) = &f.face {
             for eye in [face.left_eye, face.right_eye] {
                 painter.circle_stroke(
                     to_screen(eye[0], eye[1]),
                     5.0,
-                    Stroke::new(2.0, Color32::from_rgb(255, 60, 200)),
+                    Stroke::new(2.0_f32, Color32::from_rgb(255, 60, 200)),
                 );
             }
         }
@@ -532,8 +532,8 @@ fn preview(ui: &mut egui::Ui, state: &UiState, settings: &Settings, lang: Langua
         let y1 = crop.top() + crop.height() * bottom / 640.0;
         let r = Rect::from_min_max(egui::pos2(crop.left(), y0), egui::pos2(crop.right(), y1));
         painter.rect_filled(r, 0.0, color.gamma_multiply(0.18));
-        painter.line_segment([r.left_top(), r.right_top()], Stroke::new(1.0, color));
-        painter.line_segment([r.left_bottom(), r.right_bottom()], Stroke::new(1.0, color));
+        painter.line_segment([r.left_top(), r.right_top()], Stroke::new(1.0_f32, color));
+        painter.line_segment([r.left_bottom(), r.right_bottom()], Stroke::new(1.0_f32, color));
         painter.text(r.left_top() + Vec2::new(4.0, 2.0), Align2::LEFT_TOP, label, FontId::proportional(14.0), color);
     };
     band(hair_band, Color32::from_rgb(255, 200, 0), tr(lang, "发际线", "hairline"));

@@ -280,7 +280,7 @@ pub struct UiState {
     pub confirm: Option<Command>,
     pub settings_draft: Option<Settings>,
     /// Drives found when the export view was opened, the chosen target, history.
-    pub drives: Vec<PathBuf>,
+    pub drives: Vec<crate::paths::Drive>,
     pub export_target: String,
     pub export_running: bool,
     /// Encrypt the next export to the settings' recipient.
