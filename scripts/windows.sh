@@ -144,14 +144,31 @@ build() {
   say "built $EXE ($(du -h "$EXE" | cut -f1)) in $((SECONDS - t0)) s"
 }
 
-# The chroot sees /proc, /dev, /tmp and the checkout as the host does.
+# The chroot sees /proc, /dev, /tmp and the checkout as the host does, for
+# as long as this command runs: what it mounted it unmounts when it ends, so
+# the cache folder never holds a way into /tmp or the checkout (remove it
+# with `rm -rf` only when nothing is mounted under it: `findmnt -R`).
+MOUNTED=()
 mount_binds() {
   local d
-  mountpoint -q "$SYSROOT/proc" || mount -t proc proc "$SYSROOT/proc"
+  if ! mountpoint -q "$SYSROOT/proc"; then
+    mount -t proc proc "$SYSROOT/proc" && MOUNTED+=("$SYSROOT/proc")
+  fi
   for d in /dev /tmp "$ROOT"; do
     mkdir -p "$SYSROOT$d"
-    mountpoint -q "$SYSROOT$d" || mount --bind "$d" "$SYSROOT$d"
+    if ! mountpoint -q "$SYSROOT$d"; then
+      mount --bind "$d" "$SYSROOT$d" && MOUNTED+=("$SYSROOT$d")
+    fi
   done
+  trap unmount_ours EXIT
+}
+
+unmount_ours() {
+  local i
+  for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do
+    umount -l "${MOUNTED[$i]}" 2>/dev/null || true
+  done
+  MOUNTED=()
 }
 
 unmount_all() {

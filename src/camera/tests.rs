@@ -46,7 +46,7 @@ impl FrameSource for FlakySource {
         }
         self.left -= 1;
         self.n += 1;
-        if self.bad_every > 0 && self.n % self.bad_every == 0 {
+        if self.bad_every > 0 && self.n.is_multiple_of(self.bad_every) {
             return Err(CameraError::BadFrame("corrupt MJPEG".into()));
         }
         Ok(small_frame(self.n as u8))

@@ -334,7 +334,7 @@ mod tests {
                     return *code.get_pixel(x - x0, y - y0);
                 }
                 // A gradient and a few flat boxes: a room, not a texture.
-                let boxed = (x / 200 + y / 150 + i as u32) % 3 == 0;
+                let boxed = (x / 200 + y / 150 + i as u32).is_multiple_of(3);
                 image::Luma([(60 + (x + y) / 20 + if boxed { 60 } else { 0 }).min(255) as u8])
             });
             let half = stages::half_luma(img.as_raw(), w, h);
