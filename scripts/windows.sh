@@ -189,8 +189,9 @@ wine_env() {
   for tool in wine wineserver; do
     cat >"$CACHE/bin/$tool" <<WRAP
 #!/bin/sh
-# $tool from the Windows chroot ($SYSROOT), run in the caller's folder.
-exec chroot "$SYSROOT" /usr/bin/env -i HOME=/root PATH=/usr/lib/x86_64-linux-gnu/wine:/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \\
+# $tool from the Windows chroot ($SYSROOT), run in the caller's folder, with
+# the caller's environment (GRADCAP_DATA_DIR and the like reach the .exe).
+exec chroot "$SYSROOT" /usr/bin/env HOME=/root PATH=/usr/lib/x86_64-linux-gnu/wine:/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \\
   WINEPREFIX=/root/wineprefix WINEDEBUG="\${WINEDEBUG:--all}" WINEDLLOVERRIDES="mscoree,mshtml=d" \\
   DISPLAY="\${DISPLAY:-}" XAUTHORITY="\${XAUTHORITY:-}" \\
   sh -c 'cd "\$0" 2>/dev/null || cd /; exec $tool "\$@"' "\$PWD" "\$@"

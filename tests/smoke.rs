@@ -9,11 +9,13 @@
 //! skipped (and fail if CI claims to have them).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gradcap::code::drill::DrillStudent;
+
+mod common;
+use common::Xvfb;
 
 fn have(tool: &str) -> bool {
     let found =
@@ -49,47 +51,6 @@ fn the_station_runs_under_xvfb_and_exits_when_asked() {
     assert!(store.verify().unwrap().ok());
 }
 
-/// An X server of our own, so xdotool and the station share it.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start() -> Xvfb {
-        for n in 140..200 {
-            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
-                continue;
-            }
-            let display = format!(":{n}");
-            let child = Command::new("Xvfb")
-                .args([display.as_str(), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let started = Instant::now();
-            while !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                assert!(started.elapsed() < Duration::from_secs(10), "Xvfb did not start");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            return Xvfb { child, display };
-        }
-        panic!("no free X display");
-    }
-
-    fn xdotool(&self, args: &[&str]) -> std::process::Output {
-        Command::new("xdotool").args(args).env("DISPLAY", &self.display).output().unwrap()
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn a_scanner_gun_typing_twenty_codes_is_read_twenty_times_while_previewing_1080p() {
     if !have("Xvfb") || !have("xdotool") {
@@ -102,7 +63,7 @@ fn a_scanner_gun_typing_twenty_codes_is_read_twenty_times_while_previewing_1080p
     for i in 0..3 {
         gradcap::camera::synth::portrait(1920, 1080, i).save(frames.join(format!("f{i}.jpg"))).unwrap();
     }
-    let x = Xvfb::start();
+    let x = Xvfb::start(140, "1920x1080x24");
     let mut station = Command::new(env!("CARGO_BIN_EXE_gradcap"))
         .args(["--training", "--replay"])
         .arg(&frames)

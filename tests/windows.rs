@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::Xvfb;
+
 const LINUX: &str = env!("CARGO_BIN_EXE_gradcap");
 const WHY: &str = "needs the Windows build under Wine: scripts/windows.sh test";
 
@@ -539,22 +542,20 @@ fn the_data_folder_is_under_appdata_and_long_paths_work() {
     let (_tmp, day) = day_folder();
     // No --db, no --data-dir: the station's folder under %APPDATA%.
     let prefix = PathBuf::from(std::env::var_os("WINEPREFIX").expect("WINEPREFIX: scripts/windows.sh test sets it"));
+    // simulate's drill codes go to the training database beside the station's,
+    // in %APPDATA%\gradcap\gradcap\data (the prefix may hold an earlier day).
+    let data = prefix.join("drive_c/users").join(whoami_in_wine(&prefix)).join("AppData/Roaming/gradcap/gradcap/data");
+    let db = data.join("gradcap-training.sqlite");
+    let records = |db: &Path| -> i64 {
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0)))
+            .unwrap_or(0)
+    };
+    let before = records(&db);
     let out = json("simulate (Windows, default data folder)", &wine.run(&day, &["simulate", "--students", "2"]));
     assert_eq!(out["students"], 2);
-    let users = prefix.join("drive_c/users");
-    // simulate's drill codes go to the training database beside the station's.
-    let found: Vec<PathBuf> = walk(&users)
-        .into_iter()
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("gradcap") && n.to_string_lossy().ends_with(".sqlite"))
-        })
-        .collect();
-    assert_eq!(found.len(), 1, "one database under the Wine user's folders: {found:?}");
-    let shown = found[0].to_string_lossy().into_owned();
-    assert!(shown.contains("AppData/Roaming/gradcap/gradcap/data/"), "%APPDATA%\\gradcap\\gradcap\\data: {shown}");
-    ok("verify (Linux) of the %APPDATA% database", &linux(&day, &["--db", &shown, "verify"]));
-    std::fs::remove_dir_all(found[0].parent().unwrap()).unwrap();
+    assert_eq!(records(&db), before + 2, "the default database is {}", db.display());
+    ok("verify (Linux) of the %APPDATA% database", &linux(&day, &["--db", db.to_str().unwrap(), "verify"]));
 
     // --data-dir with a Windows path of more than 260 characters.
     let mut long = String::from("数据");
@@ -571,17 +572,14 @@ fn the_data_folder_is_under_appdata_and_long_paths_work() {
     ok("backup (Windows, long path)", &wine.run(&day, &["--db", &long_db, "backup", "--to", &format!("{long}\\备份")]));
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() && !p.is_symlink() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
+/// The Wine user's folder name under `drive_c/users` (not `Public`).
+fn whoami_in_wine(prefix: &Path) -> String {
+    std::fs::read_dir(prefix.join("drive_c/users"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n != "Public")
+        .expect("a Wine user folder")
 }
 
 #[test]
@@ -598,47 +596,6 @@ fn chinese_output_is_utf8_and_the_version_names_the_build() {
     assert_eq!(err.status.code(), Some(1));
     let text = String::from_utf8(err.stderr).expect("stderr is UTF-8");
     assert!(text.contains("错误 / error"), "{text}");
-}
-
-/// An X server of our own for the Wine window.
-struct Xvfb {
-    child: std::process::Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start() -> Xvfb {
-        for n in 200..260 {
-            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
-                continue;
-            }
-            let display = format!(":{n}");
-            let child = Command::new("Xvfb")
-                .args([display.as_str(), "-screen", "0", "1366x768x24", "-nolisten", "tcp"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("Xvfb (CI installs xvfb)");
-            let started = Instant::now();
-            while !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                assert!(started.elapsed() < Duration::from_secs(10), "Xvfb did not start");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            return Xvfb { child, display };
-        }
-        panic!("no free X display");
-    }
-
-    fn xdotool(&self, args: &[&str]) -> Output {
-        Command::new("xdotool").args(args).env("DISPLAY", &self.display).output().expect("xdotool (CI installs it)")
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The station's window under Wine + Xvfb (Wine's OpenGL on Mesa's software
@@ -662,7 +619,7 @@ fn the_window_opens_under_wine_and_reads_codes_typed_into_it() {
         .collect();
     assert_eq!(rows.len(), 4);
 
-    let x = Xvfb::start();
+    let x = Xvfb::start(200, "1366x768x24");
     let mut station = wine
         .command(&day, &["--data-dir", "数据", "--demo", "--exit-after", "90"])
         .env("DISPLAY", &x.display)

@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,4 +61,47 @@ pub fn damage_root_page(db: &Path, name: &str, len: usize, xor: u8) {
         *b ^= xor;
     }
     std::fs::write(db, &bytes).unwrap();
+}
+
+/// An X server of our own, so xdotool and the window under test share it:
+/// the first free display from `first`, a screen of `screen` ("1920x1080x24").
+pub struct Xvfb {
+    child: std::process::Child,
+    pub display: String,
+}
+
+impl Xvfb {
+    pub fn start(first: u32, screen: &str) -> Xvfb {
+        use std::time::{Duration, Instant};
+        for n in first..first + 60 {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+                continue;
+            }
+            let display = format!(":{n}");
+            let child = Command::new("Xvfb")
+                .args([display.as_str(), "-screen", "0", screen, "-nolisten", "tcp"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("Xvfb (CI installs xvfb)");
+            let started = Instant::now();
+            while !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                assert!(started.elapsed() < Duration::from_secs(10), "Xvfb did not start");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            return Xvfb { child, display };
+        }
+        panic!("no free X display");
+    }
+
+    pub fn xdotool(&self, args: &[&str]) -> std::process::Output {
+        Command::new("xdotool").args(args).env("DISPLAY", &self.display).output().expect("xdotool (CI installs it)")
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
