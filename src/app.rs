@@ -122,7 +122,7 @@ impl GradcapApp {
         let (settings, settings_warning) = Settings::load(&opts.settings_path);
         let wake = ctx.clone();
         let dialog_wake = ctx.clone();
-        let picker = opts.picker.clone().unwrap_or_else(|| Arc::new(dialogs::NativeDialogs));
+        let picker = opts.picker.clone().unwrap_or_else(|| Arc::new(dialogs::NativeDialogs::default()));
         let mut app = GradcapApp {
             dialogs: dialogs::Dialogs::new(picker, Arc::new(move || dialog_wake.request_repaint())),
             gun: GunBuffer::new(opts.gun.clone()),
@@ -458,14 +458,15 @@ impl GradcapApp {
                     Err(e) => self.fail(&e),
                 }
             }
-            Command::CheckBundle(dir) => {
-                let checked = dir.clone();
+            Command::CheckBundle { target, last } => {
+                let checking = target.clone();
                 let job = move |_: &ProgressSink<ExportProgress>| {
+                    let checked = crate::export::bundle_to_check(&target, last.as_deref());
                     let report = crate::export::verify_bundle(&checked);
                     TaskOutput::BundleCheck(checked, report)
                 };
                 match self.tasks.start(Task::BundleCheck, job) {
-                    Ok(()) => self.ui.bundle_checking = Some(dir),
+                    Ok(()) => self.ui.bundle_checking = Some(checking),
                     Err(TaskError::AlreadyRunning { .. }) => {}
                     Err(e) => self.fail(&e),
                 }

@@ -364,6 +364,23 @@ fn the_export_view_exports_a_verified_bundle_while_the_station_runs() {
     h.tick();
     step_until(&mut h, "the second bundle check", |h| shows(h, "✗ 导出包有问题："));
     assert!(shows(&h, "content differs from its checksum"));
+    // Another drive chosen: its bundle is checked, never the first drive's
+    // result kept (a new user's trial under Wine found it kept).
+    let other = dir.path().join("usb2");
+    std::fs::create_dir(&other).unwrap();
+    h.state_mut().ui.export_target = other.display().to_string();
+    h.tick();
+    h.get_by_label("校验导出包").click();
+    h.tick();
+    step_until(&mut h, "the empty drive's check", |h| {
+        h.state().ui.bundle_checking.is_none() && !shows(h, "content differs")
+    });
+    assert!(!shows(&h, "✓ 导出包完整无误"), "an empty drive is no intact bundle");
+    h.state_mut().ui.export_target = usb.display().to_string();
+    h.tick();
+    h.get_by_label("校验导出包").click();
+    h.tick();
+    step_until(&mut h, "the first drive again", |h| shows(h, "content differs from its checksum"));
 
     // After handover: the images go, behind the PIN and a confirmation.
     let ctx = h.ctx.clone();

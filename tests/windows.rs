@@ -598,6 +598,55 @@ fn chinese_output_is_utf8_and_the_version_names_the_build() {
     assert!(text.contains("错误 / error"), "{text}");
 }
 
+/// The station's window, training on the demo camera, under Wine on `x`:
+/// the process and the window's id, once it shows.
+fn open_window(wine: &Wine, day: &Path, x: &Xvfb) -> (std::process::Child, String) {
+    let mut station = wine
+        .command(day, &["--data-dir", "数据", "--demo", "--exit-after", "150"])
+        .env("DISPLAY", &x.display)
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let window = loop {
+        let out = x.xdotool(&["search", "--onlyvisible", "--name", "gradcap"]);
+        if let Some(id) = String::from_utf8_lossy(&out.stdout).lines().next().map(str::to_string) {
+            break id;
+        }
+        if started.elapsed() > Duration::from_secs(90) || station.try_wait().unwrap().is_some() {
+            let _ = station.kill();
+            let out = station.wait_with_output().unwrap();
+            panic!("the window did not appear under Wine:\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    std::thread::sleep(Duration::from_secs(4));
+    x.xdotool(&["windowfocus", &window]);
+    (station, window)
+}
+
+/// One number from the training database of `day` (0 while it cannot be read).
+fn count(day: &Path, sql: &str) -> i64 {
+    let db = day.join("数据/gradcap-training.sqlite");
+    rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| c.query_row(sql, [], |r| r.get(0)))
+        .unwrap_or(0)
+}
+
+/// Waits up to `secs` for `done`.
+fn wait_for(secs: u64, mut done: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(secs) {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    done()
+}
+
 /// The station's window under Wine + Xvfb (Wine's OpenGL on Mesa's software
 /// rasteriser), 1366×768: it opens, training starts on the demo camera, and
 /// capture codes typed into it as a scanner gun types them are read.
@@ -620,29 +669,7 @@ fn the_window_opens_under_wine_and_reads_codes_typed_into_it() {
     assert_eq!(rows.len(), 4);
 
     let x = Xvfb::start(200, "1366x768x24");
-    let mut station = wine
-        .command(&day, &["--data-dir", "数据", "--demo", "--exit-after", "90"])
-        .env("DISPLAY", &x.display)
-        .env("LIBGL_ALWAYS_SOFTWARE", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let window = loop {
-        let out = x.xdotool(&["search", "--onlyvisible", "--name", "gradcap"]);
-        if let Some(id) = String::from_utf8_lossy(&out.stdout).lines().next().map(str::to_string) {
-            break id;
-        }
-        if started.elapsed() > Duration::from_secs(90) || station.try_wait().unwrap().is_some() {
-            let _ = station.kill();
-            let out = station.wait_with_output().unwrap();
-            panic!("the window did not appear under Wine:\n{}", String::from_utf8_lossy(&out.stderr));
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    };
-    std::thread::sleep(Duration::from_secs(4));
-    x.xdotool(&["windowfocus", &window]);
+    let (mut station, _window) = open_window(&wine, &day, &x);
     let db = day.join("数据/gradcap-training.sqlite");
     let scanned = || -> Vec<String> {
         let Ok(conn) = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else {
@@ -732,4 +759,134 @@ fn a_file_held_open_by_another_program_is_replaced_once_it_lets_go() {
     ok("verify (Linux)", &linux(&day, &["--db", "站.sqlite", "verify"]));
     ok("verify (Windows)", &wine.run(&day, &["--db", "站.sqlite", "verify"]));
     assert!(!day.join("站.sqlite.witness.partial").exists(), "no partial left");
+}
+
+/// The export view under Wine: a photo taken and accepted in the window,
+/// the target folder typed into 目标文件夹 (what the 使用说明 tells the
+/// operator), and 导出新照片 writes a bundle there that the Linux build
+/// verifies while the station keeps scanning. Positions are the window's own
+/// at 1366×768 (the tabs, the folder field, 浏览…, 导出新照片).
+#[test]
+#[ignore = "needs the Windows build under Wine: scripts/windows.sh test"]
+fn the_export_view_exports_to_a_typed_folder_under_wine() {
+    export_view_day(false);
+}
+
+/// The open fault, reproduced: the 浏览… folder dialog (the shell's, through
+/// rfd) opened, cancelled from its own button, and the window stops under
+/// Wine + Xvfb (its main thread inside Wine's PeekMessage, which loops on an
+/// internal message; README, "Known under Wine"). Run only with
+/// GRADCAP_WINE_KNOWN_FAULTS=1 until it is fixed: then the dialog is opened
+/// and cancelled twice, a folder chosen in it, and the export lands there.
+#[test]
+#[ignore = "needs the Windows build under Wine: scripts/windows.sh test"]
+fn known_wine_fault_the_folder_dialog_stops_the_window() {
+    if std::env::var_os("GRADCAP_WINE_KNOWN_FAULTS").is_none() {
+        eprintln!("not run: an open fault under Wine (set GRADCAP_WINE_KNOWN_FAULTS=1 to reproduce it)");
+        return;
+    }
+    export_view_day(true);
+}
+
+/// A day in the window up to an export from the export view, the folder
+/// typed (`dialogs` false) or chosen in the folder dialog.
+fn export_view_day(dialogs: bool) {
+    let wine = wine();
+    let (_tmp, day) = day_folder();
+    let usb_tmp = tempfile::tempdir().unwrap();
+    let usb = usb_tmp.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    let x = Xvfb::start(230, "1366x768x24");
+    let (mut station, window) = open_window(&wine, &day, &x);
+    let click = |at: (u32, u32)| {
+        x.xdotool(&["mousemove", "--window", &window, &at.0.to_string(), &at.1.to_string(), "click", "1"]);
+        std::thread::sleep(Duration::from_millis(800));
+    };
+    let dialog = || -> Option<String> {
+        let out = x.xdotool(&["search", "--onlyvisible", "--name", "Select Folder"]);
+        String::from_utf8_lossy(&out.stdout).lines().next().map(str::to_string)
+    };
+    let fail = |station: &mut std::process::Child, what: &str| -> ! {
+        if let Some(shot) = std::env::var_os("GRADCAP_WINE_SCREENSHOT") {
+            let _ = Command::new("import").args(["-window", "root"]).arg(shot).env("DISPLAY", &x.display).status();
+        }
+        let _ = station.kill();
+        panic!("{what}");
+    };
+    let (shoot_tab, export_tab, folder_field, browse, export_new) =
+        ((24, 61), (169, 61), (320, 134), (594, 134), (41, 176));
+    // The dialog's buttons (Wine opens it at the window's corner).
+    let (open, cancel) = ((561, 473), (622, 473));
+
+    // A student scanned from the demo camera, photographed and accepted.
+    if !wait_for(60, || count(&day, "SELECT count(*) FROM records") >= 1) {
+        fail(&mut station, "the demo camera's first student was scanned");
+    }
+    click(shoot_tab);
+    x.xdotool(&["windowfocus", &window]);
+    x.xdotool(&["key", "space"]);
+    if !wait_for(30, || count(&day, "SELECT count(*) FROM takes") >= 1) {
+        fail(&mut station, "Space took a photo");
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    x.xdotool(&["key", "Return"]);
+    if !wait_for(30, || count(&day, "SELECT count(*) FROM records WHERE status = 'photographed'") >= 1) {
+        fail(&mut station, "Enter accepted the photo");
+    }
+
+    click(export_tab);
+    let typed = format!("Z:{}", usb.display().to_string().replace('/', "\\"));
+    if !dialogs {
+        click(folder_field);
+        x.xdotool(&["key", "ctrl+a"]);
+        x.xdotool(&["type", "--delay", "20", &typed]);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    for round in 0..if dialogs { 3 } else { 0 } {
+        click(browse);
+        if !wait_for(30, || dialog().is_some()) {
+            let before = count(&day, "SELECT count(*) FROM records");
+            let scanning = wait_for(15, || count(&day, "SELECT count(*) FROM records") > before);
+            fail(
+                &mut station,
+                &format!("浏览… opened the folder dialog (round {round}); the station scans on: {scanning}"),
+            );
+        }
+        let before = count(&day, "SELECT count(*) FROM records");
+        if !wait_for(15, || count(&day, "SELECT count(*) FROM records") > before) {
+            fail(&mut station, "the station scanned on while the dialog was open");
+        }
+        // A click into its file-name field, as the operator's would (Wine
+        // puts the dialog where the window is: the same corner).
+        click((452, 445));
+        if round < 2 {
+            click(cancel);
+        } else {
+            x.xdotool(&["type", "--delay", "20", &typed]);
+            std::thread::sleep(Duration::from_millis(500));
+            click(open);
+        }
+        if !wait_for(15, || dialog().is_none()) {
+            fail(&mut station, &format!("the dialog closed (round {round})"));
+        }
+        let before = count(&day, "SELECT count(*) FROM records");
+        if !wait_for(15, || count(&day, "SELECT count(*) FROM records") > before) {
+            fail(&mut station, &format!("the station scanned on after the dialog closed (round {round})"));
+        }
+    }
+    click(export_new);
+    let bundle = || bundles_in(&usb).into_iter().find(|b| usb.join(b).join("SHA256SUMS").is_file());
+    if !wait_for(60, || bundle().is_some()) {
+        fail(&mut station, "导出新照片 wrote a bundle into the folder chosen in the dialog");
+    }
+    let before = count(&day, "SELECT count(*) FROM records");
+    if !wait_for(15, || count(&day, "SELECT count(*) FROM records") > before) {
+        fail(&mut station, "the station scanned on after the export");
+    }
+    let _ = station.kill();
+    let _ = station.wait();
+    let name = bundle().unwrap();
+    let report = json("verify-bundle (Linux)", &linux(&usb, &["verify-bundle", &name, "--json"]));
+    assert_eq!(report["findings"].as_array().unwrap().len(), 0, "{report}");
+    assert_eq!(report["records"], 1, "the one accepted student: {report}");
 }

@@ -1,9 +1,9 @@
 //! Native file and folder dialogs for the office tasks (rfd: on Linux the
 //! XDG desktop portal over D-Bus, so the build needs no GTK development
-//! package; the system's own dialog elsewhere). A dialog is asked on its
-//! own thread (`file-dialog`) so the window keeps drawing the camera and
-//! the queue while it is open; the chosen path comes back through a channel
-//! the frame loop polls. Tests put [`ChosenPaths`] in its place.
+//! package; the shell's dialog on Windows). A dialog is asked on its own thread (`file-dialog`) so the
+//! window keeps drawing the camera and the queue while it is open; the
+//! chosen path comes back through a channel the frame loop polls. Tests put
+//! [`ChosenPaths`] in its place.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -144,17 +144,47 @@ fn this_desktop() -> Result<(), PickError> {
     portal_status(bus, &dirs)
 }
 
-/// The system's dialogs.
+/// The system's dialogs. On Linux owned by the station's window when made
+/// with [`NativeDialogs::owned_by`] (the portal keeps the dialog in front of
+/// it). On Windows without an owner: a dialog owned by the window from the
+/// dialog's thread left the window without input for seconds after it
+/// closed under Wine; the top bar says a dialog is open instead, in case it
+/// went behind the window.
 #[derive(Debug, Default)]
-pub struct NativeDialogs;
+pub struct NativeDialogs {
+    base: rfd::FileDialog,
+}
+
+impl NativeDialogs {
+    /// Dialogs owned by `window` (the eframe creation context or frame);
+    /// on Windows the same as [`Default`].
+    pub fn owned_by<W>(window: &W) -> Self
+    where
+        W: raw_window_handle::HasWindowHandle + raw_window_handle::HasDisplayHandle + ?Sized,
+    {
+        if cfg!(windows) {
+            return NativeDialogs::default();
+        }
+        NativeDialogs { base: rfd::FileDialog::new().set_parent(window) }
+    }
+}
+
+/// The name of the file-type filter for `extensions` ("xlsx / xls / csv"):
+/// the portal refuses a filter without a name ("invalid filter: name is
+/// empty") and Windows shows the name in its type list.
+pub fn filter_name(extensions: &[&str]) -> String {
+    extensions.join(" / ")
+}
 
 impl PathPicker for NativeDialogs {
     fn pick(&self, title: &str, kind: &PickKind) -> Result<Vec<PathBuf>, PickError> {
         #[cfg(target_os = "linux")]
         this_desktop()?;
-        let dialog = rfd::FileDialog::new().set_title(title);
+        let dialog = self.base.clone().set_title(title);
         Ok(match kind {
-            PickKind::OpenFile { extensions } => dialog.add_filter("", extensions).pick_file().into_iter().collect(),
+            PickKind::OpenFile { extensions } => {
+                dialog.add_filter(filter_name(extensions), extensions).pick_file().into_iter().collect()
+            }
             PickKind::SaveFile { name } => dialog.set_file_name(name).save_file().into_iter().collect(),
             PickKind::Folder => dialog.pick_folder().into_iter().collect(),
             PickKind::Folders => dialog.pick_folders().unwrap_or_default(),
@@ -235,7 +265,12 @@ impl Dialogs {
         let (picker, tx, kind, asked) = (self.picker.clone(), self.answers_tx.clone(), kind(&pick), pick.clone());
         let wake = self.wake.clone();
         let spawned = std::thread::Builder::new().name("file-dialog".into()).spawn(move || {
+            tracing::info!("file dialog open: {title}");
             let path = picker.pick(&title, &kind);
+            match &path {
+                Ok(paths) => tracing::info!("file dialog closed: {} path(s) chosen", paths.len()),
+                Err(e) => tracing::warn!("file dialog: {e}"),
+            }
             let _ = tx.send((asked, path));
             // A frame, to take the answer.
             wake();
@@ -244,6 +279,11 @@ impl Dialogs {
             self.open = Some(pick);
         }
         spawned.is_ok()
+    }
+
+    /// Whether a dialog is open (it may be behind another window).
+    pub fn is_open(&self) -> bool {
+        self.open.is_some()
     }
 
     /// The answer of the dialog that closed, if one did: the pick and the
@@ -258,6 +298,16 @@ impl Dialogs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_file_filter_has_a_name() {
+        for pick in [Pick::Schedule, Pick::DecryptIdentity { bundle: PathBuf::from("b") }] {
+            let PickKind::OpenFile { extensions } = kind(&pick) else { panic!("{pick:?} opens a file") };
+            let name = filter_name(extensions);
+            assert!(!name.is_empty() && extensions.iter().all(|e| name.contains(e)), "{name}");
+        }
+        assert_eq!(filter_name(&["xlsx", "xls", "csv"]), "xlsx / xls / csv");
+    }
 
     #[test]
     fn a_dialog_needs_a_session_bus_the_portal_and_a_file_chooser() {

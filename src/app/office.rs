@@ -10,7 +10,9 @@ use crate::ui::state::{OfficeOutcome, Pick};
 impl GradcapApp {
     /// 2. (with the tasks) Dialogs: the paths the open one gave back, as a command.
     pub(super) fn poll_dialogs(&mut self) -> Vec<Command> {
-        match self.dialogs.poll() {
+        let answer = self.dialogs.poll();
+        self.ui.dialog_open = self.dialogs.is_open();
+        match answer {
             Some((pick, Ok(paths))) if !paths.is_empty() => vec![Command::Picked(pick, paths)],
             // No dialog could be shown: say why and what else does the job.
             Some((_, Err(e))) => {

@@ -2,6 +2,7 @@
 //! sign-in check. Window titles, sizes and the renderer live here, so the
 //! binary starts a window without knowing egui or eframe.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{AppOptions, GradcapApp};
@@ -75,8 +76,18 @@ pub fn run_station(opts: AppOptions) -> Result<(), WindowError> {
             .with_min_inner_size([1024.0, 640.0]),
         ..Default::default()
     };
-    eframe::run_native("gradcap", native, Box::new(move |cc| Ok(Box::new(GradcapApp::new(&cc.egui_ctx, opts)))))
-        .map_err(|e| WindowError::Start(e.to_string()))
+    eframe::run_native(
+        "gradcap",
+        native,
+        Box::new(move |cc| {
+            let mut opts = opts;
+            if opts.picker.is_none() {
+                opts.picker = Some(Arc::new(crate::app::dialogs::NativeDialogs::owned_by(cc)));
+            }
+            Ok(Box::new(GradcapApp::new(&cc.egui_ctx, opts)))
+        }),
+    )
+    .map_err(|e| WindowError::Start(e.to_string()))
 }
 
 /// Opens the assistants' sign-in check on `store` (read-only) for a station

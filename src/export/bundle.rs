@@ -513,3 +513,64 @@ pub(crate) fn read_manifest_doc(dir: &Path) -> Result<(serde_json::Map<String, V
         .collect();
     Ok((header, rows))
 }
+
+/// The bundle "check a bundle" means for the folder `target` the operator
+/// typed or chose, given the bundle `last` written or checked before: the
+/// folder itself when it is a bundle (it has `SHA256SUMS`); else `last`
+/// when it lies inside it; else the newest bundle directly inside it (a
+/// drive holding several days); else `target`, which the check then
+/// reports as no bundle. A result never outlives a change of the folder.
+pub fn bundle_to_check(target: &Path, last: Option<&Path>) -> PathBuf {
+    if target.join("SHA256SUMS").is_file() {
+        return target.to_path_buf();
+    }
+    if let Some(last) = last.filter(|l| l.parent() == Some(target) && l.join("SHA256SUMS").is_file()) {
+        return last.to_path_buf();
+    }
+    let newest = std::fs::read_dir(target)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("SHA256SUMS").is_file())
+        .filter_map(|p| {
+            let modified = std::fs::metadata(p.join("SHA256SUMS")).and_then(|m| m.modified()).ok()?;
+            Some((modified, p))
+        })
+        .max();
+    newest.map(|(_, p)| p).unwrap_or_else(|| target.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle(dir: &Path) -> PathBuf {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("SHA256SUMS"), "").unwrap();
+        dir.to_path_buf()
+    }
+
+    #[test]
+    fn the_bundle_checked_follows_the_folder_chosen() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (e, f) = (tmp.path().join("E"), tmp.path().join("F"));
+        let on_e = bundle(&e.join("school_1_20261208-1000"));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let newer_on_e = bundle(&e.join("school_1_20261208-1700"));
+        // The folder is a bundle: that one.
+        assert_eq!(bundle_to_check(&on_e, Some(&newer_on_e)), on_e);
+        // The drive, with the bundle just written on it: that one.
+        assert_eq!(bundle_to_check(&e, Some(&on_e)), on_e);
+        // Another drive chosen since: never the first drive's bundle.
+        std::fs::create_dir_all(&f).unwrap();
+        assert_eq!(bundle_to_check(&f, Some(&on_e)), f);
+        let on_f = bundle(&f.join("school_1_20261209-0900"));
+        assert_eq!(bundle_to_check(&f, Some(&on_e)), on_f);
+        // Nothing known: the newest bundle on the drive.
+        assert_eq!(bundle_to_check(&e, None), newer_on_e);
+        // A folder that is gone: itself, for the check to report.
+        let gone = tmp.path().join("gone");
+        assert_eq!(bundle_to_check(&gone, Some(&on_e)), gone);
+    }
+}

@@ -28,7 +28,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 pub use crate::paths::{safe_name, unique_name};
-pub use bundle::{read_manifest, verify_bundle, verify_bundle_with_progress, BundleReport, ManifestRow};
+pub use bundle::{
+    bundle_to_check, read_manifest, verify_bundle, verify_bundle_with_progress, BundleReport, ManifestRow,
+};
 pub use crypt::{decrypt, keygen, DecryptReport};
 pub use merge::{merge, MergeOptions, MergeReport};
 pub use purge::{purge_handed_over, purge_preview, PurgeDone, PurgeError};

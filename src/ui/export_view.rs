@@ -82,16 +82,16 @@ pub fn show(ctx: &egui::Context, state: &mut UiState, settings: &Settings, lang:
             }
             let can_check = state.bundle_checking.is_none() && !target.is_empty();
             if ui.add_enabled(can_check, egui::Button::new(tr(lang, "校验导出包", "Check a bundle"))).clicked() {
-                // The typed folder when it is a bundle, else the bundle just
-                // written or checked (the typed folder is then the drive).
-                let typed = std::path::PathBuf::from(&target);
-                let check_dir = match &state.export_outcome {
-                    _ if typed.join("SHA256SUMS").exists() => typed,
-                    Some(ExportOutcome::Exported(r)) => r.bundle.clone(),
-                    Some(ExportOutcome::Checked { dir, .. } | ExportOutcome::CheckFailed { dir, .. }) => dir.clone(),
-                    _ => typed,
+                // Which bundle the folder means is found by the task
+                // (export::bundle_to_check), never from an old result.
+                let last = match &state.export_outcome {
+                    Some(ExportOutcome::Exported(r)) => Some(r.bundle.clone()),
+                    Some(ExportOutcome::Checked { dir, .. } | ExportOutcome::CheckFailed { dir, .. }) => {
+                        Some(dir.clone())
+                    }
+                    _ => None,
                 };
-                out.push(Command::CheckBundle(check_dir));
+                out.push(Command::CheckBundle { target: target.clone().into(), last });
             }
             if state.bundle_checking.is_some() {
                 ui.spinner();

@@ -195,6 +195,16 @@ pub fn status_bar(ctx: &egui::Context, app: &StatusBar<'_>, out: &mut Vec<Comman
                 ui.label(storage);
             }
         });
+        if app.ui.dialog_open {
+            ui.label(
+                RichText::new(tr(
+                    lang,
+                    "文件对话框已打开：选择或取消后继续；看不到它时请在任务栏中找到它",
+                    "a file dialog is open: choose or cancel it to go on; if you cannot see it, find it on the taskbar",
+                ))
+                .color(Color32::from_rgb(40, 90, 160)),
+            );
+        }
         if let Some(err) = app.startup_error {
             ui.label(RichText::new(err).color(Color32::from_rgb(190, 30, 30)).strong());
         }

@@ -86,7 +86,12 @@ pub enum Command {
         pin: String,
     },
     /// Check a bundle on a drive (as `gradcap verify-bundle`), on its own thread.
-    CheckBundle(PathBuf),
+    /// Check the bundle the folder `target` means (the one `last` wrote or
+    /// checked, when it is inside it).
+    CheckBundle {
+        target: PathBuf,
+        last: Option<PathBuf>,
+    },
     /// Look for removable drives again.
     RefreshDrives,
     /// Correction (勘误): write one student's takes and record into a folder
@@ -306,6 +311,8 @@ pub struct UiState {
     pub export_outcome: Option<ExportOutcome>,
     /// The bundle being checked, while its check runs.
     pub bundle_checking: Option<PathBuf>,
+    /// A file dialog is open (perhaps behind the window): said in the top bar.
+    pub dialog_open: bool,
     /// What the purge waiting for confirmation would delete.
     pub purge_plan: Option<crate::store::PurgePlan>,
     /// Purge after handover: the day before which images go, the PIN, running.
