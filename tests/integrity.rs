@@ -253,6 +253,46 @@ fn the_masking_guard_has_no_way_round() {
     );
 }
 
+/// Issue 26, item 2: what an earlier build let through — an ID in fullwidth
+/// or Arabic-Indic digits, split by zero-width spaces, dots or NBSP, an extra
+/// key holding it as a JSON float — and a control character: `verify` reads
+/// them by the guard's rule and names each record.
+#[test]
+fn verify_reads_a_stored_id_number_in_any_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("station.sqlite");
+    let mut st = Station::open(Store::open_training(&db).unwrap(), &info(), StationConfig::default()).unwrap();
+    let forms = [
+        ("xh", "'１１０１０５１９４９１２３１００２１'"),
+        ("fy", "'١١٠١٠٥١٩٤٩١٢٣١٠٠٢١'"),
+        ("bh", "'110105' || char(8203) || '19491231' || char(8203) || '0021'"),
+        ("xh", "'110105.19491231.0021'"),
+        ("fy", "'110105' || char(160) || '19491231' || char(160) || '0021'"),
+        ("extra_json", "'{\"n\":1.1010519491231002e+17}'"),
+        ("fy", "'A' || char(27) || ']0;x' || char(7)"),
+    ];
+    for n in 0..forms.len() {
+        let text = b64(&format!(
+            r#"{{"sjc":"1700000000000","cjm":"DRILLX{n}","yxdm":"10697","zjhm":"0021","xh":"202100000{n}","xm":"张*丰"}}"#
+        ));
+        assert!(matches!(st.handle(Event::CodeScanned { text, frame: None }).unwrap(), Outcome::Queued(_)));
+    }
+    drop(st);
+    assert!(Store::open_read_only(&db).unwrap().verify().unwrap().ok());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("DROP TRIGGER records_identity_immutable").unwrap();
+    for (i, (column, value)) in forms.iter().enumerate() {
+        conn.execute_batch(&format!("UPDATE records SET {column} = {value} WHERE cjm = 'DRILLX{i}'")).unwrap();
+    }
+    drop(conn);
+    let report = Store::open_read_only(&db).unwrap().verify().unwrap();
+    let masking: Vec<&str> =
+        report.findings.iter().filter(|f| f.check == "masking").map(|f| f.message.as_str()).collect();
+    let ids = masking.iter().filter(|m| m.contains("holds a full ID number")).count();
+    let controls = masking.iter().filter(|m| m.contains("control character")).count();
+    assert_eq!((ids, controls), (forms.len() - 1, 1), "{masking:?}");
+}
+
 /// A symlinked photo or `photos/` folder was followed, and a FIFO or a link
 /// to `/dev/zero` hung the check. Only regular files inside the bundle are read.
 #[cfg(unix)]

@@ -100,19 +100,67 @@ pub fn parse_json_unique(json: &str) -> Result<Value, CodeError> {
     }
 }
 
-/// True when `s` holds a run shaped like a full resident ID number: 15
-/// digits, or 17 digits and a digit or X — also written in groups with
-/// single spaces or hyphens (`110105 19491231 0021`), and also next to
-/// letters (`ID110105194912310021`) — not part of a longer digit run.
+/// `s` as a person reads it: NFKC-normalised (fullwidth and other
+/// compatibility digits become ASCII, NBSP a space), format characters
+/// (zero-width spaces and joiners, soft hyphens, BOM) removed, and every
+/// other Unicode decimal digit (Arabic-Indic, Devanagari …) written as its
+/// ASCII digit.
+pub fn as_read(s: &str) -> String {
+    use icu_properties::props::GeneralCategory;
+    let categories = icu_properties::CodePointMapData::<GeneralCategory>::new();
+    let normalised = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc().normalize(s);
+    let mut out = String::with_capacity(normalised.len());
+    for c in normalised.chars() {
+        match categories.get(c) {
+            GeneralCategory::Format => {}
+            GeneralCategory::DecimalNumber if !c.is_ascii_digit() => {
+                // Decimal digits come in runs of ten, 0 to 9 (a Unicode
+                // stability guarantee): the value is the place in its run.
+                let mut first = c as u32;
+                while first > 0
+                    && char::from_u32(first - 1).is_some_and(|p| categories.get(p) == GeneralCategory::DecimalNumber)
+                {
+                    first -= 1;
+                }
+                let value = (c as u32 - first) % 10;
+                out.push(char::from_digit(value, 10).unwrap_or('0'));
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// True when `s`, as a person reads it ([`as_read`]), holds a run shaped
+/// like a full resident ID number: 15 digits, or 17 digits and a digit or
+/// X — also written in groups split by separators of any kind and number
+/// (`110105 19491231 0021`, `110105.19491231/0021`, NBSP, double spaces),
+/// and also next to letters (`ID110105194912310021`) — not part of a longer
+/// digit run.
 pub fn holds_full_id_number(s: &str) -> bool {
-    id_runs(s, true)
+    id_runs(&as_read(s), true)
 }
 
 /// As [`holds_full_id_number`] for an opaque token (`cjm`): only a bare run
 /// with no letter or digit on either side counts, so a hex token that
 /// happens to hold many digits in a row is not refused.
 pub fn token_holds_full_id_number(s: &str) -> bool {
-    id_runs(s, false)
+    id_runs(&as_read(s), false)
+}
+
+/// True when `s` holds a control character (NUL, ESC, an OSC sequence's
+/// BEL …): refused in every field of a code and a roster.
+pub fn has_control_character(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// The digits of a JSON number as a person reads them: a float as large as
+/// an ID (`1.1010519491231002e17`) written out in full.
+fn number_digits(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if !n.is_i64() && !n.is_u64() && f.is_finite() && f.abs() >= 1e9 => format!("{f:.0}"),
+        _ => n.to_string(),
+    }
 }
 
 fn id_runs(s: &str, lenient: bool) -> bool {
@@ -130,8 +178,17 @@ fn id_runs(s: &str, lenient: bool) -> bool {
             if c[j].is_ascii_digit() {
                 digits += 1;
                 j += 1;
-            } else if lenient && (c[j] == ' ' || c[j] == '-') && c.get(j + 1).is_some_and(char::is_ascii_digit) {
-                j += 1;
+            } else if !c[j].is_alphanumeric() {
+                // Separators of any kind and number between digit groups.
+                let mut k = j;
+                while k < c.len() && !c[k].is_alphanumeric() {
+                    k += 1;
+                }
+                if c.get(k).is_some_and(char::is_ascii_digit) {
+                    j = k;
+                } else {
+                    break;
+                }
             } else {
                 break;
             }
@@ -147,12 +204,32 @@ fn id_runs(s: &str, lenient: bool) -> bool {
     false
 }
 
-/// Refuses a code with a full ID number in any key or value, at any depth.
+/// Refuses a code with a control character or a full ID number in any key
+/// or value, of any JSON type, at any depth.
 pub fn refuse_full_id_numbers(v: &Value) -> Result<(), CodeError> {
+    refuse_control_characters(v)?;
+    refuse_ids(v)
+}
+
+fn refuse_control_characters(v: &Value) -> Result<(), CodeError> {
+    match v {
+        Value::String(s) if has_control_character(s) => Err(CodeError::ControlCharacter),
+        Value::Array(items) => items.iter().try_for_each(refuse_control_characters),
+        Value::Object(m) => m.iter().try_for_each(|(k, v)| {
+            if has_control_character(k) {
+                return Err(CodeError::ControlCharacter);
+            }
+            refuse_control_characters(v)
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn refuse_ids(v: &Value) -> Result<(), CodeError> {
     let bad = match v {
         Value::String(s) => holds_full_id_number(s),
-        Value::Number(n) => holds_full_id_number(&n.to_string()),
-        Value::Array(items) => return items.iter().try_for_each(refuse_full_id_numbers),
+        Value::Number(n) => holds_full_id_number(&number_digits(n)),
+        Value::Array(items) => return items.iter().try_for_each(refuse_ids),
         Value::Object(m) => {
             for (k, v) in m {
                 if holds_full_id_number(k) {
@@ -163,7 +240,7 @@ pub fn refuse_full_id_numbers(v: &Value) -> Result<(), CodeError> {
                         return Err(CodeError::FullIdNumber)
                     }
                     ("cjm", Value::String(_)) => {}
-                    _ => refuse_full_id_numbers(v)?,
+                    _ => refuse_ids(v)?,
                 }
             }
             false
@@ -224,6 +301,81 @@ mod tests {
         // Nested repeats too, and an unknown key is not named.
         let json = format!(r#"{{{BASE},"x":{{"a":"1","a":"2"}}}}"#);
         assert_eq!(super::super::parse(&b64(&json)), Err(CodeError::DuplicateKey("?".into())));
+    }
+
+    #[test]
+    fn an_id_number_in_another_form_is_read_as_a_person_reads_it() {
+        let id = "110105194912310021";
+        let fullwidth: String = id.chars().map(|c| char::from_u32(c as u32 - '0' as u32 + 0xFF10).unwrap()).collect();
+        let arabic_indic: String =
+            id.chars().map(|c| char::from_u32(c as u32 - '0' as u32 + 0x0660).unwrap()).collect();
+        let devanagari: String = id.chars().map(|c| char::from_u32(c as u32 - '0' as u32 + 0x0966).unwrap()).collect();
+        let zero_width: String = id.chars().flat_map(|c| [c, '\u{200B}']).collect();
+        let joined: String = id.chars().flat_map(|c| [c, '\u{200D}']).collect();
+        let forms = [
+            fullwidth.clone(),
+            arabic_indic,
+            devanagari,
+            zero_width,
+            joined,
+            format!("\u{FEFF}{id}"),
+            "110105.19491231.0021".into(),
+            "110105/19491231/0021".into(),
+            "110105\u{00A0}19491231\u{00A0}0021".into(),
+            "110105  19491231  0021".into(),
+            "110105 - 1949 1231 - 0021".into(),
+            "11010519491231002X".into(),
+            format!("ID{fullwidth}"),
+        ];
+        for form in &forms {
+            assert!(holds_full_id_number(form), "{form:?} reads as a full ID number");
+            assert!(!stored_text_is_safe(form), "verify's rule is the same: {form:?}");
+            for key in ["xh", "fy", "bh", "cjm", "extra"] {
+                // A token's digits next to letters are its own (a hex token): not an ID.
+                if key == "cjm" && form.starts_with("ID") {
+                    continue;
+                }
+                let json = format!(r#"{{{BASE},"{key}":"{form}"}}"#).replace(&format!(r#","{key}":"{key}""#), "");
+                let json = if key == "xh" || key == "cjm" {
+                    format!(
+                        r#"{{"sjc":"1700000000000","yxdm":"10697","zjhm":"0021","xm":"张*丰","{}":"T1","{key}":"{form}"}}"#,
+                        if key == "xh" { "cjm" } else { "xh" }
+                    )
+                } else {
+                    json
+                };
+                let err = super::super::parse(&b64(&json)).unwrap_err();
+                assert_eq!(err, CodeError::FullIdNumber, "{key} = {form:?}");
+            }
+        }
+        // A JSON float whose first 17 digits are an ID's (the check digit follows from them).
+        let json = format!(r#"{{{BASE},"n":1.1010519491231002e+17}}"#);
+        assert_eq!(super::super::parse(&b64(&json)), Err(CodeError::FullIdNumber));
+        let json = format!(r#"{{{BASE},"n":[110105194912310021]}}"#);
+        assert_eq!(super::super::parse(&b64(&json)), Err(CodeError::FullIdNumber));
+        // Not an ID: a student number, a class, a date and time, a 13-digit timestamp.
+        for fine in ["2021000100", "法学 2101", "2026-12-08 10:30:15", "1700000000000", "２０２１０００１００"]
+        {
+            assert!(!holds_full_id_number(fine), "{fine:?}");
+        }
+        assert_eq!(as_read("１２\u{200B}٣"), "123");
+    }
+
+    #[test]
+    fn a_control_character_in_any_field_is_refused() {
+        for bad in ["\u{0000}", "\u{001B}[31m", "\u{001B}]0;title\u{0007}", "\u{009B}"] {
+            let escaped = serde_json::to_string(&format!("A{bad}B")).unwrap();
+            for key in ["xh", "fy", "x"] {
+                let json = if key == "xh" {
+                    format!(
+                        r#"{{"sjc":"1700000000000","cjm":"T1","yxdm":"10697","zjhm":"0021","xm":"张*丰","xh":{escaped}}}"#
+                    )
+                } else {
+                    format!(r#"{{{BASE},"{key}":{escaped}}}"#)
+                };
+                assert_eq!(super::super::parse(&b64(&json)), Err(CodeError::ControlCharacter), "{key} = {bad:?}");
+            }
+        }
     }
 
     #[test]

@@ -94,6 +94,8 @@ pub enum CodeError {
     DuplicateKey(String),
     #[error("采集码中含有完整的身份证号码，已拒绝（采集站不保存明文证件号） / the code holds a full ID number: refused (the station never stores one)")]
     FullIdNumber,
+    #[error("采集码中含有控制字符，已拒绝 / the code holds a control character: refused")]
+    ControlCharacter,
     /// The offending name is not carried: it may be a clear name, which must
     /// not reach the screen or a log.
     #[error("姓名未按规则脱敏（{chars} 个字） / the name is not masked by the rule ({chars} characters)")]
@@ -152,6 +154,9 @@ impl crate::text::Bilingual for CodeError {
                 "采集码中含有完整的身份证号码，已拒绝（采集站不保存明文证件号）",
                 "the code holds a full ID number: refused (the station never stores one)",
             ),
+            Self::ControlCharacter => {
+                Text::new("采集码中含有控制字符，已拒绝", "the code holds a control character: refused")
+            }
             Self::NameNotMasked { chars } => Text::new(
                 format!("姓名未按规则脱敏（{chars} 个字）"),
                 format!("the name is not masked by the rule ({chars} characters)"),

@@ -347,8 +347,17 @@ impl Store {
                     !code::guard::stored_text_is_safe(s)
                 }
             });
-            if unsafe_text {
+            // Numbers of any JSON type too (a float as large as an ID), by the guard's own rule.
+            let extra_value: serde_json::Value = serde_json::from_str(extra_json).unwrap_or_default();
+            let unsafe_extra =
+                matches!(code::guard::refuse_full_id_numbers(&extra_value), Err(code::CodeError::FullIdNumber));
+            if unsafe_text || unsafe_extra {
                 report.add("masking", format!("record {id}: a stored field holds a full ID number"));
+            }
+            if t[..11].iter().any(|s| code::guard::has_control_character(s))
+                || code::guard::refuse_full_id_numbers(&extra_value) == Err(code::CodeError::ControlCharacter)
+            {
+                report.add("masking", format!("record {id}: a stored field holds a control character"));
             }
             let extra: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(extra_json).unwrap_or_default();
