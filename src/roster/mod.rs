@@ -301,6 +301,32 @@ pub fn parse_roster(table: &Table, policy: RowPolicy) -> Result<RosterImport, Ro
             ));
             continue;
         }
+        // Every stored column through the masking guard (issue 26, item 3): a
+        // full ID number in the 学号, 班级 or 学院 column (a name glued to it
+        // or not) or a control character refuses the row; the value is never
+        // shown, only its column.
+        let mut stored: Vec<(usize, Column)> =
+            index.iter().filter(|(f, _)| **f != Column::IdNumber).map(|(f, c)| (*c, *f)).collect();
+        stored.sort_unstable_by_key(|(c, _)| *c);
+        let unsafe_cell = stored.iter().find_map(|&(c, field)| {
+            let value = cells.get(c)?;
+            if crate::code::guard::holds_full_id_number(value) {
+                Some((c, field, ("含有完整的身份证号码", "holds a full ID number")))
+            } else if crate::code::guard::has_control_character(value) {
+                Some((c, field, ("含有控制字符", "holds a control character")))
+            } else {
+                None
+            }
+        });
+        if let Some((c, field, (zh, en))) = unsafe_cell {
+            let col = column_letter(c);
+            let (field_zh, field_en) = field.label().split_once(" / ").unwrap_or((field.label(), field.label()));
+            problems.push(problem(
+                format!("{col} 列（{field_zh}）{zh}，此行不导入"),
+                format!("column {col} ({field_en}) {en}: the row is refused"),
+            ));
+            continue;
+        }
         let kind = |c: Option<usize>| c.and_then(|c| table.kinds.get(&(row, c)).copied());
         if let Some(id_col) = index.get(&Column::IdNumber).copied() {
             if kind(Some(id_col)) == Some(table::CellKind::ImpreciseNumber) {

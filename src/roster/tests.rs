@@ -307,3 +307,33 @@ mod never_silently_wrong {
         assert!(p[0].contains("row 2") && p[0].contains("column B") && p[0].contains("line break"), "{p:?}");
     }
 }
+
+/// Issue 26, item 3: a full ID number in any stored column, in any form the
+/// guard reads (a name glued to it, fullwidth digits, dots), or a control
+/// character, refuses the row with its row and column named and never shown.
+#[test]
+fn every_stored_column_goes_through_the_masking_guard() {
+    let header = "学号,姓名,身份证号,班级,学院,专业,层次\n";
+    let good = "0021010101,欧阳娜娜,36010219990101123x,法学 2101,法学院,法学,本科\n";
+    let cases = [
+        ("110105194912310021,王喆,440304199003072515,法学 2101,法学院,法学,本科", "A", "学号"),
+        ("0021010102,王喆,440304199003072515,法学 2101,王喆110105194912310021,法学,本科", "E", "学院"),
+        ("0021010102,王喆,440304199003072515,１１０１０５１９４９１２３１００２１,法学院,法学,本科", "D", "班级"),
+        ("0021010102,王喆,440304199003072515,法学 2101,法学院,110105.19491231.0021,本科", "F", "专业"),
+        ("0021010102,王喆,440304199003072515,法学 2101,法学院,法学,本\u{1b}[2J科", "G", "层次"),
+    ];
+    for (row, col, field) in cases {
+        let text = format!("{header}{good}{row}\n");
+        let err = parse_roster(&csv(&text), RowPolicy::Strict).unwrap_err();
+        let RosterError::BadRows(problems) = &err else { panic!("{err}") };
+        assert_eq!(problems.len(), 1, "{err}");
+        assert_eq!(problems[0].row, 3, "{err}");
+        assert!(problems[0].zh.contains(&format!("{col} 列（{field}）")), "{err}");
+        let shown = err.to_string();
+        for clear in ["110105194912310021", "王喆", "１１０１", "110105.1949"] {
+            assert!(!shown.contains(clear), "{clear} shown in {shown}");
+        }
+    }
+    // The ID column itself holds the ID: it is read for its tail, as before.
+    assert_eq!(parse_roster(&csv(&format!("{header}{good}")), RowPolicy::Strict).unwrap().entries.len(), 1);
+}
