@@ -291,6 +291,25 @@ fn verify_reads_a_stored_id_number_in_any_form() {
     let ids = masking.iter().filter(|m| m.contains("holds a full ID number")).count();
     let controls = masking.iter().filter(|m| m.contains("control character")).count();
     assert_eq!((ids, controls), (forms.len() - 1, 1), "{masking:?}");
+
+    // The roster table too (a helper's attack: verify never read it), by row
+    // id: the value itself is never echoed.
+    let csv = dir.path().join("名单.csv");
+    std::fs::write(
+        &csv,
+        "学号,姓名,身份证号,班级,学院,专业,层次\n0021010101,欧阳娜娜,36010219990101123x,法学 2101,法学院,法学,本科\n",
+    )
+    .unwrap();
+    let out = run(&db, &["roster", "import", csv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE roster SET major = ?1", ["110105\u{3164}19491231\u{3164}0021"]).unwrap();
+    drop(conn);
+    let report = Store::open_read_only(&db).unwrap().verify().unwrap();
+    let roster: Vec<&str> =
+        report.findings.iter().filter(|f| f.message.starts_with("roster row")).map(|f| f.message.as_str()).collect();
+    assert_eq!(roster.len(), 1, "{:?}", report.findings);
+    assert!(roster[0].contains("full ID number") && !roster[0].contains("110105"), "{roster:?}");
 }
 
 /// A symlinked photo or `photos/` folder was followed, and a FIFO or a link

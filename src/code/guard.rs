@@ -106,11 +106,26 @@ pub fn parse_json_unique(json: &str) -> Result<Value, CodeError> {
 /// other Unicode decimal digit (Arabic-Indic, Devanagari …) written as its
 /// ASCII digit.
 pub fn as_read(s: &str) -> String {
-    use icu_properties::props::GeneralCategory;
+    use icu_properties::props::{DefaultIgnorableCodePoint, GeneralCategory};
     let categories = icu_properties::CodePointMapData::<GeneralCategory>::new();
+    let ignorable = icu_properties::CodePointSetData::new::<DefaultIgnorableCodePoint>();
     let normalised = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc().normalize(s);
     let mut out = String::with_capacity(normalised.len());
     for c in normalised.chars() {
+        // Chinese numerals read as digits (〇一二…, 零壹贰…): an ID written out.
+        if let Some(d) = "〇一二三四五六七八九"
+            .chars()
+            .position(|n| n == c)
+            .or_else(|| "零壹贰叁肆伍陆柒捌玖".chars().position(|n| n == c))
+        {
+            out.push(char::from_digit(d as u32, 10).unwrap_or('0'));
+            continue;
+        }
+        // Invisible: format characters and the other default-ignorable
+        // code points (Hangul fillers, variation selectors …).
+        if ignorable.contains(c) {
+            continue;
+        }
         match categories.get(c) {
             GeneralCategory::Format => {}
             GeneralCategory::DecimalNumber if !c.is_ascii_digit() => {
@@ -149,9 +164,16 @@ pub fn token_holds_full_id_number(s: &str) -> bool {
 }
 
 /// True when `s` holds a control character (NUL, ESC, an OSC sequence's
-/// BEL …): refused in every field of a code and a roster.
+/// BEL …), a bidirectional control (which turns the text shown around) or
+/// a line or paragraph separator: refused in every field of a code and a
+/// roster.
 pub fn has_control_character(s: &str) -> bool {
-    s.chars().any(char::is_control)
+    s.chars().any(|c| {
+        c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}')
+            || ('\u{202A}'..='\u{202E}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    })
 }
 
 /// The digits of a JSON number as a person reads them: a float as large as
@@ -178,10 +200,11 @@ fn id_runs(s: &str, lenient: bool) -> bool {
             if c[j].is_ascii_digit() {
                 digits += 1;
                 j += 1;
-            } else if !c[j].is_alphanumeric() {
-                // Separators of any kind and number between digit groups.
+            } else if !c[j].is_alphanumeric() && c[j] != ':' {
+                // Separators of any kind and number between digit groups
+                // (not a time's colon: `2024-06-01 12:30:45 +0800` is no ID).
                 let mut k = j;
-                while k < c.len() && !c[k].is_alphanumeric() {
+                while k < c.len() && !c[k].is_alphanumeric() && c[k] != ':' {
                     k += 1;
                 }
                 if c.get(k).is_some_and(char::is_ascii_digit) {
@@ -359,11 +382,25 @@ mod tests {
             assert!(!holds_full_id_number(fine), "{fine:?}");
         }
         assert_eq!(as_read("１２\u{200B}٣"), "123");
+        // A helper's attack: Hangul fillers between the digits, Chinese numerals.
+        for filler in ['\u{3164}', '\u{115F}', '\u{1160}', '\u{FFA0}'] {
+            let form: String = id.chars().flat_map(|c| [c, filler]).collect();
+            assert!(holds_full_id_number(&form), "{form:?}");
+        }
+        let chinese: String =
+            id.chars().map(|c| "〇一二三四五六七八九".chars().nth(c as usize - '0' as usize).unwrap()).collect();
+        assert!(holds_full_id_number(&chinese), "{chinese}");
+        // Its false refusals: a date-time with an offset, in ISO form too.
+        for fine in ["2024-06-01 12:30:45 +0800", "2024-06-01T12:30:45.123456789Z", "法学一班"] {
+            assert!(!holds_full_id_number(fine), "{fine:?}");
+        }
     }
 
     #[test]
     fn a_control_character_in_any_field_is_refused() {
-        for bad in ["\u{0000}", "\u{001B}[31m", "\u{001B}]0;title\u{0007}", "\u{009B}"] {
+        for bad in
+            ["\u{0000}", "\u{001B}[31m", "\u{001B}]0;title\u{0007}", "\u{009B}", "\u{202E}", "\u{2028}", "\u{2067}"]
+        {
             let escaped = serde_json::to_string(&format!("A{bad}B")).unwrap();
             for key in ["xh", "fy", "x"] {
                 let json = if key == "xh" {

@@ -306,12 +306,26 @@ impl Store {
         }
 
         // masking: stored names and the names inside stored payloads.
-        let mut stmt = conn.prepare("SELECT xh, xm FROM roster")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        // Roster rows by their row id: a 学号 holding an ID must not be echoed.
+        let mut stmt = conn.prepare("SELECT id, xh, xm, class, college, major, level, zjhm FROM roster")?;
+        let rows = stmt.query_map([], |r| {
+            let mut texts = Vec::with_capacity(7);
+            for i in 1..=7 {
+                texts.push(r.get::<_, String>(i)?);
+            }
+            Ok((r.get::<_, i64>(0)?, texts))
+        })?;
         for row in rows {
-            let (xh, xm) = row?;
-            if !code::is_masked_name(&xm) {
+            let (id, texts) = row?;
+            let [xh, xm, ..] = texts.as_slice() else { continue };
+            let clear_id = texts.iter().any(|t| !code::guard::stored_text_is_safe(t));
+            if clear_id {
+                report.add("masking", format!("roster row {id}: a stored field holds a full ID number"));
+            } else if !code::is_masked_name(xm) {
                 report.add("masking", format!("roster {xh}: the stored name is not masked"));
+            }
+            if texts.iter().any(|t| code::guard::has_control_character(t)) {
+                report.add("masking", format!("roster row {id}: a stored field holds a control character"));
             }
         }
         // What is stored, field by field — not a re-parse that could be
